@@ -1,0 +1,23 @@
+#include "platform.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+int berth_platform_gmtime(time_t secs, struct tm *out)
+{
+    return gmtime_r(&secs, out) != NULL;
+}
+
+int berth_platform_stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+        return 0;
+    if (fstat(2, &st) != 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev &&
+           (unsigned long long)st.st_ino == ino;
+}

@@ -1,0 +1,516 @@
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_file_info.h>
+#include <apr_strings.h>
+#include <apr_version.h>
+#include <jansson.h>
+#include <pcre2.h>
+
+#include "berth_version.h"
+#include "config.h"
+#include "isolation.h"
+#include "log.h"
+#include "platform.h"
+
+typedef struct {
+    const char *config;
+    const char *log_level;
+    int json;
+    int help;
+} options_t;
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    const char *usage;     /* after "berth NAME" */
+    const char *details;   /* option lines */
+    int takes_json;
+    int (*run)(const options_t *opt, FILE *out, FILE *err, apr_pool_t *pool);
+} command_t;
+
+static int cmd_check(const options_t *opt, FILE *out, FILE *err,
+                     apr_pool_t *pool);
+static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
+                       apr_pool_t *pool);
+
+#define CONFIG_OPTION_HELP                                                   \
+    "  -c, --config FILE   the config file (default: $BERTH_CONFIG, else the\n" \
+    "                      platform default shown by 'berth --help')\n"
+#define COMMON_OPTION_HELP                                                   \
+    "      --log-level L   error, warn, info (default) or debug\n"          \
+    "  -h, --help          show this help\n"
+
+static const command_t commands[] = {
+    { "check", "validate a config file and show the effective settings",
+      "[--config FILE]",
+      "Reads the config file, reports every problem with its file, line,\n"
+      "column and JSON path, and prints each server with its effective\n"
+      "settings. Secrets (env and header values) are shown as ***.\n"
+      "Exit status: 0 when the file is valid, 1 when it is not.\n\n"
+      "Options:\n" CONFIG_OPTION_HELP COMMON_OPTION_HELP,
+      0, cmd_check },
+    { "servers", "list the configured servers",
+      "[--config FILE] [--json]",
+      "Lists every server in the config file: its name, type, isolation,\n"
+      "whether it is enabled, and its command or URL.\n\n"
+      "Options:\n" CONFIG_OPTION_HELP
+      "      --json          print JSON instead of a table\n"
+      COMMON_OPTION_HELP,
+      1, cmd_servers },
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const command_t *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void print_main_help(FILE *out, apr_pool_t *pool)
+{
+    apr_array_header_t *cands = berth_platform_config_candidates(pool);
+    fprintf(out,
+            "berth %s - one local endpoint for all your MCP servers\n\n"
+            "Usage: berth [--log-level LEVEL] COMMAND [OPTIONS]\n"
+            "       berth --version | --help\n"
+            "       berth COMMAND --help\n\n"
+            "Commands:\n",
+            BERTH_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "  help      show the help of a command\n\n"
+            "Options:\n"
+            "  -c, --config FILE   the config file\n"
+            "      --log-level L   error, warn, info (default) or debug\n"
+            "  -V, --version       print the version and exit\n"
+            "  -h, --help          show this help\n\n"
+            "Config file: --config, else $BERTH_CONFIG, else the first of:\n");
+    for (int i = 0; i < cands->nelts; i++)
+        fprintf(out, "  %s\n", APR_ARRAY_IDX(cands, i, const char *));
+    fprintf(out, "\nExit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+static void print_command_help(const command_t *c, FILE *out)
+{
+    fprintf(out, "Usage: berth %s %s\n\n%s.\n\n%s", c->name, c->usage,
+            c->summary, c->details);
+}
+
+static int usage_error(FILE *err, const char *cmd, const char *fmt,
+                       const char *arg)
+{
+    fprintf(err, "berth%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    fprintf(err, fmt, arg);
+    fprintf(err, "\nTry 'berth%s%s --help'.\n", cmd ? " " : "",
+            cmd ? cmd : "");
+    return BERTH_EXIT_USAGE;
+}
+
+/* Takes the option at argv[*i] if it is one berth knows; returns 1 when
+ * taken, 0 when it is not an option, -1 after a usage error. */
+static int take_option(int argc, const char *const *argv, int *i,
+                       options_t *opt, const command_t *cmd, FILE *err)
+{
+    const char *a = argv[*i];
+    const char *cname = cmd ? cmd->name : NULL;
+    const char *value = NULL;
+    size_t nl;
+
+    if (a[0] != '-' || strcmp(a, "-") == 0)
+        return 0;
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        opt->help = 1;
+        return 1;
+    }
+    if (cmd && cmd->takes_json && strcmp(a, "--json") == 0) {
+        opt->json = 1;
+        return 1;
+    }
+    const char *eq = strchr(a, '=');
+    nl = eq ? (size_t)(eq - a) : strlen(a);
+    int is_config = strcmp(a, "-c") == 0 ||
+                    (nl == 8 && strncmp(a, "--config", 8) == 0);
+    int is_level = nl == 11 && strncmp(a, "--log-level", 11) == 0;
+    if (!is_config && !is_level) {
+        usage_error(err, cname, "unknown option '%s'", a);
+        return -1;
+    }
+    if (eq && a[1] == '-') {
+        value = eq + 1;
+    } else if (*i + 1 < argc) {
+        value = argv[++*i];
+    } else {
+        usage_error(err, cname, "option '%s' needs a value", a);
+        return -1;
+    }
+    if (is_config) {
+        if (!*value) {
+            usage_error(err, cname, "option '%s' needs a file name", a);
+            return -1;
+        }
+        opt->config = value;
+    } else {
+        berth_log_level_t lvl;
+        if (berth_log_parse_level(value, &lvl) != 0) {
+            usage_error(err, cname,
+                        "invalid log level '%s': use error, warn, info or "
+                        "debug", value);
+            return -1;
+        }
+        opt->log_level = value;
+        berth_log_set_level(lvl);
+    }
+    return 1;
+}
+
+const char *berth_cli_config_path(const char *option, const char **tried,
+                                  apr_pool_t *pool)
+{
+    const char *envp = getenv("BERTH_CONFIG");
+    apr_finfo_t fi;
+    *tried = NULL;
+    if (option)
+        return option;
+    if (envp && *envp)
+        return envp;
+    apr_array_header_t *cands = berth_platform_config_candidates(pool);
+    const char *list = "";
+    for (int i = 0; i < cands->nelts; i++) {
+        const char *c = APR_ARRAY_IDX(cands, i, const char *);
+        if (apr_stat(&fi, c, APR_FINFO_TYPE, pool) == APR_SUCCESS)
+            return c;
+        list = apr_pstrcat(pool, list, *list ? ", " : "", c, NULL);
+    }
+    *tried = list;
+    return NULL;
+}
+
+/* Loads the config for a command, printing diagnostics to ERR. Returns NULL
+ * (after printing why) when the file cannot be used. */
+static berth_config_t *load_config(const options_t *opt, FILE *err,
+                                   apr_pool_t *pool)
+{
+    const char *tried;
+    const char *file = berth_cli_config_path(opt->config, &tried, pool);
+    berth_config_t *cfg;
+    if (!file) {
+        fprintf(err, "berth: no config file found (looked for %s); pass "
+                "--config FILE or set BERTH_CONFIG\n", tried);
+        return NULL;
+    }
+    apr_array_header_t *diags = apr_array_make(pool, 8, sizeof(berth_diag_t));
+    apr_status_t rv = berth_config_load(file, &cfg, diags, pool);
+    for (int i = 0; i < diags->nelts; i++)
+        fprintf(err, "%s\n", berth_diag_format(&APR_ARRAY_IDX(diags, i,
+                                                              berth_diag_t),
+                                               pool));
+    if (rv != APR_SUCCESS) {
+        int ne = berth_diag_count(diags, BERTH_DIAG_ERROR);
+        int nw = berth_diag_count(diags, BERTH_DIAG_WARNING);
+        fprintf(err, "%s: invalid: %d error%s, %d warning%s\n", file, ne,
+                ne == 1 ? "" : "s", nw, nw == 1 ? "" : "s");
+        return NULL;
+    }
+    return cfg;
+}
+
+static const char *seconds(double s, apr_pool_t *pool)
+{
+    return apr_psprintf(pool, "%gs", s);
+}
+
+static const char *timeouts_text(const berth_timeouts_t *t, apr_pool_t *pool)
+{
+    return apr_psprintf(pool, "initialize %s, call %s, shutdown %s",
+                        seconds(t->initialize, pool), seconds(t->call, pool),
+                        seconds(t->shutdown, pool));
+}
+
+/* KEY=*** for each entry: the keys matter to a reader, the values never
+ * leave berth. */
+static const char *redacted_keys(const apr_array_header_t *kv, apr_pool_t *pool)
+{
+    const char *s = "";
+    for (int i = 0; kv && i < kv->nelts; i++)
+        s = apr_pstrcat(pool, s, i ? ", " : "",
+                        APR_ARRAY_IDX(kv, i, berth_kv_t).key, "=***", NULL);
+    return s;
+}
+
+static json_t *string_array_json(const apr_array_header_t *a)
+{
+    json_t *arr = json_array();
+    for (int i = 0; a && i < a->nelts; i++)
+        json_array_append_new(arr, json_string(APR_ARRAY_IDX(a, i,
+                                                             const char *)));
+    return arr;
+}
+
+static const char *args_text(const apr_array_header_t *args, apr_pool_t *pool)
+{
+    json_t *arr = string_array_json(args);
+    char *dump = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
+    const char *s = apr_pstrdup(pool, dump ? dump : "[]");
+    free(dump);
+    json_decref(arr);
+    return s;
+}
+
+static const char *isolation_summary(const berth_config_t *cfg)
+{
+    int on = cfg->isolation.mode == BERTH_ISOLATION_DOCKER ||
+             (cfg->isolation.mode == BERTH_ISOLATION_UNSET &&
+              cfg->isolation.enabled == 1);
+    return on ? "docker" : "none";
+}
+
+static void print_server(const berth_config_t *cfg,
+                         const berth_server_config_t *s, FILE *out,
+                         apr_pool_t *pool)
+{
+    const char *why;
+    berth_isolation_mode_t mode = berth_isolation_effective(cfg, s, &why);
+    fprintf(out, "  %s%s\n", s->name, s->disabled ? " (disabled)" : "");
+    fprintf(out, "    type:       %s\n", berth_transport_name(s->transport));
+    if (s->transport == BERTH_TRANSPORT_STDIO) {
+        fprintf(out, "    command:    %s\n", s->command);
+        fprintf(out, "    args:       %s\n", args_text(s->args, pool));
+        if (s->env && s->env->nelts)
+            fprintf(out, "    env:        %s\n", redacted_keys(s->env, pool));
+        fprintf(out, "    cwd:        %s\n",
+                s->cwd ? s->cwd : "(berth's working directory)");
+        fprintf(out, "    isolation:  %s (%s)\n",
+                berth_isolation_mode_name(mode), why);
+        if (mode == BERTH_ISOLATION_DOCKER) {
+            const char *net = s->isolation.network_mode
+                                  ? s->isolation.network_mode
+                                  : cfg->isolation.network_mode;
+            const char *mem = s->isolation.memory_limit
+                                  ? s->isolation.memory_limit
+                                  : cfg->isolation.memory_limit;
+            const char *cpu = s->isolation.cpu_limit ? s->isolation.cpu_limit
+                                                     : cfg->isolation.cpu_limit;
+            if (s->isolation.image)
+                fprintf(out, "    image:      %s\n", s->isolation.image);
+            fprintf(out, "    network:    %s\n", net ? net : "(docker default)");
+            fprintf(out, "    memory:     %s\n", mem ? mem : "(no limit)");
+            fprintf(out, "    cpus:       %s\n", cpu ? cpu : "(no limit)");
+        }
+    } else {
+        fprintf(out, "    url:        %s\n",
+                berth_config_redact_url(s->url, pool));
+        if (s->headers && s->headers->nelts)
+            fprintf(out, "    headers:    %s\n",
+                    redacted_keys(s->headers, pool));
+    }
+    if (s->ns == BERTH_NAMESPACE_NONE)
+        fprintf(out, "    namespace:  none (tool names unchanged)\n");
+    else
+        fprintf(out, "    namespace:  prefix (tools appear as %s__<tool>)\n",
+                s->norm_name);
+    fprintf(out, "    timeouts:   %s\n", timeouts_text(&s->timeouts, pool));
+}
+
+static int cmd_check(const options_t *opt, FILE *out, FILE *err,
+                     apr_pool_t *pool)
+{
+    berth_config_t *cfg = load_config(opt, err, pool);
+    int disabled = 0;
+    if (!cfg)
+        return BERTH_EXIT_FAILURE;
+    for (int i = 0; i < cfg->servers->nelts; i++)
+        disabled += APR_ARRAY_IDX(cfg->servers, i,
+                                  berth_server_config_t *)->disabled;
+
+    fprintf(out, "%s: valid\n", cfg->file);
+    fprintf(out, "listen:            %s (%s)\n", cfg->listen,
+            cfg->listen_loopback ? "this machine only"
+                                 : "reachable from the network; a bearer "
+                                   "token will be required");
+    fprintf(out, "docker isolation:  %s\n", isolation_summary(cfg));
+    for (int i = 0; i < cfg->images->nelts; i++) {
+        const berth_kv_t *kv = &APR_ARRAY_IDX(cfg->images, i, berth_kv_t);
+        fprintf(out, "  image for %s: %s\n", kv->key, kv->value);
+    }
+    const char *allow = cfg->env_allow_defaults ? "built-in list" : "";
+    for (int i = 0; i < cfg->env_allow->nelts; i++)
+        allow = apr_pstrcat(pool, allow, *allow ? (i ? ", " : " + ") : "",
+                            APR_ARRAY_IDX(cfg->env_allow, i, const char *),
+                            NULL);
+    fprintf(out, "env allow-list:    %s\n", *allow ? allow : "(empty)");
+    fprintf(out, "proxy forwarding:  %s\n",
+            cfg->forward_proxy_env ? "on" : "off");
+    fprintf(out, "namespace:         %s\n", berth_namespace_name(cfg->ns));
+    fprintf(out, "timeouts:          %s\n", timeouts_text(&cfg->timeouts, pool));
+    fprintf(out, "servers:           %d", cfg->servers->nelts);
+    if (disabled)
+        fprintf(out, " (%d disabled)", disabled);
+    fprintf(out, "\n");
+    for (int i = 0; i < cfg->servers->nelts; i++)
+        print_server(cfg, APR_ARRAY_IDX(cfg->servers, i,
+                                        berth_server_config_t *),
+                     out, pool);
+    return BERTH_EXIT_OK;
+}
+
+static json_t *redacted_object(const apr_array_header_t *kv)
+{
+    json_t *o = json_object();
+    for (int i = 0; kv && i < kv->nelts; i++)
+        json_object_set_new(o, APR_ARRAY_IDX(kv, i, berth_kv_t).key,
+                            json_string("***"));
+    return o;
+}
+
+static json_t *server_json(const berth_config_t *cfg,
+                           const berth_server_config_t *s, apr_pool_t *pool)
+{
+    const char *why;
+    berth_isolation_mode_t mode = berth_isolation_effective(cfg, s, &why);
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(s->name));
+    json_object_set_new(o, "type",
+                        json_string(berth_transport_name(s->transport)));
+    json_object_set_new(o, "disabled", json_boolean(s->disabled));
+    if (s->transport == BERTH_TRANSPORT_STDIO) {
+        json_object_set_new(o, "command", json_string(s->command));
+        json_object_set_new(o, "args", string_array_json(s->args));
+        json_object_set_new(o, "env", redacted_object(s->env));
+        json_object_set_new(o, "cwd", s->cwd ? json_string(s->cwd)
+                                             : json_null());
+    } else {
+        json_object_set_new(o, "url", json_string(berth_config_redact_url(
+                                          s->url, pool)));
+        json_object_set_new(o, "headers", redacted_object(s->headers));
+    }
+    json_t *iso = json_object();
+    json_object_set_new(iso, "mode",
+                        json_string(berth_isolation_mode_name(mode)));
+    json_object_set_new(iso, "reason", json_string(why));
+    if (s->isolation.image)
+        json_object_set_new(iso, "image", json_string(s->isolation.image));
+    json_object_set_new(o, "isolation", iso);
+    json_object_set_new(o, "namespace",
+                        json_string(berth_namespace_name(s->ns)));
+    json_t *t = json_object();
+    json_object_set_new(t, "initialize", json_real(s->timeouts.initialize));
+    json_object_set_new(t, "call", json_real(s->timeouts.call));
+    json_object_set_new(t, "shutdown", json_real(s->timeouts.shutdown));
+    json_object_set_new(o, "timeouts", t);
+    return o;
+}
+
+static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
+                       apr_pool_t *pool)
+{
+    berth_config_t *cfg = load_config(opt, err, pool);
+    if (!cfg)
+        return BERTH_EXIT_FAILURE;
+    if (opt->json) {
+        json_t *root = json_object();
+        json_t *arr = json_array();
+        json_object_set_new(root, "config", json_string(cfg->file));
+        for (int i = 0; i < cfg->servers->nelts; i++)
+            json_array_append_new(arr, server_json(
+                cfg, APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *),
+                pool));
+        json_object_set_new(root, "servers", arr);
+        json_dumpf(root, out, JSON_INDENT(2));
+        fputc('\n', out);
+        json_decref(root);
+        return BERTH_EXIT_OK;
+    }
+    int w = 4;
+    for (int i = 0; i < cfg->servers->nelts; i++) {
+        int l = (int)strlen(APR_ARRAY_IDX(cfg->servers, i,
+                                          berth_server_config_t *)->name);
+        if (l > w)
+            w = l;
+    }
+    fprintf(out, "%-*s  %-5s  %-9s  %-8s  %s\n", w, "NAME", "TYPE",
+            "ISOLATION", "STATE", "COMMAND/URL");
+    for (int i = 0; i < cfg->servers->nelts; i++) {
+        const berth_server_config_t *s =
+            APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
+        const char *target;
+        if (s->transport == BERTH_TRANSPORT_STDIO) {
+            target = s->command;
+            for (int k = 0; s->args && k < s->args->nelts; k++)
+                target = apr_pstrcat(pool, target, " ",
+                                     APR_ARRAY_IDX(s->args, k, const char *),
+                                     NULL);
+        } else {
+            target = berth_config_redact_url(s->url, pool);
+        }
+        fprintf(out, "%-*s  %-5s  %-9s  %-8s  %s\n", w, s->name,
+                berth_transport_name(s->transport),
+                berth_isolation_mode_name(
+                    berth_isolation_effective(cfg, s, NULL)),
+                s->disabled ? "disabled" : "enabled", target);
+    }
+    return BERTH_EXIT_OK;
+}
+
+static void print_version(FILE *out)
+{
+    fprintf(out, "berth %s (%s; apr %s, jansson %s, pcre2 %d.%d)\n",
+            BERTH_VERSION, berth_platform_os_name(), apr_version_string(),
+            jansson_version_str(), PCRE2_MAJOR, PCRE2_MINOR);
+}
+
+int berth_cli_main(int argc, const char *const *argv, FILE *out, FILE *err,
+                   apr_pool_t *pool)
+{
+    options_t opt = { 0 };
+    const command_t *cmd = NULL;
+    int help_cmd = 0;
+    int i;
+
+    const char *env_level = getenv("BERTH_LOG_LEVEL");
+    berth_log_level_t lvl;
+    if (env_level && berth_log_parse_level(env_level, &lvl) == 0)
+        berth_log_set_level(lvl);
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!cmd && !help_cmd &&
+            (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)) {
+            print_version(out);
+            return BERTH_EXIT_OK;
+        }
+        int took = take_option(argc, argv, &i, &opt, cmd, err);
+        if (took < 0)
+            return BERTH_EXIT_USAGE;
+        if (took)
+            continue;
+        if (!cmd && !help_cmd && strcmp(a, "help") == 0) {
+            help_cmd = 1;
+            continue;
+        }
+        if (!cmd) {
+            cmd = find_command(a);
+            if (!cmd)
+                return usage_error(err, NULL, "unknown command '%s'", a);
+            continue;
+        }
+        return usage_error(err, cmd->name, "unexpected argument '%s'", a);
+    }
+    if (help_cmd || opt.help) {
+        if (cmd)
+            print_command_help(cmd, out);
+        else
+            print_main_help(out, pool);
+        return BERTH_EXIT_OK;
+    }
+    if (!cmd) {
+        print_main_help(err, pool);
+        return BERTH_EXIT_USAGE;
+    }
+    return cmd->run(&opt, out, err, pool);
+}

@@ -1,0 +1,20 @@
+#include "errors.h"
+
+#include <apr_strings.h>
+
+const char *berth_strerror(apr_status_t status, char *buf, apr_size_t size)
+{
+    switch (status) {
+    case BERTH_ECONFIG:
+        apr_cpystrn(buf, "the config file is invalid", size);
+        return buf;
+    case BERTH_EUSAGE:
+        apr_cpystrn(buf, "invalid command line", size);
+        return buf;
+    case BERTH_ENOSERVER:
+        apr_cpystrn(buf, "no such server", size);
+        return buf;
+    default:
+        return apr_strerror(status, buf, size);
+    }
+}
