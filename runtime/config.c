@@ -70,14 +70,16 @@ typedef struct {
     int errors;
 } vctx_t;
 
+/* PATH finds the position; SHOWN (when not NULL) is what the message
+ * prints instead, for a path that would reveal a secret. */
 static void vreport(vctx_t *v, berth_diag_severity_t sev, const char *path,
-                    int at_key, const char *fmt, va_list ap)
+                    const char *shown, int at_key, const char *fmt, va_list ap)
 {
     berth_diag_t *d = apr_array_push(v->diags);
     berth_textpos_t tp = { 0, 0 };
     d->severity = sev;
     d->file = v->file;
-    d->path = path;
+    d->path = shown ? shown : path;
     d->message = apr_pvsprintf(v->pool, fmt, ap);
     if (v->pos) {
         if (at_key)
@@ -106,7 +108,7 @@ static void error_at(vctx_t *v, const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vreport(v, BERTH_DIAG_ERROR, path, 0, fmt, ap);
+    vreport(v, BERTH_DIAG_ERROR, path, NULL, 0, fmt, ap);
     va_end(ap);
 }
 
@@ -114,7 +116,7 @@ static void error_key(vctx_t *v, const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vreport(v, BERTH_DIAG_ERROR, path, 1, fmt, ap);
+    vreport(v, BERTH_DIAG_ERROR, path, NULL, 1, fmt, ap);
     va_end(ap);
 }
 
@@ -122,7 +124,7 @@ static void warn_key(vctx_t *v, const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vreport(v, BERTH_DIAG_WARNING, path, 1, fmt, ap);
+    vreport(v, BERTH_DIAG_WARNING, path, NULL, 1, fmt, ap);
     va_end(ap);
 }
 
@@ -130,7 +132,19 @@ static void warn_at(vctx_t *v, const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vreport(v, BERTH_DIAG_WARNING, path, 0, fmt, ap);
+    vreport(v, BERTH_DIAG_WARNING, path, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+static void report(vctx_t *v, berth_diag_severity_t sev, const char *path,
+                   const char *shown, int at_key, const char *fmt, ...)
+    BERTH_CONFIG_PRINTF(6, 7);
+static void report(vctx_t *v, berth_diag_severity_t sev, const char *path,
+                   const char *shown, int at_key, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(v, sev, path, shown, at_key, fmt, ap);
     va_end(ap);
 }
 
@@ -347,32 +361,47 @@ static apr_array_header_t *get_secret_map(vctx_t *v, json_t *j,
         apr_array_make(v->pool, (int)json_object_size(j), sizeof(berth_kv_t));
     json_object_foreach(j, key, val) {
         const char *kp = berth_jsonpath_member(v->pool, path, key);
+        /* "KEY=value" or "Name: value" pasted as a name: what follows the
+         * separator may be secret, so messages show the name cut there. */
+        const char *cut = strchr(key, headers ? ':' : '=');
+        const char *shown =
+            cut ? berth_jsonpath_member(
+                      v->pool, path,
+                      apr_pstrcat(v->pool,
+                                  apr_pstrmemdup(v->pool, key,
+                                                 (apr_size_t)(cut - key)),
+                                  headers ? ": ***" : "=***", NULL))
+                : NULL;
         int key_ok = 1;
         if (!*key) {
-            error_key(v, kp, "%s name must not be empty",
-                      headers ? "header" : "variable");
+            report(v, BERTH_DIAG_ERROR, kp, NULL, 1, "%s name must not be "
+                   "empty", headers ? "header" : "variable");
+            key_ok = 0;
+        } else if (cut) {
+            report(v, BERTH_DIAG_ERROR, kp, shown, 1, "%s name must not "
+                   "contain '%c'; write \"NAME\": \"value\"",
+                   headers ? "header" : "variable", *cut);
             key_ok = 0;
         } else if (headers) {
             for (const char *c = key; *c; c++) {
-                if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c)) {
-                    error_key(v, kp, "\"%s\" is not a valid HTTP header name",
-                              key);
+                if (!isalnum((unsigned char)*c) &&
+                    !strchr("!#$%&'*+-.^_`|~", *c)) {
+                    report(v, BERTH_DIAG_ERROR, kp, NULL, 1, "\"%s\" is not "
+                           "a valid HTTP header name", key);
                     key_ok = 0;
                     break;
                 }
             }
-        } else if (strchr(key, '=')) {
-            error_key(v, kp, "variable name must not contain '='");
-            key_ok = 0;
         }
         if (!json_is_string(val)) {
-            error_at(v, kp, "expected a string, found %s; %s values are "
-                     "strings, quote the value", kind_of(val),
-                     headers ? "header" : "environment");
+            report(v, BERTH_DIAG_ERROR, kp, shown, 0, "expected a string, "
+                   "found %s; %s values are strings, quote the value",
+                   kind_of(val), headers ? "header" : "environment");
             continue;
         }
         if (headers && strpbrk(json_string_value(val), "\r\n")) {
-            error_at(v, kp, "header value must not contain a line break");
+            report(v, BERTH_DIAG_ERROR, kp, shown, 0, "header value must not "
+                   "contain a line break");
             continue;
         }
         if (key_ok) {
@@ -1037,7 +1066,7 @@ static void parse_root(vctx_t *v, json_t *root, berth_config_t *cfg)
                           "one");
                 continue;
             }
-            cfg->servers_key = key;
+            cfg->servers_key = apr_pstrdup(v->pool, key);
             parse_servers(v, val, kp, cfg);
         } else if (strcmp(key, "docker_isolation") != 0) {
             const char *hint = berth_config_suggest(key, root_keys);
@@ -1114,14 +1143,14 @@ apr_status_t berth_config_parse(const char *file, const char *text,
     vctx_t v = { pool, file, NULL, diags, 0 };
     int first = diags->nelts;
     char *buf = apr_pstrmemdup(pool, text, len);
-    size_t skip = 0;
     json_error_t jerr;
 
     *out = NULL;
-    /* Windows editors save a byte order mark; it is not part of the JSON. */
+    /* Windows editors save a byte order mark; it is not part of the JSON
+     * and editors do not count it as a column. */
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
-        buf[0] = buf[1] = buf[2] = ' ';
-        skip = 3;
+        buf += 3;
+        len -= 3;
     }
     if (berth_jsonc_blank(buf, len) != 0) {
         error_at(&v, "", "unterminated /* comment");
@@ -1139,8 +1168,6 @@ apr_status_t berth_config_parse(const char *file, const char *text,
         d->file = file;
         d->line = jerr.line > 0 ? (unsigned)jerr.line : tp.line;
         d->column = jerr.column > 0 ? (unsigned)jerr.column : tp.column;
-        if (skip && d->line == 1 && d->column > 1)
-            d->column -= 1; /* the mark counts as one character */
         d->path = "";
         d->message = apr_psprintf(pool, "invalid JSON: %s", jerr.text);
         return BERTH_ECONFIG;

@@ -1,0 +1,291 @@
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "test_util.h"
+
+#include "config.h"
+#include "errors.h"
+
+typedef struct {
+    apr_status_t rv;
+    berth_config_t *cfg;
+    apr_array_header_t *diags;
+} parsed_t;
+
+static parsed_t parse(const char *text)
+{
+    parsed_t p;
+    p.diags = apr_array_make(test_pool, 4, sizeof(berth_diag_t));
+    p.rv = berth_config_parse("t.json", text, strlen(text), &p.cfg, p.diags,
+                              test_pool);
+    return p;
+}
+
+static const char *diag(const parsed_t *p, int i)
+{
+    assert_true(i < p->diags->nelts);
+    return berth_diag_format(&APR_ARRAY_IDX(p->diags, i, berth_diag_t),
+                             test_pool);
+}
+
+static void test_suggest(void **state)
+{
+    (void)state;
+    static const char *const keys[] = { "command", "args", "env", "cwd",
+                                        "url", "headers", "type", NULL };
+    struct { const char *word; const char *want; } cases[] = {
+        { "arg", "args" },       { "agrs", "args" },
+        { "comand", "command" }, { "Command", "command" },
+        { "cmd", "command" },    { "environment", "env" },
+        { "header", "headers" }, { "URL", "url" },
+        { "workdir", "cwd" },    { "xyzzy", NULL },
+        { "image", NULL },       /* isolation.image: not a key here */
+        { "a", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = berth_config_suggest(cases[i].word, keys);
+        if (!cases[i].want) {
+            if (got)
+                fail_msg("%s: suggested %s", cases[i].word, got);
+        } else if (!got || strcmp(got, cases[i].want) != 0) {
+            fail_msg("%s: suggested %s, want %s", cases[i].word,
+                     got ? got : "nothing", cases[i].want);
+        }
+    }
+    static const char *const with_isolation[] = { "command", "isolation",
+                                                  NULL };
+    assert_string_equal(berth_config_suggest("image", with_isolation),
+                        "isolation.image");
+}
+
+static void test_normalize(void **state)
+{
+    (void)state;
+    assert_string_equal(berth_config_normalize_name("GitHub", test_pool),
+                        "github");
+    assert_string_equal(berth_config_normalize_name("my server.v2", test_pool),
+                        "my_server_v2");
+    assert_string_equal(berth_config_normalize_name("a-b_c", test_pool),
+                        "a-b_c");
+    assert_string_equal(berth_config_normalize_name("caf\xc3\xa9", test_pool),
+                        "caf__");
+}
+
+static void test_listen(void **state)
+{
+    (void)state;
+    struct { const char *text; const char *host; unsigned port; int lo; }
+    good[] = {
+        { "127.0.0.1:8750", "127.0.0.1", 8750, 1 },
+        { "0.0.0.0:1", "0.0.0.0", 1, 0 },
+        { "localhost:65535", "localhost", 65535, 1 },
+        { "[::1]:80", "::1", 80, 1 },
+        { "[::]:80", "::", 80, 0 },
+        { "[fe80::1%eth0]:9", "fe80::1%eth0", 9, 0 },
+        { "[2001:db8::192.0.2.1]:9", "2001:db8::192.0.2.1", 9, 0 },
+        { "192.168.1.20:8750", "192.168.1.20", 8750, 0 },
+    };
+    const char *bad[] = {
+        "127.0.0.1", ":8750", "127.0.0.1:", "127.0.0.1:0",
+        "127.0.0.1:65536", "127.0.0.1:99999999999999999999",
+        "127.0.0.1:80x", "256.0.0.1:80", "1.2.3:80", "1.2.3.4.5:80",
+        "01.2.3.4:80", "example.com:80", "::1:80", "[::1]80", "[::1",
+        "[1:2:3:4:5:6:7:8:9]:80", "[1::2::3]:80", "[:::1]:80", "",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        const char *host;
+        unsigned port;
+        int lo;
+        const char *why = berth_config_parse_listen(good[i].text, &host,
+                                                    &port, &lo, test_pool);
+        if (why)
+            fail_msg("%s rejected: %s", good[i].text, why);
+        assert_string_equal(host, good[i].host);
+        assert_int_equal(port, good[i].port);
+        assert_int_equal(lo, good[i].lo);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (!berth_config_parse_listen(bad[i], NULL, NULL, NULL, test_pool))
+            fail_msg("%s accepted", bad[i]);
+}
+
+static void test_redact_url(void **state)
+{
+    (void)state;
+    struct { const char *in, *out; } cases[] = {
+        { "https://example.com/mcp", "https://example.com/mcp" },
+        { "https://user:pw@example.com/mcp", "https://***@example.com/mcp" },
+        { "https://h/mcp?api_key=s3cret&x=1#frag",
+          "https://h/mcp?api_key=***&x=***#frag" },
+        { "http://h/p?flag", "http://h/p?flag" },
+        { "https://h/a@b", "https://h/a@b" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(berth_config_redact_url(cases[i].in, test_pool),
+                            cases[i].out);
+}
+
+static void test_defaults_and_inheritance(void **state)
+{
+    (void)state;
+    parsed_t p = parse("{\"timeouts\": {\"call\": 5},"
+                       " \"namespace\": \"none\","
+                       " \"mcpServers\": {"
+                       "  \"a\": {\"command\": \"x\"},"
+                       "  \"b\": {\"command\": \"y\", \"timeouts\": "
+                       "{\"initialize\": 1.5}, \"namespace\": \"prefix\"},"
+                       "  \"r\": {\"url\": \"https://h/mcp\", \"type\": \"sse\"}"
+                       "}}");
+    assert_int_equal(p.rv, APR_SUCCESS);
+    assert_int_equal(p.diags->nelts, 0);
+    assert_string_equal(p.cfg->listen, BERTH_DEFAULT_LISTEN);
+    assert_int_equal(p.cfg->listen_port, 8750);
+    assert_true(p.cfg->listen_loopback);
+    assert_int_equal(p.cfg->servers->nelts, 3);
+    const berth_server_config_t *a = berth_config_find_server(p.cfg, "a");
+    const berth_server_config_t *b = berth_config_find_server(p.cfg, "b");
+    const berth_server_config_t *r = berth_config_find_server(p.cfg, "R");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(r);
+    assert_true(a->timeouts.call == 5.0);
+    assert_true(a->timeouts.initialize == BERTH_DEFAULT_INITIALIZE_TIMEOUT);
+    assert_true(b->timeouts.initialize == 1.5);
+    assert_true(b->timeouts.shutdown == BERTH_DEFAULT_SHUTDOWN_TIMEOUT);
+    assert_int_equal(a->ns, BERTH_NAMESPACE_NONE);
+    assert_int_equal(b->ns, BERTH_NAMESPACE_PREFIX);
+    assert_int_equal(r->transport, BERTH_TRANSPORT_SSE);
+    assert_null(berth_config_find_server(p.cfg, "zzz"));
+}
+
+static void test_every_error_reported_in_order(void **state)
+{
+    (void)state;
+    parsed_t p = parse("{\"mcpServers\": {\n"
+                       " \"b\": {\"command\": 1},\n"
+                       " \"a\": {\"args\": \"x\", \"url\": \"https://h\", "
+                       "\"command\": \"c\"}\n"
+                       "}, \"listen\": \"nope\"}");
+    assert_int_equal(p.rv, BERTH_ECONFIG);
+    assert_int_equal(berth_diag_count(p.diags, BERTH_DIAG_ERROR), 4);
+    assert_string_equal(diag(&p, 0), "t.json:2:19: error: mcpServers.b."
+                        "command: expected a string, found a number");
+    assert_string_equal(diag(&p, 1), "t.json:3:2: error: mcpServers.a: has "
+                        "both \"command\" and \"url\"; a server is either a "
+                        "local command or a remote URL, keep one");
+    assert_string_equal(diag(&p, 2), "t.json:3:16: error: mcpServers.a.args: "
+                        "expected an array of strings, found a string");
+    assert_string_equal(diag(&p, 3), "t.json:4:14: error: listen: \"nope\" is "
+                        "not a listen address: missing \":PORT\" after the "
+                        "address");
+}
+
+static void test_syntax_error_position(void **state)
+{
+    (void)state;
+    parsed_t p = parse("{\n  \"a\": [1, 2\n  \"b\": 3\n}");
+    assert_int_equal(p.rv, BERTH_ECONFIG);
+    assert_null(p.cfg);
+    assert_int_equal(p.diags->nelts, 1);
+    const berth_diag_t *d = &APR_ARRAY_IDX(p.diags, 0, berth_diag_t);
+    assert_int_equal(d->line, 3);
+    assert_non_null(strstr(d->message, "invalid JSON"));
+}
+
+static void test_bom_and_jsonc(void **state)
+{
+    (void)state;
+    parsed_t p = parse("\xEF\xBB\xBF{ // VS Code\n"
+                       "  \"servers\": { \"x\": { \"type\": \"stdio\", "
+                       "\"command\": \"npx\", }, },\n"
+                       "  /* inputs */ \"inputs\": []\n}");
+    assert_int_equal(p.rv, APR_SUCCESS);
+    assert_string_equal(p.cfg->servers_key, "servers");
+    assert_int_equal(p.diags->nelts, 1); /* "inputs": unknown top-level */
+    assert_string_equal(diag(&p, 0), "t.json:3:16: warning: inputs: unknown "
+                        "top-level key, ignored");
+
+    parsed_t q = parse("\xEF\xBB\xBF{\"mcpServers\": {\"x\": {\"comand\": "
+                       "\"a\"}}}");
+    assert_int_equal(q.rv, BERTH_ECONFIG);
+    /* The mark is not a character a user can see: columns start after it. */
+    assert_string_equal(diag(&q, 1), "t.json:1:23: error: mcpServers.x.comand:"
+                        " unknown key in a server entry; did you mean "
+                        "\"command\"?");
+}
+
+/* Whatever goes wrong around them, configured secret values never reach a
+ * message. */
+static void test_secrets_never_in_messages(void **state)
+{
+    (void)state;
+    const char *secret = "s3cr3t-VALUE-42";
+    const char *templates[] = {
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"env\": "
+        "{\"TOKEN\": \"%s\", \"N\": 5}}}}",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"env\": "
+        "{\"T=%s\": \"v\"}}}}",
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://h/\", \"headers\": "
+        "{\"Authorization\": \"Bearer %s\\r\\n\"}}}}",
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://h/\", \"headers\": "
+        "{\"Bad Header\": \"%s\"}}}}",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"env\": "
+        "{\"TOKEN\": \"%s\"}, \"url\": \"https://h\"}}}",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"env\": "
+        "{\"TOKEN\": \"%s\", \"TOKEN\": \"%s\"}}}}",
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://h/\", \"env\": "
+        "{\"TOKEN\": \"%s\"}}}}",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"env\": "
+        "{\"TOKEN\": \"%s\"} \"args\": []}}}",
+        "{\"mcpServers\": {\"a\": {\"url\": \"ftp://u:%s@h/\"}}}",
+        "{\"mcpServers\": {\"a\": {\"url\": \"https://h/\", \"headers\": "
+        "{\"Authorization: Bearer %s\": 1}}}}",
+        "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"env\": "
+        "{\"TOKEN=%s\": 7}}}}",
+    };
+    for (size_t i = 0; i < sizeof templates / sizeof templates[0]; i++) {
+        parsed_t p = parse(apr_psprintf(test_pool, templates[i], secret,
+                                        secret));
+        assert_true(p.diags->nelts > 0);
+        for (int k = 0; k < p.diags->nelts; k++) {
+            const char *line = diag(&p, k);
+            if (strstr(line, secret))
+                fail_msg("case %zu leaks: %s", i, line);
+        }
+    }
+}
+
+static void test_unreadable_file(void **state)
+{
+    (void)state;
+    berth_config_t *cfg;
+    apr_array_header_t *diags = apr_array_make(test_pool, 1,
+                                               sizeof(berth_diag_t));
+    apr_status_t rv = berth_config_load("/nonexistent/berth.json", &cfg,
+                                        diags, test_pool);
+    assert_int_equal(rv, BERTH_ECONFIG);
+    assert_int_equal(diags->nelts, 1);
+    const char *line = berth_diag_format(&APR_ARRAY_IDX(diags, 0,
+                                                        berth_diag_t),
+                                         test_pool);
+    assert_non_null(strstr(line, "/nonexistent/berth.json: error: cannot read"
+                                 " the config file: "));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_suggest),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_redact_url),
+        cmocka_unit_test(test_defaults_and_inheritance),
+        cmocka_unit_test(test_every_error_reported_in_order),
+        cmocka_unit_test(test_syntax_error_position),
+        cmocka_unit_test(test_bom_and_jsonc),
+        cmocka_unit_test(test_secrets_never_in_messages),
+        cmocka_unit_test(test_unreadable_file),
+    };
+    return cmocka_run_group_tests(tests, test_setup, test_teardown);
+}
