@@ -222,7 +222,9 @@ static berth_config_t *load_config(const options_t *opt, FILE *err,
 
 static const char *seconds(double s, apr_pool_t *pool)
 {
-    return apr_psprintf(pool, "%gs", s);
+    char num[32];
+    snprintf(num, sizeof num, "%gs", s); /* apr's %g drops a leading 0 */
+    return apr_pstrdup(pool, num);
 }
 
 static const char *timeouts_text(const berth_timeouts_t *t, apr_pool_t *pool)
@@ -255,7 +257,7 @@ static json_t *string_array_json(const apr_array_header_t *a)
 static const char *args_text(const apr_array_header_t *args, apr_pool_t *pool)
 {
     json_t *arr = string_array_json(args);
-    char *dump = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *dump = json_dumps(arr, JSON_COMPACT);
     const char *s = apr_pstrdup(pool, dump ? dump : "[]");
     free(dump);
     json_decref(arr);

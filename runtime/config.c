@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,23 @@ static const char *const timeout_keys[] = {
  * names users know them by. */
 static const char *const image_keys[] = {
     "python", "node", "go", "rust", "ruby", "php", "base", "uvx", "npx", NULL
+};
+
+/* Per-server keys other MCP clients write for their own use: berth has no
+ * use for them, so they are warnings, never errors. */
+static const struct {
+    const char *key;
+    const char *note;
+} client_keys[] = {
+    { "autoApprove", "a client's approval setting, ignored" },
+    { "alwaysAllow", "a client's approval setting, ignored" },
+    { "disabledTools", "a client's tool filter, ignored" },
+    { "transportType", "ignored; berth reads \"type\"" },
+    { "timeout", "ignored; berth reads \"timeouts\": {\"call\": SECONDS}" },
+    { "dev", "a VS Code development setting, ignored" },
+    { "gallery", "a VS Code setting, ignored" },
+    { "version", "a VS Code setting, ignored" },
+    { "description", "ignored" },
 };
 
 /* Words users reach for that are not close in spelling to the key meant. */
@@ -277,6 +295,22 @@ static int check_keys(vctx_t *v, json_t *obj, const char *path,
         if (known_key(key, known))
             continue;
         const char *kp = berth_jsonpath_member(v->pool, path, key);
+        if (known == server_keys) {
+            size_t c = 0;
+            while (c < sizeof client_keys / sizeof client_keys[0] &&
+                   strcmp(client_keys[c].key, key) != 0)
+                c++;
+            if (c < sizeof client_keys / sizeof client_keys[0]) {
+                warn_key(v, kp, "%s", client_keys[c].note);
+                continue;
+            }
+            if (strcmp(key, "envFile") == 0) {
+                error_key(v, kp, "berth does not read env files; move the "
+                          "variables into \"env\"");
+                n++;
+                continue;
+            }
+        }
         const char *hint = berth_config_suggest(key, known);
         if (hint)
             error_key(v, kp, "unknown key in %s; did you mean \"%s\"?", what,
@@ -287,6 +321,26 @@ static int check_keys(vctx_t *v, json_t *obj, const char *path,
         n++;
     }
     return n;
+}
+
+/* VS Code fills ${input:...} by prompting and expands ${env:...} and
+ * ${workspaceFolder}; berth starts servers unattended and expands nothing, so
+ * such a value would reach the server literally. The value itself is not
+ * quoted: it may be a secret. */
+static void check_placeholder(vctx_t *v, const char *path, const char *shown,
+                              const char *value)
+{
+    static const char *const vars[] = { "${input:", "${env:",
+                                        "${workspaceFolder", "${userHome",
+                                        "${pathSeparator", NULL };
+    for (const char *const *p = vars; *p; p++) {
+        if (strstr(value, *p)) {
+            report(v, BERTH_DIAG_WARNING, path, shown, 0, "contains the VS "
+                   "Code variable %s...}, which berth does not expand; write "
+                   "the value itself", *p);
+            return;
+        }
+    }
 }
 
 /* ---- typed getters: each reports its own error ------------------------ */
@@ -344,6 +398,7 @@ static apr_array_header_t *get_string_array(vctx_t *v, json_t *j,
         }
         APR_ARRAY_PUSH(out, const char *) =
             apr_pstrdup(v->pool, json_string_value(el));
+        check_placeholder(v, ep, NULL, json_string_value(el));
     }
     return out;
 }
@@ -404,6 +459,7 @@ static apr_array_header_t *get_secret_map(vctx_t *v, json_t *j,
                    "contain a line break");
             continue;
         }
+        check_placeholder(v, kp, shown, json_string_value(val));
         if (key_ok) {
             berth_kv_t *kv = apr_array_push(out);
             kv->key = apr_pstrdup(v->pool, key);
@@ -586,12 +642,22 @@ static int is_positive_decimal(const char *s)
 static const char *get_size(vctx_t *v, json_t *j, const char *path,
                             const char *example)
 {
-    if (json_is_integer(j) && json_integer_value(j) > 0)
-        return apr_psprintf(v->pool, "%" JSON_INTEGER_FORMAT,
-                            json_integer_value(j));
+    if (json_is_number(j)) {
+        if (json_is_integer(j) && json_integer_value(j) > 0)
+            return apr_psprintf(v->pool, "%" JSON_INTEGER_FORMAT,
+                                json_integer_value(j));
+        error_at(v, path, "must be a whole number of bytes greater than 0, "
+                 "or a size such as \"%s\"; leave it out for no limit",
+                 example);
+        return NULL;
+    }
     if (!json_is_string(j)) {
         error_at(v, path, "expected a size such as \"%s\", found %s", example,
                  kind_of(j));
+        return NULL;
+    }
+    if (is_size(json_string_value(j)) && strtod(json_string_value(j), NULL) <= 0) {
+        error_at(v, path, "must be greater than 0; leave it out for no limit");
         return NULL;
     }
     if (!is_size(json_string_value(j))) {
@@ -607,8 +673,11 @@ static const char *get_cpus(vctx_t *v, json_t *j, const char *path)
 {
     if (json_is_number(j)) {
         double d = json_number_value(j);
-        if (d > 0)
-            return apr_psprintf(v->pool, "%g", d);
+        if (d > 0) {
+            char num[32];
+            snprintf(num, sizeof num, "%g", d); /* apr's %g drops the 0 */
+            return apr_pstrdup(v->pool, num);
+        }
         error_at(v, path, "CPU limit must be greater than 0");
         return NULL;
     }
@@ -884,6 +953,8 @@ static void parse_server(vctx_t *v, json_t *j, const char *path,
         const char *kp = berth_jsonpath_member(v->pool, path, key);
         if (strcmp(key, "command") == 0) {
             s->command = get_string(v, val, kp, 1);
+            if (s->command)
+                check_placeholder(v, kp, NULL, s->command);
         } else if (strcmp(key, "args") == 0) {
             s->args = get_string_array(v, val, kp);
         } else if (strcmp(key, "env") == 0) {
@@ -1070,6 +1141,11 @@ static void parse_root(vctx_t *v, json_t *root, berth_config_t *cfg)
             parse_servers(v, val, kp, cfg);
         } else if (strcmp(key, "docker_isolation") != 0) {
             const char *hint = berth_config_suggest(key, root_keys);
+            if (hint && !json_object_get(root, "mcpServers") &&
+                !json_object_get(root, "servers") &&
+                (strcmp(hint, "mcpServers") == 0 ||
+                 strcmp(hint, "servers") == 0))
+                continue; /* reported as the missing server list below */
             if (hint)
                 warn_key(v, kp, "unknown top-level key, ignored; did you mean "
                          "\"%s\"?", hint);
@@ -1077,8 +1153,20 @@ static void parse_root(vctx_t *v, json_t *root, berth_config_t *cfg)
                 warn_key(v, kp, "unknown top-level key, ignored");
         }
     }
-    if (!cfg->servers_key)
+    if (!cfg->servers_key) {
+        /* "mcpservers" would leave berth with nothing to run: say so. */
+        static const char *const lists[] = { "mcpServers", "servers", NULL };
+        json_object_foreach(root, key, val) {
+            const char *hint = berth_config_suggest(key, lists);
+            if (hint) {
+                error_key(v, berth_jsonpath_member(v->pool, "", key),
+                          "no server list: keys are case-sensitive, this "
+                          "must be \"%s\"", hint);
+                return;
+            }
+        }
         warn_at(v, "", "no servers configured; add an \"mcpServers\" object");
+    }
 }
 
 static void apply_defaults(berth_config_t *cfg)
@@ -1152,24 +1240,33 @@ apr_status_t berth_config_parse(const char *file, const char *text,
         buf += 3;
         len -= 3;
     }
-    if (berth_jsonc_blank(buf, len) != 0) {
-        error_at(&v, "", "unterminated /* comment");
-        return BERTH_ECONFIG;
-    }
-    json_t *root = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
+    size_t bad = 0;
+    const char *why = NULL;
+    if (berth_jsonc_blank(buf, len, &bad) != 0)
+        why = "comment not closed: \"*/\" missing before the end of the file";
+    else
+        why = berth_json_syntax_check(buf, len, &bad);
+    json_t *root = why ? NULL : json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
     if (!root) {
         berth_diag_t *d = apr_array_push(diags);
-        berth_textpos_t tp =
-            berth_textpos_of(buf, len, jerr.position > 0 ? (size_t)jerr.position
-                                                         : 0);
-        /* jansson reports the position after the offending token; its line
-         * is right, our column count (characters) matches editors. */
+        berth_textpos_t tp;
+        if (!why) {
+            /* Syntax was fine; jansson refused something else (invalid
+             * UTF-8, a NUL escape). Its text may quote the value: keep the
+             * reason only. */
+            char *near = strstr(jerr.text, " near ");
+            if (near)
+                *near = '\0';
+            why = apr_pstrdup(pool, jerr.text);
+            bad = jerr.position > 0 ? (size_t)jerr.position : 0;
+        }
+        tp = berth_textpos_of(buf, len, bad);
         d->severity = BERTH_DIAG_ERROR;
         d->file = file;
-        d->line = jerr.line > 0 ? (unsigned)jerr.line : tp.line;
-        d->column = jerr.column > 0 ? (unsigned)jerr.column : tp.column;
+        d->line = tp.line;
+        d->column = tp.column;
         d->path = "";
-        d->message = apr_psprintf(pool, "invalid JSON: %s", jerr.text);
+        d->message = apr_psprintf(pool, "invalid JSON: %s", why);
         return BERTH_ECONFIG;
     }
     v.pos = berth_jsonpos_index(buf, len, pool);

@@ -1,5 +1,6 @@
 #include "jsonpos.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include <apr_hash.h>
@@ -36,7 +37,7 @@ static size_t skip_string(const char *buf, size_t len, size_t i)
     return len;
 }
 
-int berth_jsonc_blank(char *buf, size_t len)
+int berth_jsonc_blank(char *buf, size_t len, size_t *bad)
 {
     size_t pending_comma = (size_t)-1;
     size_t i = 0;
@@ -52,8 +53,11 @@ int berth_jsonc_blank(char *buf, size_t len)
             size_t end = i + 2;
             while (end + 1 < len && !(buf[end] == '*' && buf[end + 1] == '/'))
                 end++;
-            if (end + 1 >= len)
+            if (end + 1 >= len) {
+                if (bad)
+                    *bad = i;
                 return -1;
+            }
             for (; i < end + 2; i++)
                 if (buf[i] != '\n')
                     buf[i] = ' ';
@@ -71,6 +75,209 @@ int berth_jsonc_blank(char *buf, size_t len)
         }
     }
     return 0;
+}
+
+/* ---- syntax check: a small recursive descent over the text ------------ */
+
+typedef struct {
+    const char *b;
+    size_t len;
+    size_t at;
+    size_t bad;
+    const char *why;
+    int depth;
+} syn_t;
+
+static int syn_fail(syn_t *s, size_t at, const char *why)
+{
+    if (!s->why) {
+        s->why = why;
+        s->bad = at;
+    }
+    return 0;
+}
+
+static void syn_ws(syn_t *s)
+{
+    while (s->at < s->len && is_ws(s->b[s->at]))
+        s->at++;
+}
+
+static int syn_value(syn_t *s);
+
+static int syn_string(syn_t *s)
+{
+    size_t start = s->at++;
+    while (s->at < s->len) {
+        unsigned char c = (unsigned char)s->b[s->at];
+        if (c == '"') {
+            s->at++;
+            return 1;
+        }
+        if (c == '\\') {
+            char e = s->at + 1 < s->len ? s->b[s->at + 1] : '\0';
+            if (e == 'u') {
+                for (int k = 2; k < 6; k++)
+                    if (s->at + (size_t)k >= s->len ||
+                        !isxdigit((unsigned char)s->b[s->at + (size_t)k]))
+                        return syn_fail(s, s->at, "invalid \\u escape in a "
+                                        "string; it needs four hex digits");
+                s->at += 6;
+                continue;
+            }
+            if (!e || !strchr("\"\\/bfnrt", e))
+                return syn_fail(s, s->at, "invalid escape in a string; use "
+                                "\\\\ for a backslash");
+            s->at += 2;
+            continue;
+        }
+        if (c == '\n')
+            return syn_fail(s, start, "string not closed before the end of "
+                            "the line");
+        if (c < 0x20)
+            return syn_fail(s, s->at, "control character inside a string; "
+                            "write it as an escape such as \\t");
+        s->at++;
+    }
+    return syn_fail(s, start, "string not closed before the end of the file");
+}
+
+static int syn_number(syn_t *s)
+{
+    size_t start = s->at;
+    const char *b = s->b;
+    if (s->at < s->len && b[s->at] == '-')
+        s->at++;
+    if (s->at < s->len && b[s->at] == '0') {
+        s->at++;
+    } else if (s->at < s->len && b[s->at] >= '1' && b[s->at] <= '9') {
+        while (s->at < s->len && isdigit((unsigned char)b[s->at]))
+            s->at++;
+    } else {
+        return syn_fail(s, start, "invalid number");
+    }
+    if (s->at < s->len && b[s->at] == '.') {
+        s->at++;
+        if (s->at >= s->len || !isdigit((unsigned char)b[s->at]))
+            return syn_fail(s, start, "invalid number");
+        while (s->at < s->len && isdigit((unsigned char)b[s->at]))
+            s->at++;
+    }
+    if (s->at < s->len && (b[s->at] == 'e' || b[s->at] == 'E')) {
+        s->at++;
+        if (s->at < s->len && (b[s->at] == '+' || b[s->at] == '-'))
+            s->at++;
+        if (s->at >= s->len || !isdigit((unsigned char)b[s->at]))
+            return syn_fail(s, start, "invalid number");
+        while (s->at < s->len && isdigit((unsigned char)b[s->at]))
+            s->at++;
+    }
+    if (s->at < s->len && (isalnum((unsigned char)b[s->at]) || b[s->at] == '.'))
+        return syn_fail(s, start, "invalid number");
+    return 1;
+}
+
+static int syn_word(syn_t *s)
+{
+    static const char *const words[] = { "true", "false", "null" };
+    size_t start = s->at, n = 0;
+    while (start + n < s->len && isalnum((unsigned char)s->b[start + n]))
+        n++;
+    for (int i = 0; i < 3; i++)
+        if (n == strlen(words[i]) && memcmp(s->b + start, words[i], n) == 0) {
+            s->at += n;
+            return 1;
+        }
+    return syn_fail(s, start, "expected a value: a string in double quotes, "
+                    "a number, true, false, null, an object or an array");
+}
+
+static int syn_container(syn_t *s, char open)
+{
+    char close = open == '{' ? '}' : ']';
+    size_t start = s->at++;
+    if (++s->depth > 512)
+        return syn_fail(s, start, "nested too deeply");
+    syn_ws(s);
+    if (s->at < s->len && s->b[s->at] == close) {
+        s->at++;
+        s->depth--;
+        return 1;
+    }
+    for (;;) {
+        syn_ws(s);
+        if (s->at >= s->len)
+            break;
+        if (open == '{') {
+            if (s->b[s->at] != '"')
+                return syn_fail(s, s->at, "expected a key in double quotes");
+            if (!syn_string(s))
+                return 0;
+            syn_ws(s);
+            if (s->at >= s->len)
+                break;
+            if (s->b[s->at] != ':')
+                return syn_fail(s, s->at, "expected ':' after the key");
+            s->at++;
+        }
+        if (!syn_value(s))
+            return 0;
+        syn_ws(s);
+        if (s->at >= s->len)
+            break;
+        if (s->b[s->at] == close) {
+            s->at++;
+            s->depth--;
+            return 1;
+        }
+        if (s->b[s->at] != ',')
+            return syn_fail(s, s->at, open == '{'
+                            ? "expected ',' or '}' after an object member"
+                            : "expected ',' or ']' after an array element");
+        s->at++;
+    }
+    return syn_fail(s, start, open == '{'
+                    ? "this object is not closed: '}' missing before the end "
+                      "of the file"
+                    : "this array is not closed: ']' missing before the end "
+                      "of the file");
+}
+
+static int syn_value(syn_t *s)
+{
+    syn_ws(s);
+    if (s->at >= s->len)
+        return syn_fail(s, s->at, "expected a value before the end of the "
+                        "file");
+    char c = s->b[s->at];
+    if (c == '{' || c == '[')
+        return syn_container(s, c);
+    if (c == '"')
+        return syn_string(s);
+    if (c == '-' || isdigit((unsigned char)c))
+        return syn_number(s);
+    if (c == '\'')
+        return syn_fail(s, s->at, "strings need double quotes, not single "
+                        "quotes");
+    return syn_word(s);
+}
+
+const char *berth_json_syntax_check(const char *buf, size_t len, size_t *bad)
+{
+    syn_t s = { buf, len, 0, 0, NULL, 0 };
+    syn_ws(&s);
+    if (s.at >= len) {
+        *bad = s.at;
+        return "the file is empty; a config is a JSON object";
+    }
+    if (syn_value(&s)) {
+        syn_ws(&s);
+        if (s.at < len)
+            syn_fail(&s, s.at, "unexpected text after the end of the JSON "
+                     "document");
+    }
+    *bad = s.bad;
+    return s.why;
 }
 
 static void put_utf8(apr_array_header_t *out, unsigned long cp)

@@ -25,8 +25,13 @@ typedef struct berth_jsonpos_t berth_jsonpos_t;
 
 /* Blanks // and block comments and trailing commas with spaces, in place,
  * keeping every offset and newline: VS Code's mcp.json is JSONC. Returns 0,
- * or -1 for an unterminated block comment (left for the parser to report). */
-int berth_jsonc_blank(char *buf, size_t len);
+ * or -1 for an unterminated block comment, whose offset goes to *BAD. */
+int berth_jsonc_blank(char *buf, size_t len, size_t *bad);
+
+/* Checks that BUF is one JSON value (RFC 8259). Returns NULL when it is,
+ * else what is wrong, with the offset of the offending token's first byte in
+ * *BAD. Messages never quote the text: a broken string may be a secret. */
+const char *berth_json_syntax_check(const char *buf, size_t len, size_t *bad);
 
 /* Indexes BUF, which must be valid JSON (jansson accepted it). */
 berth_jsonpos_t *berth_jsonpos_index(const char *buf, size_t len,

@@ -101,7 +101,7 @@ static void test_jsonc_blanking_keeps_offsets(void **state)
                   "  \"url\": \"http://x//y\",         \n"
                   "            \"a\": [1, 2 ] \n"
                   "}";
-    assert_int_equal(berth_jsonc_blank(text, strlen(text)), 0);
+    assert_int_equal(berth_jsonc_blank(text, strlen(text), NULL), 0);
     assert_string_equal(text, want);
 }
 
@@ -109,7 +109,9 @@ static void test_jsonc_unterminated_comment(void **state)
 {
     (void)state;
     char text[] = "{\"a\": 1 /* never closed }";
-    assert_int_equal(berth_jsonc_blank(text, strlen(text)), -1);
+    size_t bad = 0;
+    assert_int_equal(berth_jsonc_blank(text, strlen(text), &bad), -1);
+    assert_int_equal(bad, 8);
 }
 
 static void test_jsonc_leaves_strings_alone(void **state)
@@ -118,8 +120,62 @@ static void test_jsonc_leaves_strings_alone(void **state)
     char text[] = "[\"a,]\", \"/* x */\", \"\\\",]\"]";
     char copy[sizeof text];
     memcpy(copy, text, sizeof text);
-    assert_int_equal(berth_jsonc_blank(text, strlen(text)), 0);
+    assert_int_equal(berth_jsonc_blank(text, strlen(text), NULL), 0);
     assert_string_equal(text, copy);
+}
+
+/* Each broken document, the offset of the token to blame, and the reason. */
+static void test_syntax_check(void **state)
+{
+    (void)state;
+    struct { const char *text; size_t at; const char *why; } cases[] = {
+        { "{\"a\": 1 \"b\": 2}", 8, "expected ',' or '}' after an object member" },
+        { "[1 2]", 3, "expected ',' or ']' after an array element" },
+        { "{\"a\": uvx}", 6, "expected a value: a string in double quotes, "
+          "a number, true, false, null, an object or an array" },
+        { "{\"a\": True}", 6, "expected a value: a string in double quotes, "
+          "a number, true, false, null, an object or an array" },
+        { "{'a': 1}", 1, "expected a key in double quotes" },
+        { "{\"a\": 'x'}", 6, "strings need double quotes, not single quotes" },
+        { "{\"a\" 1}", 5, "expected ':' after the key" },
+        { "{\"a\": \"sec\nret\"}", 6, "string not closed before the end of "
+          "the line" },
+        { "{\"a\": \"se\\qc\"}", 9, "invalid escape in a string; use \\\\ "
+          "for a backslash" },
+        { "{\"a\": \"s\\u12x4\"}", 8, "invalid \\u escape in a string; it "
+          "needs four hex digits" },
+        { "{\"a\": \"s\tx\"}", 8, "control character inside a string; "
+          "write it as an escape such as \\t" },
+        { "{\"a\": 01}", 6, "invalid number" },
+        { "{\"a\": 1.}", 6, "invalid number" },
+        { "{\"a\": -}", 6, "invalid number" },
+        { "{\"a\": [1, 2}", 11, "expected ',' or ']' after an array element" },
+        { "{\"a\": [1, 2]", 0, "this object is not closed: '}' missing "
+          "before the end of the file" },
+        { "{\"a\": 1}}", 8, "unexpected text after the end of the JSON "
+          "document" },
+        { "  \n ", 4, "the file is empty; a config is a JSON object" },
+        { "{\"a\":", 5, "expected a value before the end of the file" },
+        { "{\"a\": \"x", 6, "string not closed before the end of the file" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t bad = 99;
+        const char *why = berth_json_syntax_check(cases[i].text,
+                                                  strlen(cases[i].text), &bad);
+        if (!why)
+            fail_msg("case %zu accepted", i);
+        if (strcmp(why, cases[i].why) != 0 || bad != cases[i].at)
+            fail_msg("case %zu: at %zu: %s", i, bad, why);
+    }
+    const char *good[] = { "{}", "[]", "0", "-1.5e+3", "\"\\u00e9\\n\"",
+                           " {\"a\": [true, false, null, {\"b\": []}]} " };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        size_t bad;
+        const char *why = berth_json_syntax_check(good[i], strlen(good[i]),
+                                                  &bad);
+        if (why)
+            fail_msg("%s rejected: %s", good[i], why);
+    }
 }
 
 int main(void)
@@ -132,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_jsonc_blanking_keeps_offsets),
         cmocka_unit_test(test_jsonc_unterminated_comment),
         cmocka_unit_test(test_jsonc_leaves_strings_alone),
+        cmocka_unit_test(test_syntax_check),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }
