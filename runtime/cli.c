@@ -11,13 +11,17 @@
 
 #include "berth_version.h"
 #include "config.h"
+#include "envset.h"
 #include "isolation.h"
 #include "log.h"
 #include "platform.h"
+#include "redact.h"
+#include "spawnctx.h"
 
 typedef struct {
     const char *config;
     const char *log_level;
+    const char *server;   /* berth plan SERVER */
     int json;
     int help;
 } options_t;
@@ -28,6 +32,7 @@ typedef struct {
     const char *usage;     /* after "berth NAME" */
     const char *details;   /* option lines */
     int takes_json;
+    int takes_server;
     int (*run)(const options_t *opt, FILE *out, FILE *err, apr_pool_t *pool);
 } command_t;
 
@@ -35,6 +40,10 @@ static int cmd_check(const options_t *opt, FILE *out, FILE *err,
                      apr_pool_t *pool);
 static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
                        apr_pool_t *pool);
+static int cmd_plan(const options_t *opt, FILE *out, FILE *err,
+                    apr_pool_t *pool);
+static int cmd_doctor(const options_t *opt, FILE *out, FILE *err,
+                      apr_pool_t *pool);
 
 #define CONFIG_OPTION_HELP                                                   \
     "  -c, --config FILE   the config file (default: $BERTH_CONFIG, else the\n" \
@@ -51,7 +60,7 @@ static const command_t commands[] = {
       "settings. Secrets (env and header values) are shown as ***.\n"
       "Exit status: 0 when the file is valid, 1 when it is not.\n\n"
       "Options:\n" CONFIG_OPTION_HELP COMMON_OPTION_HELP,
-      0, cmd_check },
+      0, 0, cmd_check },
     { "servers", "list the configured servers",
       "[--config FILE] [--json]",
       "Lists every server in the config file: its name, type, isolation,\n"
@@ -59,7 +68,27 @@ static const command_t commands[] = {
       "Options:\n" CONFIG_OPTION_HELP
       "      --json          print JSON instead of a table\n"
       COMMON_OPTION_HELP,
-      1, cmd_servers },
+      1, 0, cmd_servers },
+    { "plan", "show exactly how a server would be started",
+      "SERVER [--config FILE] [--json]",
+      "Prints the spawn plan for SERVER without starting anything: the\n"
+      "program, its arguments, the child environment, the working directory,\n"
+      "the cidfile, whether a login shell wraps it, the docker binary used\n"
+      "and why each decision was taken. Secrets are shown as ***.\n\n"
+      "Options:\n" CONFIG_OPTION_HELP
+      "      --json          print JSON\n"
+      COMMON_OPTION_HELP,
+      1, 1, cmd_plan },
+    { "doctor", "explain how this machine starts servers",
+      "[--config FILE] [--json]",
+      "Reports the docker CLI berth resolved and from where, whether the\n"
+      "daemon answers, the login shell capture, macOS environment hydration\n"
+      "and the environment allow-list, each with the reason. A config file\n"
+      "is read when one exists (for env.allow); none is needed.\n\n"
+      "Options:\n" CONFIG_OPTION_HELP
+      "      --json          print JSON\n"
+      COMMON_OPTION_HELP,
+      1, 0, cmd_doctor },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -210,6 +239,21 @@ static berth_config_t *load_config(const options_t *opt, FILE *err,
         fprintf(err, "%s\n", berth_diag_format(&APR_ARRAY_IDX(diags, i,
                                                               berth_diag_t),
                                                pool));
+    if (cfg) {
+        apr_array_header_t *secrets = apr_array_make(pool, 8,
+                                                     sizeof(const char *));
+        for (int i = 0; i < cfg->servers->nelts; i++) {
+            const berth_server_config_t *s =
+                APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
+            for (int k = 0; s->env && k < s->env->nelts; k++)
+                APR_ARRAY_PUSH(secrets, const char *) =
+                    APR_ARRAY_IDX(s->env, k, berth_kv_t).value;
+            for (int k = 0; s->headers && k < s->headers->nelts; k++)
+                APR_ARRAY_PUSH(secrets, const char *) =
+                    APR_ARRAY_IDX(s->headers, k, berth_kv_t).value;
+        }
+        berth_redact_set_log_secrets(secrets);
+    }
     if (rv != APR_SUCCESS) {
         int ne = berth_diag_count(diags, BERTH_DIAG_ERROR);
         int nw = berth_diag_count(diags, BERTH_DIAG_WARNING);
@@ -256,7 +300,8 @@ static json_t *string_array_json(const apr_array_header_t *a)
 
 static const char *args_text(const apr_array_header_t *args, apr_pool_t *pool)
 {
-    json_t *arr = string_array_json(args);
+    json_t *arr = args ? string_array_json(berth_redact_argv(args, NULL, pool))
+                       : json_array();
     char *dump = json_dumps(arr, JSON_COMPACT);
     const char *s = apr_pstrdup(pool, dump ? dump : "[]");
     free(dump);
@@ -382,7 +427,10 @@ static json_t *server_json(const berth_config_t *cfg,
     json_object_set_new(o, "disabled", json_boolean(s->disabled));
     if (s->transport == BERTH_TRANSPORT_STDIO) {
         json_object_set_new(o, "command", json_string(s->command));
-        json_object_set_new(o, "args", string_array_json(s->args));
+        json_object_set_new(o, "args", string_array_json(
+                                           s->args ? berth_redact_argv(
+                                                         s->args, NULL, pool)
+                                                   : NULL));
         json_object_set_new(o, "env", redacted_object(s->env));
         json_object_set_new(o, "cwd", s->cwd ? json_string(s->cwd)
                                              : json_null());
@@ -442,10 +490,12 @@ static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
             APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
         const char *target;
         if (s->transport == BERTH_TRANSPORT_STDIO) {
+            apr_array_header_t *ra =
+                s->args ? berth_redact_argv(s->args, NULL, pool) : NULL;
             target = s->command;
-            for (int k = 0; s->args && k < s->args->nelts; k++)
+            for (int k = 0; ra && k < ra->nelts; k++)
                 target = apr_pstrcat(pool, target, " ",
-                                     APR_ARRAY_IDX(s->args, k, const char *),
+                                     APR_ARRAY_IDX(ra, k, const char *),
                                      NULL);
         } else {
             target = berth_config_redact_url(s->url, pool);
@@ -501,6 +551,10 @@ int berth_cli_main(int argc, const char *const *argv, FILE *out, FILE *err,
                 return usage_error(err, NULL, "unknown command '%s'", a);
             continue;
         }
+        if (cmd->takes_server && !opt.server) {
+            opt.server = a;
+            continue;
+        }
         return usage_error(err, cmd->name, "unexpected argument '%s'", a);
     }
     if (help_cmd || opt.help) {
@@ -514,5 +568,239 @@ int berth_cli_main(int argc, const char *const *argv, FILE *out, FILE *err,
         print_main_help(err, pool);
         return BERTH_EXIT_USAGE;
     }
+    if (cmd->takes_server && !opt.server)
+        return usage_error(err, cmd->name, "which server? %s",
+                           "name one from 'berth servers'");
+    berth_redact_init();
     return cmd->run(&opt, out, err, pool);
+}
+
+static berth_spawnctx_t *spawn_context(FILE *err, apr_pool_t *pool)
+{
+    berth_hostfacts_t *facts;
+    char buf[128];
+    apr_status_t rv = berth_hostfacts_real(&facts, pool);
+    if (rv != APR_SUCCESS) {
+        fprintf(err, "berth: cannot read this machine's facts: %s\n",
+                apr_strerror(rv, buf, sizeof buf));
+        return NULL;
+    }
+    return berth_spawnctx_create(facts, pool);
+}
+
+static void print_json(json_t *j, FILE *out)
+{
+    json_dumpf(j, out, JSON_INDENT(2));
+    fputc('\n', out);
+    json_decref(j);
+}
+
+static int cmd_plan(const options_t *opt, FILE *out, FILE *err,
+                    apr_pool_t *pool)
+{
+    berth_config_t *cfg = load_config(opt, err, pool);
+    if (!cfg)
+        return BERTH_EXIT_FAILURE;
+    const berth_server_config_t *srv = berth_config_find_server(cfg,
+                                                                opt->server);
+    if (!srv) {
+        const char *names = "";
+        for (int i = 0; i < cfg->servers->nelts; i++)
+            names = apr_pstrcat(pool, names, i ? ", " : "",
+                                APR_ARRAY_IDX(cfg->servers, i,
+                                              berth_server_config_t *)->name,
+                                NULL);
+        fprintf(err, "berth plan: no server \"%s\" in %s (servers: %s)\n",
+                opt->server, cfg->file, *names ? names : "none");
+        return BERTH_EXIT_FAILURE;
+    }
+    berth_spawnctx_t *ctx = spawn_context(err, pool);
+    if (!ctx)
+        return BERTH_EXIT_FAILURE;
+    berth_plan_t *plan;
+    const char *why;
+    if (berth_spawnctx_plan(ctx, cfg, srv, berth_spawnctx_token(pool), &plan,
+                            &why, pool) != APR_SUCCESS) {
+        fprintf(err, "berth plan: %s: %s\n", srv->name,
+                berth_redact_text(why, NULL, pool));
+        return BERTH_EXIT_FAILURE;
+    }
+    json_t *j = berth_plan_json(plan, pool);
+    if (opt->json) {
+        print_json(j, out);
+        return BERTH_EXIT_OK;
+    }
+    char *argv = json_dumps(json_object_get(j, "argv"), JSON_COMPACT);
+    json_t *d = json_object_get(j, "docker");
+    fprintf(out, "server:   %s%s\n", srv->name,
+            srv->disabled ? " (disabled in the config)" : "");
+    fprintf(out, "mode:     %s\n", json_string_value(json_object_get(j,
+                                                                     "mode")));
+    fprintf(out, "program:  %s\n", json_string_value(json_object_get(
+                                        j, "program")));
+    fprintf(out, "argv:     %s\n", argv);
+    if (json_object_get(j, "command_line"))
+        fprintf(out, "line:     %s\n", json_string_value(json_object_get(
+                                            j, "command_line")));
+    fprintf(out, "wrapped:  %s\n", plan->wrapped
+                                       ? apr_pstrcat(pool, "yes, by ",
+                                                     plan->shell, NULL)
+                                       : "no");
+    fprintf(out, "cwd:      %s\n", plan->cwd ? plan->cwd
+                                             : "(berth's working directory)");
+    if (plan->cidfile)
+        fprintf(out, "cidfile:  %s\n", plan->cidfile);
+    if (plan->mode != BERTH_PLAN_DIRECT)
+        fprintf(out, "docker:   %s (source: %s, %s; daemon settings %s)\n",
+                json_is_string(json_object_get(d, "path"))
+                    ? json_string_value(json_object_get(d, "path"))
+                    : "not found",
+                json_string_value(json_object_get(d, "source")),
+                plan->docker.verified ? "verified executable"
+                                      : "not a verified executable",
+                plan->daemon_env_guaranteed
+                    ? "guaranteed without a login shell"
+                    : "only in a login shell");
+    fprintf(out, "env:\n");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(j, "env"), i, v)
+        fprintf(out, "  %s\n", json_string_value(v));
+    fprintf(out, "why:\n");
+    json_array_foreach(json_object_get(j, "reasons"), i, v)
+        fprintf(out, "  - %s\n", json_string_value(v));
+    free(argv);
+    json_decref(j);
+    return BERTH_EXIT_OK;
+}
+
+static int cmd_doctor(const options_t *opt, FILE *out, FILE *err,
+                      apr_pool_t *pool)
+{
+    const char *tried;
+    berth_config_t *cfg = NULL;
+    /* A config is optional here: read one only when it is there. */
+    if (opt->config || berth_cli_config_path(NULL, &tried, pool)) {
+        cfg = load_config(opt, err, pool);
+        if (!cfg)
+            return BERTH_EXIT_FAILURE;
+    }
+    berth_spawnctx_t *ctx = spawn_context(err, pool);
+    if (!ctx)
+        return BERTH_EXIT_FAILURE;
+    const berth_hostfacts_t *facts = berth_spawnctx_facts(ctx);
+    berth_docker_t d = berth_dockerpath_resolve(berth_spawnctx_resolver(ctx),
+                                                facts);
+    int guaranteed = berth_docker_daemon_env_guaranteed(facts, facts->env);
+    berth_docker_info_t info = berth_spawnctx_docker_info(ctx, cfg);
+    const berth_loginenv_t *le = berth_spawnctx_login(ctx);
+    const berth_hydration_t *hy = berth_spawnctx_hydration(ctx);
+    apr_array_header_t *allow = berth_envset_allowlist(facts, cfg, pool);
+
+    json_t *j = json_object(), *jd = json_object(), *jl = json_object(),
+           *jh = json_object(), *keys = json_array(), *ja = json_array();
+    json_object_set_new(j, "os", json_string(berth_os_name(facts->os)));
+    json_object_set_new(j, "config", cfg ? json_string(cfg->file)
+                                         : json_null());
+    json_object_set_new(jd, "path", d.path ? json_string(d.path)
+                                           : json_null());
+    json_object_set_new(jd, "source",
+                        json_string(berth_docker_source_name(d.source)));
+    json_object_set_new(jd, "verified", json_boolean(d.verified));
+    json_object_set_new(jd, "daemon_env_guaranteed", json_boolean(guaranteed));
+    json_object_set_new(jd, "available", json_boolean(info.available));
+    json_object_set_new(jd, "server_version",
+                        info.server_version ? json_string(info.server_version)
+                                            : json_null());
+    if (info.error)
+        json_object_set_new(jd, "error", json_string(info.error));
+    json_object_set_new(j, "docker", jd);
+    json_object_set_new(jl, "shell", le->shell ? json_string(le->shell)
+                                               : json_null());
+    json_object_set_new(jl, "captured", json_boolean(le->captured));
+    json_object_set_new(jl, "var_count",
+                        json_integer(le->captured ? le->env->nelts : 0));
+    if (le->error)
+        json_object_set_new(jl, "error", json_string(le->error));
+    json_object_set_new(j, "login_shell", jl);
+    json_object_set_new(jh, "applied", json_boolean(hy->applied));
+    json_object_set_new(jh, "reason", json_string(hy->reason));
+    for (int i = 0; i < hy->keys->nelts; i++) {
+        const berth_hydrated_key_t *k =
+            &APR_ARRAY_IDX(hy->keys, i, berth_hydrated_key_t);
+        json_t *jk = json_object();
+        json_object_set_new(jk, "name", json_string(k->name));
+        json_object_set_new(jk, "length", json_integer((json_int_t)k->length));
+        json_array_append_new(keys, jk);
+    }
+    json_object_set_new(jh, "keys", keys);
+    json_object_set_new(j, "hydration", jh);
+    for (int i = 0; i < allow->nelts; i++)
+        json_array_append_new(ja, json_string(APR_ARRAY_IDX(allow, i,
+                                                            const char *)));
+    json_object_set_new(j, "env_allow", ja);
+    json_object_set_new(j, "cid_dir",
+                        json_string(berth_spawnctx_cid_dir(ctx)));
+    if (opt->json) {
+        print_json(j, out);
+        return BERTH_EXIT_OK;
+    }
+    json_decref(j);
+
+    fprintf(out, "berth %s on %s\n\n", BERTH_VERSION,
+            berth_os_name(facts->os));
+    if (d.path)
+        fprintf(out, "docker CLI: %s\n  Found %s; %s.\n", d.path,
+                d.source == BERTH_DOCKER_FROM_PATH
+                    ? "on PATH"
+                : d.source == BERTH_DOCKER_BUNDLED
+                    ? "at a well-known install location (not on PATH)"
+                    : "by asking the login shell",
+                d.verified ? "it is a verified executable, so berth runs it "
+                             "by its absolute path"
+                           : "it is not an absolute path to an executable "
+                             "(an alias or function?), so berth lets the "
+                             "login shell run plain 'docker'");
+    else
+        fprintf(out, "docker CLI: not found\n  Not on PATH, at no well-known "
+                "location, and the login shell does not know it. Docker-"
+                "isolated servers cannot start; berth retries within a "
+                "minute.\n");
+    fprintf(out, "  Daemon settings: %s.\n",
+            guaranteed
+                ? (facts->os == BERTH_OS_LINUX || facts->os == BERTH_OS_OTHER
+                       ? "DOCKER_HOST or DOCKER_CONTEXT is set, so docker is "
+                         "run directly"
+                       : "guaranteed without a login shell on this OS, so "
+                         "docker is run directly")
+                : "neither DOCKER_HOST nor DOCKER_CONTEXT is set, so docker "
+                  "runs inside a login shell where your profile may set them");
+    if (info.available)
+        fprintf(out, "  The daemon answers: Docker Engine %s.\n",
+                info.server_version);
+    else
+        fprintf(out, "  The daemon does not answer: %s.\n", info.error);
+    fprintf(out, "\nlogin shell: %s\n", le->shell ? le->shell : "none");
+    if (le->captured)
+        fprintf(out, "  Captured its environment once: %d variables (values "
+                "are never logged).\n", le->env->nelts);
+    else
+        fprintf(out, "  Not captured: %s.\n", le->error);
+    fprintf(out, "\nhydration: %s\n  %s.\n",
+            hy->applied ? "applied" : "not applied", hy->reason);
+    for (int i = 0; i < hy->keys->nelts; i++) {
+        const berth_hydrated_key_t *k =
+            &APR_ARRAY_IDX(hy->keys, i, berth_hydrated_key_t);
+        fprintf(out, "  Set %s (%" APR_SIZE_T_FMT " characters).\n", k->name,
+                k->length);
+    }
+    fprintf(out, "\nchild environment: servers get only these variables "
+            "from berth's environment%s:\n ",
+            cfg && !cfg->env_allow_defaults ? " (the built-in list is "
+                                              "replaced by the config)"
+                                            : "");
+    for (int i = 0; i < allow->nelts; i++)
+        fprintf(out, " %s", APR_ARRAY_IDX(allow, i, const char *));
+    fprintf(out, "\n\ncidfiles: %s\n", berth_spawnctx_cid_dir(ctx));
+    return BERTH_EXIT_OK;
 }

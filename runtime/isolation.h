@@ -15,4 +15,16 @@ int berth_isolation_is_docker_command(const char *command);
 
 const char *berth_isolation_mode_name(berth_isolation_mode_t mode);
 
+
+
+/* The runtime a command needs inside a container ("python", "node", "go",
+ * "rust", "ruby", "php" or "base"), from its basename. */
+const char *berth_isolation_runtime(const char *command);
+
+/* The image for an isolated server: its own isolation.image, else the
+ * configured image for its runtime (also under the names uvx / npx), else
+ * berth's default for that runtime. */
+const char *berth_isolation_image(const berth_config_t *cfg,
+                                  const berth_server_config_t *s);
+
 #endif

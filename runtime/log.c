@@ -9,6 +9,7 @@
 #include <apr_time.h>
 
 #include "platform.h"
+#include "redact.h"
 
 /* Process-wide logging settings: written once at start-up by the CLI before
  * any thread exists, read afterwards. */
@@ -93,6 +94,8 @@ void berth_logv(berth_log_level_t level, const char *fmt, va_list ap)
     if (!berth_log_enabled(level))
         return;
     apr_vsnprintf(message, sizeof message, fmt, ap);
+    /* Every line, whatever its caller passed: never a secret in a log. */
+    berth_redact_log_line(message, sizeof message);
     /* One record per line: a newline inside a message would forge a record. */
     for (char *c = message; *c; c++)
         if (*c == '\n' || *c == '\r')

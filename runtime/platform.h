@@ -23,4 +23,14 @@ apr_array_header_t *berth_platform_config_candidates(apr_pool_t *pool);
 /* Short OS name: "linux", "darwin", "windows". */
 const char *berth_platform_os_name(void);
 
+#include "hostfacts.h"
+/* The running OS as host facts name it. */
+berth_os_t berth_platform_os(void);
+
+/* berth's private state folder for this user (cidfiles live below it):
+ * $XDG_RUNTIME_DIR/berth, else ~/.cache/berth on Unix; macOS
+ * ~/Library/Caches/berth; Windows %LOCALAPPDATA%\berth. */
+const char *berth_platform_state_dir(const berth_hostfacts_t *facts,
+                                     apr_pool_t *pool);
+
 #endif

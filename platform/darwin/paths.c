@@ -15,3 +15,12 @@ apr_array_header_t *berth_platform_config_candidates(apr_pool_t *pool)
             pool, home, "/Library/Application Support/berth/config.json", NULL);
     return out;
 }
+
+berth_os_t berth_platform_os(void) { return BERTH_OS_DARWIN; }
+
+const char *berth_platform_state_dir(const berth_hostfacts_t *facts,
+                                     apr_pool_t *pool)
+{
+    return apr_pstrcat(pool, facts->home ? facts->home : "/tmp",
+                       "/Library/Caches/berth", NULL);
+}

@@ -22,3 +22,15 @@ apr_array_header_t *berth_platform_config_candidates(apr_pool_t *pool)
     APR_ARRAY_PUSH(out, const char *) = "/etc/berth/config.json";
     return out;
 }
+
+berth_os_t berth_platform_os(void) { return BERTH_OS_LINUX; }
+
+const char *berth_platform_state_dir(const berth_hostfacts_t *facts,
+                                     apr_pool_t *pool)
+{
+    const char *run = berth_env_get(facts, facts->env, "XDG_RUNTIME_DIR");
+    if (run && *run == '/')
+        return apr_pstrcat(pool, run, "/berth", NULL);
+    return apr_pstrcat(pool, facts->home ? facts->home : "/tmp",
+                       "/.cache/berth", NULL);
+}

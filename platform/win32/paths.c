@@ -18,3 +18,14 @@ apr_array_header_t *berth_platform_config_candidates(apr_pool_t *pool)
         apr_pstrcat(pool, pd, "\\berth\\config.json", NULL);
     return out;
 }
+
+berth_os_t berth_platform_os(void) { return BERTH_OS_WINDOWS; }
+
+const char *berth_platform_state_dir(const berth_hostfacts_t *facts,
+                                     apr_pool_t *pool)
+{
+    const char *la = berth_env_get(facts, facts->env, "LOCALAPPDATA");
+    if (!la || !*la)
+        la = "C:\\ProgramData";
+    return apr_pstrcat(pool, la, "\\berth", NULL);
+}

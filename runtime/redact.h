@@ -1,0 +1,37 @@
+/* Redaction (SPAWN.md section 6): nothing berth writes may contain the value
+ * of a -e/--env KEY=VALUE argument, URL credentials, or a configured env
+ * value. One PCRE2 pattern, compiled once, finds the argument forms in any
+ * text: plain, glued (-eKEY=V, --env=KEY=V) and inside a wrapped command
+ * line quoted for POSIX shells, fish or cmd.exe. The key stays visible; the
+ * value becomes *** (its length is not revealed). */
+#ifndef BERTH_REDACT_H
+#define BERTH_REDACT_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+/* Compiles the pattern; call once at start-up before threads exist (later
+ * calls do nothing). Returns 0, or -1 if PCRE2 refused the pattern. */
+int berth_redact_init(void);
+
+/* TEXT with every argument-form value, URL credential, and every literal in
+ * SECRETS (const char *, may be NULL; values shorter than 4 characters are
+ * not searched for) replaced by ***. */
+const char *berth_redact_text(const char *text, const apr_array_header_t *secrets,
+                              apr_pool_t *pool);
+
+/* A copy of ARGV (const char *) safe to print: the value after a separate
+ * -e/--env token, glued forms, and anything berth_redact_text finds in each
+ * element. */
+apr_array_header_t *berth_redact_argv(const apr_array_header_t *argv,
+                                      const apr_array_header_t *secrets,
+                                      apr_pool_t *pool);
+
+/* Literal secrets every log line is cleaned of (the configured env and
+ * header values). Set at start-up and on reload, from the main thread. */
+void berth_redact_set_log_secrets(apr_array_header_t *secrets);
+
+/* Cleans a log line in place-sized BUF (what berth_log calls). */
+void berth_redact_log_line(char *buf, apr_size_t size);
+
+#endif

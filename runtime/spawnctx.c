@@ -1,0 +1,196 @@
+#include "spawnctx.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#include "envset.h"
+#include "isolation.h"
+#include "log.h"
+#include "platform.h"
+
+struct berth_spawnctx_t {
+    apr_pool_t *pool;
+    berth_hostfacts_t *facts;
+    berth_loginenv_once_t *login;
+    berth_dockerpath_t *resolver;
+    berth_hydration_t hydration;
+    const char *cid_dir;
+    apr_thread_mutex_t *lock;       /* guards the docker info cache */
+    int info_have;
+    apr_time_t info_at;
+    berth_docker_info_t info;
+};
+
+berth_spawnctx_t *berth_spawnctx_create(berth_hostfacts_t *facts,
+                                        apr_pool_t *pool)
+{
+    berth_spawnctx_t *c = apr_pcalloc(pool, sizeof *c);
+    c->pool = pool;
+    c->facts = facts;
+    c->login = berth_loginenv_once_create(pool);
+    c->resolver = berth_dockerpath_create(BERTH_DOCKER_FAILURE_TTL, pool);
+    apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    const char *why;
+    if (berth_hydration_needed(facts, &why)) {
+        const berth_loginenv_t *le = berth_loginenv_get(c->login, facts);
+        facts->env = berth_hydrate(facts, le, &c->hydration, pool);
+        for (int i = 0; i < c->hydration.keys->nelts; i++) {
+            const berth_hydrated_key_t *k =
+                &APR_ARRAY_IDX(c->hydration.keys, i, berth_hydrated_key_t);
+            berth_log(BERTH_LOG_INFO, "hydrated %s from the login shell "
+                      "(%" APR_SIZE_T_FMT " characters)", k->name, k->length);
+        }
+    } else {
+        berth_hydrate(facts, NULL, &c->hydration, pool);
+    }
+    c->cid_dir = berth_path_child(facts, berth_platform_state_dir(facts, pool),
+                                  "cid", pool);
+    return c;
+}
+
+const berth_hostfacts_t *berth_spawnctx_facts(berth_spawnctx_t *ctx)
+{
+    return ctx->facts;
+}
+
+const berth_hydration_t *berth_spawnctx_hydration(berth_spawnctx_t *ctx)
+{
+    return &ctx->hydration;
+}
+
+berth_dockerpath_t *berth_spawnctx_resolver(berth_spawnctx_t *ctx)
+{
+    return ctx->resolver;
+}
+
+const berth_loginenv_t *berth_spawnctx_login(berth_spawnctx_t *ctx)
+{
+    return berth_loginenv_get(ctx->login, ctx->facts);
+}
+
+const char *berth_spawnctx_cid_dir(berth_spawnctx_t *ctx)
+{
+    return ctx->cid_dir;
+}
+
+const char *berth_spawnctx_token(apr_pool_t *pool)
+{
+    unsigned char r[6];
+    if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS)
+        memset(r, 0, sizeof r);
+    return apr_psprintf(pool, "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+                        r[3], r[4], r[5]);
+}
+
+static void fill_in(berth_spawnctx_t *ctx, const berth_config_t *cfg,
+                    int need_docker, berth_plan_in_t *in)
+{
+    const berth_hostfacts_t *f = ctx->facts;
+    memset(in, 0, sizeof *in);
+    in->facts = f;
+    in->cfg = cfg;
+    in->cid_dir = ctx->cid_dir;
+    if (need_docker)
+        in->docker = berth_dockerpath_resolve(ctx->resolver, f);
+    /* The login PATH only matters when PATH lacks every tool folder. */
+    if (f->os != BERTH_OS_WINDOWS &&
+        !berth_envset_path_has_tool_dir(f, berth_env_get(f, f->env, "PATH")))
+        in->login = berth_loginenv_get(ctx->login, f);
+    else
+        in->login = berth_loginenv_peek(ctx->login);
+}
+
+apr_status_t berth_spawnctx_plan(berth_spawnctx_t *ctx,
+                                 const berth_config_t *cfg,
+                                 const berth_server_config_t *srv,
+                                 const char *start_token, berth_plan_t **plan,
+                                 const char **error, apr_pool_t *pool)
+{
+    berth_plan_in_t in;
+    int docker = srv->transport == BERTH_TRANSPORT_STDIO &&
+                 (berth_isolation_is_docker_command(srv->command) ||
+                  berth_isolation_effective(cfg, srv, NULL) ==
+                      BERTH_ISOLATION_DOCKER);
+    fill_in(ctx, cfg, docker, &in);
+    in.start_token = start_token;
+    return berth_plan_build(plan, srv, &in, error, pool);
+}
+
+berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
+                                               const berth_config_t *cfg)
+{
+    berth_docker_info_t res;
+    apr_thread_mutex_lock(ctx->lock);
+    apr_time_t now = ctx->facts->now(ctx->facts);
+    if (ctx->info_have &&
+        now - ctx->info_at < (ctx->info.available ? BERTH_DOCKER_INFO_OK_TTL
+                                                  : BERTH_DOCKER_INFO_FAIL_TTL)) {
+        res = ctx->info;
+        res.cached = 1;
+        apr_thread_mutex_unlock(ctx->lock);
+        return res;
+    }
+    apr_thread_mutex_unlock(ctx->lock);
+
+    apr_pool_t *scratch;
+    apr_pool_create(&scratch, ctx->pool);
+    memset(&res, 0, sizeof res);
+    berth_plan_in_t in;
+    fill_in(ctx, cfg, 1, &in);
+    apr_array_header_t *args = apr_array_make(scratch, 3,
+                                              sizeof(const char *));
+    APR_ARRAY_PUSH(args, const char *) = "info";
+    APR_ARRAY_PUSH(args, const char *) = "--format";
+    APR_ARRAY_PUSH(args, const char *) = "{{.ServerVersion}}";
+    berth_plan_t *plan;
+    berth_capture_t cap;
+    char errbuf[128];
+    if (!in.docker.path && !in.login) {
+        res.error = "docker was not found";
+    } else if (berth_plan_docker_command(&plan, args, &in, scratch) !=
+               APR_SUCCESS) {
+        res.error = "could not plan docker info";
+    } else {
+        apr_array_header_t *argv = apr_array_copy(scratch, plan->argv);
+        APR_ARRAY_PUSH(argv, const char *) = NULL;
+        apr_status_t rv = ctx->facts->capture(
+            ctx->facts, (const char *const *)argv->elts, plan->env,
+            BERTH_DOCKER_INFO_TIMEOUT, &cap, scratch);
+        if (rv != APR_SUCCESS) {
+            res.error = apr_psprintf(ctx->pool, "could not run docker: %s",
+                                     apr_strerror(rv, errbuf, sizeof errbuf));
+        } else if (cap.timed_out) {
+            res.error = "docker info did not answer within 3 s";
+        } else if (!cap.exited || cap.status != 0) {
+            res.error = apr_psprintf(ctx->pool, "docker info failed (exit "
+                                     "status %d): the daemon is not reachable",
+                                     cap.status);
+        } else {
+            /* the version is the last non-empty line (rc banners first) */
+            char *t = cap.out;
+            size_t n = cap.out_len;
+            while (n && isspace((unsigned char)t[n - 1]))
+                n--;
+            t[n] = '\0';
+            char *line = strrchr(t, '\n');
+            line = line ? line + 1 : t;
+            if (*line) {
+                res.available = 1;
+                res.server_version = apr_pstrdup(ctx->pool, line);
+            } else {
+                res.error = "docker info printed no server version";
+            }
+        }
+    }
+    apr_pool_destroy(scratch);
+    apr_thread_mutex_lock(ctx->lock);
+    ctx->info = res;
+    ctx->info_at = now;
+    ctx->info_have = 1;
+    apr_thread_mutex_unlock(ctx->lock);
+    return res;
+}
