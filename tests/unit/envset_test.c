@@ -1,0 +1,274 @@
+#include <string.h>
+
+#include <apr_cstr.h>
+
+#include "test_util.h"
+#include "fake_facts.h"
+
+#include "config.h"
+#include "envset.h"
+
+static berth_config_t *config(const char *text)
+{
+    berth_config_t *cfg;
+    apr_array_header_t *d = apr_array_make(test_pool, 2, sizeof(berth_diag_t));
+    if (berth_config_parse("t.json", text, strlen(text), &cfg, d, test_pool) !=
+        APR_SUCCESS)
+        fail_msg("config rejected");
+    return cfg;
+}
+
+static apr_array_header_t *build(const berth_hostfacts_t *f,
+                                 const berth_config_t *cfg,
+                                 const apr_array_header_t *server_env,
+                                 const berth_loginenv_t *login,
+                                 const char *docker_dir)
+{
+    berth_envset_in_t in = { f, f->env, cfg, server_env, login, docker_dir };
+    return berth_envset_build(&in, NULL, test_pool);
+}
+
+static const char *get(const berth_hostfacts_t *f,
+                       const apr_array_header_t *env, const char *key)
+{
+    return berth_env_get(f, env, key);
+}
+
+static apr_array_header_t *kv(const char *const *pairs)
+{
+    apr_array_header_t *a = apr_array_make(test_pool, 4, sizeof(berth_kv_t));
+    for (; pairs[0]; pairs += 2) {
+        berth_kv_t *e = apr_array_push(a);
+        e->key = pairs[0];
+        e->value = pairs[1];
+    }
+    return a;
+}
+
+static void test_allow_list_unix_exact(void **state)
+{
+    (void)state;
+    const char *env[] = { "PATH=/usr/local/bin:/usr/bin", "HOME=/home/ada",
+                          "path=lower", "LC_TIME=de_DE", "LC_FOO=x",
+                          "AWS_SECRET_ACCESS_KEY=aws-s", "GITHUB_TOKEN=gh-s",
+                          "DOCKER_HOST=unix:///d", "NVM_DIR=/n",
+                          "HTTP_PROXY=http://p", "XDG_RUNTIME_DIR=/run/u",
+                          "MY_ONE=1", "MY_TWO=2", "MYX=3", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    apr_array_header_t *e = build(f, NULL, NULL, NULL, NULL);
+    assert_string_equal(get(f, e, "HOME"), "/home/ada");
+    assert_string_equal(get(f, e, "LC_TIME"), "de_DE");
+    assert_string_equal(get(f, e, "DOCKER_HOST"), "unix:///d");
+    assert_string_equal(get(f, e, "NVM_DIR"), "/n");
+    assert_string_equal(get(f, e, "XDG_RUNTIME_DIR"), "/run/u");
+    assert_null(get(f, e, "path"));        /* exact on Unix */
+    assert_null(get(f, e, "LC_FOO"));      /* not one of the 13 */
+    assert_null(get(f, e, "AWS_SECRET_ACCESS_KEY"));
+    assert_null(get(f, e, "GITHUB_TOKEN"));
+    assert_null(get(f, e, "HTTP_PROXY"));  /* proxies only on request */
+    assert_null(get(f, e, "MY_ONE"));
+    /* the user's extension, with a prefix */
+    berth_config_t *cfg = config("{\"env\": {\"allow\": [\"MY_*\", "
+                                 "\"GITHUB_TOKEN\"]}}");
+    e = build(f, cfg, NULL, NULL, NULL);
+    assert_string_equal(get(f, e, "MY_ONE"), "1");
+    assert_string_equal(get(f, e, "MY_TWO"), "2");
+    assert_null(get(f, e, "MYX"));
+    assert_string_equal(get(f, e, "GITHUB_TOKEN"), "gh-s");
+    assert_string_equal(get(f, e, "HOME"), "/home/ada");
+    /* replacing the list keeps only the user's names, and docker's */
+    cfg = config("{\"env\": {\"allow\": [\"MY_ONE\"], "
+                 "\"allow_defaults\": false}}");
+    e = build(f, cfg, NULL, NULL, NULL);
+    assert_string_equal(get(f, e, "MY_ONE"), "1");
+    assert_string_equal(get(f, e, "DOCKER_HOST"), "unix:///d");
+    assert_null(get(f, e, "HOME"));
+    assert_null(get(f, e, "NVM_DIR"));
+}
+
+static void test_allow_list_windows_case_insensitive(void **state)
+{
+    (void)state;
+    const char *env[] = { "Path=C:\\Windows", "SystemRoot=C:\\Windows",
+                          "comspec=C:\\Windows\\system32\\cmd.exe",
+                          "ProgramFiles=C:\\Program Files",
+                          "HOME=C:\\Users\\ada", "SHELL=/usr/bin/bash",
+                          "GITHUB_TOKEN=gh-s", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, env, test_pool);
+    apr_array_header_t *e = build(f, NULL, NULL, NULL, NULL);
+    assert_string_equal(get(f, e, "SYSTEMROOT"), "C:\\Windows");
+    assert_string_equal(get(f, e, "COMSPEC"),
+                        "C:\\Windows\\system32\\cmd.exe");
+    assert_string_equal(get(f, e, "PROGRAMFILES"), "C:\\Program Files");
+    assert_null(get(f, e, "SHELL"));   /* a Unix name */
+    assert_null(get(f, e, "GITHUB_TOKEN"));
+    /* a server's "PATH" replaces berth's "Path": one variable on Windows */
+    const char *pairs[] = { "PATH", "C:\\mine", NULL };
+    e = build(f, NULL, kv(pairs), NULL, NULL);
+    int paths = 0;
+    for (int i = 0; i < e->nelts; i++)
+        if (apr_cstr_casecmpn(APR_ARRAY_IDX(e, i, const char *), "path=", 5) ==
+            0)
+            paths++;
+    assert_int_equal(paths, 1);
+    assert_string_equal(get(f, e, "path"), "C:\\mine");
+    berth_config_t *cfg = config("{\"env\": {\"allow\": [\"github_*\"]}}");
+    e = build(f, cfg, NULL, NULL, NULL);
+    assert_string_equal(get(f, e, "GITHUB_TOKEN"), "gh-s");
+}
+
+static void test_server_env_overrides(void **state)
+{
+    (void)state;
+    const char *env[] = { "PATH=/usr/local/bin", "LANG=C", "HOME=/h", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    const char *pairs[] = { "LANG", "de_DE.UTF-8", "API_KEY", "k", NULL };
+    apr_array_header_t *e = build(f, NULL, kv(pairs), NULL, NULL);
+    assert_string_equal(get(f, e, "LANG"), "de_DE.UTF-8");
+    assert_string_equal(get(f, e, "API_KEY"), "k");
+    assert_string_equal(get(f, e, "HOME"), "/h");
+}
+
+static void test_path_enhancement(void **state)
+{
+    (void)state;
+    /* A launchd/systemd-minimal PATH: login PATH first, then tool folders
+     * that exist, then the old entries; no duplicates, order kept. */
+    const char *env[] = { "PATH=/usr/bin:/bin:/usr/bin", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_DARWIN, env, test_pool);
+    fake_path(f, "/usr/bin", BERTH_PROBE_DIR);
+    fake_path(f, "/bin", BERTH_PROBE_DIR);
+    fake_path(f, "/opt/homebrew/bin", BERTH_PROBE_DIR);
+    fake_path(f, "/usr/sbin", BERTH_PROBE_DIR);
+    fake_path(f, "/Applications/Docker.app/Contents/Resources/bin",
+              BERTH_PROBE_DIR);
+    fake_path(f, "/Users/ada/.cargo/bin", BERTH_PROBE_DIR);
+    fake_path(f, "/usr/local/bin", BERTH_PROBE_MISSING);
+    berth_loginenv_t login = { 1, 1, "/bin/zsh", NULL, NULL,
+                               "/Users/ada/.nvm/bin:/usr/bin:/opt/homebrew/bin" };
+    apr_array_header_t *e = build(f, NULL, NULL, &login, NULL);
+    assert_string_equal(get(f, e, "PATH"),
+                        "/Users/ada/.nvm/bin:/usr/bin:/opt/homebrew/bin:/bin:"
+                        "/usr/sbin:/Applications/Docker.app/Contents/"
+                        "Resources/bin:/Users/ada/.cargo/bin");
+    /* without a login capture: the tool folders alone */
+    e = build(f, NULL, NULL, NULL, NULL);
+    assert_string_equal(get(f, e, "PATH"),
+                        "/usr/bin:/bin:/opt/homebrew/bin:/usr/sbin:"
+                        "/Applications/Docker.app/Contents/Resources/bin:"
+                        "/Users/ada/.cargo/bin");
+    /* a PATH with a tool folder is left as it is */
+    const char *full[] = { "PATH=/x:/usr/local/bin:/x", NULL };
+    berth_hostfacts_t *g = fake_facts(BERTH_OS_LINUX, full, test_pool);
+    e = build(g, NULL, NULL, &login, NULL);
+    assert_string_equal(get(g, e, "PATH"), "/x:/usr/local/bin:/x");
+    /* no PATH at all */
+    berth_hostfacts_t *h = fake_facts(BERTH_OS_LINUX, NULL, test_pool);
+    fake_path(h, "/usr/bin", BERTH_PROBE_DIR);
+    e = build(h, NULL, NULL, NULL, NULL);
+    assert_string_equal(get(h, e, "PATH"), "/usr/bin");
+    /* a server that sets PATH itself keeps it */
+    const char *pairs[] = { "PATH", "/only/mine", NULL };
+    e = build(f, NULL, kv(pairs), &login, NULL);
+    assert_string_equal(get(f, e, "PATH"), "/only/mine");
+}
+
+static void test_path_enhancement_windows_registry(void **state)
+{
+    (void)state;
+    const char *env[] = { "Path=C:\\Windows\\system32", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, env, test_pool);
+    f->registry_user_path = "C:\\Users\\ada\\AppData\\Roaming\\npm;"
+                            "C:\\WINDOWS\\system32";
+    f->registry_machine_path = "C:\\Program Files\\Docker\\Docker\\resources"
+                               "\\bin;C:\\Program Files\\nodejs";
+    apr_array_header_t *e = build(f, NULL, NULL, NULL, NULL);
+    assert_string_equal(get(f, e, "PATH"),
+                        "C:\\Users\\ada\\AppData\\Roaming\\npm;"
+                        "C:\\WINDOWS\\system32;C:\\Program Files\\Docker\\"
+                        "Docker\\resources\\bin;C:\\Program Files\\nodejs");
+    /* Docker's resources\bin already there: nothing to do */
+    const char *has[] = { "Path=C:\\Program Files\\Docker\\Docker\\resources"
+                          "\\bin\\", NULL };
+    berth_hostfacts_t *g = fake_facts(BERTH_OS_WINDOWS, has, test_pool);
+    g->registry_user_path = "C:\\other";
+    e = build(g, NULL, NULL, NULL, NULL);
+    assert_string_equal(get(g, e, "PATH"), "C:\\Program Files\\Docker\\Docker"
+                                           "\\resources\\bin\\");
+}
+
+static void test_docker_dir_prepend(void **state)
+{
+    (void)state;
+    const char *env[] = { "PATH=/usr/local/bin:/usr/bin", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    apr_array_header_t *e = build(f, NULL, NULL, NULL, "/opt/docker");
+    assert_string_equal(get(f, e, "PATH"), "/opt/docker:/usr/local/bin:/usr/bin");
+    e = build(f, NULL, NULL, NULL, "/usr/bin");
+    assert_string_equal(get(f, e, "PATH"), "/usr/local/bin:/usr/bin");
+}
+
+static void test_strip_credentials(void **state)
+{
+    (void)state;
+    struct { const char *in, *out; } rows[] = {
+        { "http://user:pass@proxy:3128", "http://proxy:3128" },
+        { "https://u%40x:p@ss@proxy.corp/path", "https://proxy.corp/path" },
+        { "user:pass@proxy:3128", "proxy:3128" },
+        { "  http://proxy:3128 \n", "http://proxy:3128" },
+        { "socks5://proxy:1080", "socks5://proxy:1080" },
+        { "proxy:8080", "proxy:8080" },
+        { "http://proxy/x@y", "http://proxy/x@y" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        assert_string_equal(berth_envset_strip_credentials(rows[i].in,
+                                                           test_pool),
+                            rows[i].out);
+}
+
+static void test_proxy_groups(void **state)
+{
+    (void)state;
+    const char *env[] = { "PATH=/usr/local/bin",
+                          "HTTP_PROXY=http://u:p@proxy:3128",
+                          "http_proxy=http://u:p@proxy:3128",
+                          "HTTPS_PROXY= u:p@sproxy:443 ",
+                          "ALL_PROXY=socks5://all:1080",
+                          "NO_PROXY=localhost,user@internal,.corp",
+                          "ftp_proxy=ftp://a:b@ftp:21", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    /* off by default */
+    apr_array_header_t *e = build(f, NULL, NULL, NULL, NULL);
+    assert_null(get(f, e, "HTTP_PROXY"));
+    assert_null(get(f, e, "NO_PROXY"));
+    berth_config_t *cfg = config("{\"env\": {\"forward_proxy_env\": true}}");
+    const char *pairs[] = { "https_proxy", "http://server-own:1", NULL };
+    e = build(f, cfg, kv(pairs), NULL, NULL);
+    assert_string_equal(get(f, e, "HTTP_PROXY"), "http://proxy:3128");
+    assert_string_equal(get(f, e, "http_proxy"), "http://proxy:3128");
+    /* the server set one spelling: the whole group is its own */
+    assert_string_equal(get(f, e, "https_proxy"), "http://server-own:1");
+    assert_null(get(f, e, "HTTPS_PROXY"));
+    assert_string_equal(get(f, e, "ALL_PROXY"), "socks5://all:1080");
+    assert_string_equal(get(f, e, "NO_PROXY"),
+                        "localhost,user@internal,.corp");
+    assert_string_equal(get(f, e, "ftp_proxy"), "ftp://ftp:21");
+    /* without the server's setting, the schemeless one is cleaned too */
+    e = build(f, cfg, NULL, NULL, NULL);
+    assert_string_equal(get(f, e, "HTTPS_PROXY"), "sproxy:443");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_allow_list_unix_exact),
+        cmocka_unit_test(test_allow_list_windows_case_insensitive),
+        cmocka_unit_test(test_server_env_overrides),
+        cmocka_unit_test(test_path_enhancement),
+        cmocka_unit_test(test_path_enhancement_windows_registry),
+        cmocka_unit_test(test_docker_dir_prepend),
+        cmocka_unit_test(test_strip_credentials),
+        cmocka_unit_test(test_proxy_groups),
+    };
+    return cmocka_run_group_tests(tests, test_setup, test_teardown);
+}

@@ -1,0 +1,435 @@
+#include <string.h>
+
+#include "test_util.h"
+#include "fake_facts.h"
+
+#include "config.h"
+#include "redact.h"
+#include "shellquote.h"
+#include "spawnplan.h"
+
+static berth_config_t *config(const char *text)
+{
+    berth_config_t *cfg;
+    apr_array_header_t *d = apr_array_make(test_pool, 2, sizeof(berth_diag_t));
+    if (berth_config_parse("t.json", text, strlen(text), &cfg, d, test_pool) !=
+        APR_SUCCESS)
+        fail_msg("config rejected: %s",
+                 berth_diag_format(&APR_ARRAY_IDX(d, 0, berth_diag_t),
+                                   test_pool));
+    return cfg;
+}
+
+static berth_plan_t *plan_of(const berth_hostfacts_t *f,
+                             const berth_config_t *cfg, const char *server,
+                             berth_docker_t docker, const char **error)
+{
+    berth_plan_in_t in = { f, NULL, cfg, docker, NULL,
+                           f->os == BERTH_OS_WINDOWS ? "C:\\Users\\ada\\berth "
+                                                       "state\\cid"
+                                                     : "/run/user/1000/berth/cid",
+                           "abc123" };
+    berth_plan_t *p = NULL;
+    const char *why = NULL;
+    berth_plan_build(&p, berth_config_find_server(cfg, server), &in, &why,
+                     test_pool);
+    if (error)
+        *error = why;
+    else if (!p)
+        fail_msg("no plan: %s", why);
+    return p;
+}
+
+static const char *arg(const apr_array_header_t *a, int i)
+{
+    if (i >= a->nelts)
+        fail_msg("argv has %d elements, wanted index %d", a->nelts, i);
+    return APR_ARRAY_IDX(a, i, const char *);
+}
+
+/* The docker argv a plan really executes, parsed back from whatever shape
+ * the plan took (direct, POSIX/fish wrap, cmd wrap, Windows direct line). */
+static apr_array_header_t *executed_docker_argv(const berth_hostfacts_t *f,
+                                                const berth_plan_t *p)
+{
+    apr_array_header_t *out;
+    if (!p->wrapped) {
+        if (f->os == BERTH_OS_WINDOWS)
+            return berth_parse_msvcrt(p->command_line, test_pool);
+        return p->argv;
+    }
+    int known;
+    berth_shell_family_t fam = berth_shell_family(p->shell, &known);
+    if (fam == BERTH_SHELL_CMD) {
+        const char *after = strstr(p->command_line, " /c ");
+        assert_non_null(after);
+        return berth_parse_msvcrt(berth_parse_cmd(after + 4, test_pool),
+                                  test_pool);
+    }
+    assert_string_equal(arg(p->argv, 1), "-l");
+    assert_string_equal(arg(p->argv, 2), "-c");
+    if (fam == BERTH_SHELL_FISH)
+        assert_int_equal(berth_parse_fish(arg(p->argv, 3), &out, test_pool),
+                         APR_SUCCESS);
+    else
+        assert_int_equal(berth_parse_posix(arg(p->argv, 3), &out, test_pool),
+                         APR_SUCCESS);
+    return out;
+}
+
+/* Direct exec or wrap, for every OS, verified or not, with and without the
+ * daemon variables, and Git Bash as the Windows shell. */
+static void test_direct_or_wrap_matrix(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"docker_isolation\": {\"mode\": \"docker\"}, \"mcpServers\": {"
+        "\"s\": {\"command\": \"uvx\", \"args\": [\"mcp-server-fetch\"]}}}");
+    berth_os_t oses[] = { BERTH_OS_LINUX, BERTH_OS_DARWIN, BERTH_OS_WINDOWS,
+                          BERTH_OS_OTHER };
+    const char *vars[] = { NULL, "DOCKER_HOST=unix:///x.sock",
+                           "DOCKER_CONTEXT=colima", "DOCKER_HOST=" };
+    for (size_t o = 0; o < 4; o++) {
+        for (int verified = 0; verified < 2; verified++) {
+            for (size_t v = 0; v < 4; v++) {
+                for (int gitbash = 0; gitbash < 2; gitbash++) {
+                    berth_os_t os = oses[o];
+                    if (gitbash && os != BERTH_OS_WINDOWS)
+                        continue;
+                    int win = os == BERTH_OS_WINDOWS;
+                    const char *env[] = { win ? "PATH=C:\\Windows"
+                                              : "PATH=/usr/local/bin:/usr/bin",
+                                          vars[v], NULL };
+                    berth_hostfacts_t *f = fake_facts(os, env, test_pool);
+                    if (gitbash)
+                        f->login_shell = "C:\\Program Files\\Git\\bin\\bash.exe";
+                    const char *dpath =
+                        win ? "C:\\Program Files\\Docker\\Docker\\resources\\"
+                              "bin\\docker.exe"
+                            : "/opt/docker bin/docker";
+                    berth_docker_t d = { NULL, BERTH_DOCKER_ABSENT, 0 };
+                    if (verified) {
+                        fake_path(f, dpath, BERTH_PROBE_EXEC);
+                        d.path = dpath;
+                        d.source = BERTH_DOCKER_BUNDLED;
+                        d.verified = 1;
+                    }
+                    berth_plan_t *p = plan_of(f, cfg, "s", d, NULL);
+                    int env_set = v == 1 || v == 2;
+                    int want_direct = verified &&
+                                      (os == BERTH_OS_DARWIN || win || env_set);
+                    if (p->wrapped == want_direct)
+                        fail_msg("os %s verified %d var %s gitbash %d: "
+                                 "wrapped %d", berth_os_name(os), verified,
+                                 vars[v] ? vars[v] : "-", gitbash, p->wrapped);
+                    apr_array_header_t *ex = executed_docker_argv(f, p);
+                    /* the docker token: absolute when verified, else bare */
+                    assert_string_equal(arg(ex, 0), verified ? dpath
+                                                             : "docker");
+                    assert_string_equal(arg(ex, 1), "run");
+                    assert_string_equal(arg(ex, 2), "--cidfile");
+                    assert_string_equal(arg(ex, 3), p->cidfile);
+                    assert_string_equal(arg(ex, ex->nelts - 1),
+                                        "mcp-server-fetch");
+                    if (p->wrapped) {
+                        if (win && !gitbash)
+                            assert_string_equal(p->program, f->login_shell);
+                        else
+                            assert_string_equal(arg(p->argv, 0),
+                                                f->login_shell);
+                    } else {
+                        assert_string_equal(p->program, dpath);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* The cidfile goes right after run, before any wrapping, for every shape
+ * and shell, with paths that break naive string surgery. */
+static void test_cidfile_position_every_shape(void **state)
+{
+    (void)state;
+    const char *shells[] = { "/bin/bash", "/usr/bin/fish", "/bin/zsh",
+                             "/bin/dash", "/usr/local/bin/nu" };
+    berth_config_t *cfg = config(
+        "{\"mcpServers\": {\"gh\": {\"command\": \"docker\", \"args\": "
+        "[\"run\", \"-i\", \"--rm\", \"--name\", \"run\", \"img:1\", "
+        "\"--cidfile-like\", \"run\"], \"env\": {\"TOKEN\": \"s3cr3t v\"}}}}");
+    for (size_t s = 0; s < sizeof shells / sizeof shells[0]; s++) {
+        const char *env[] = { "PATH=/usr/bin", NULL };
+        berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+        f->login_shell = shells[s];
+        berth_docker_t d = { "/usr/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
+        fake_path(f, "/usr/bin/docker", BERTH_PROBE_EXEC);
+        berth_plan_t *p = plan_of(f, cfg, "gh", d, NULL);
+        assert_true(p->wrapped);
+        apr_array_header_t *ex = executed_docker_argv(f, p);
+        const char *want[] = { "/usr/bin/docker", "run", "--cidfile",
+                               "/run/user/1000/berth/cid/gh-abc123.cid", "-e",
+                               "TOKEN=s3cr3t v", "-i", "--rm", "--name", "run",
+                               "img:1", "--cidfile-like", "run", NULL };
+        for (int i = 0; want[i]; i++)
+            assert_string_equal(arg(ex, i), want[i]);
+        assert_int_equal(ex->nelts, 13);
+        if (s == 4)
+            assert_non_null(strstr(arg(p->reasons, p->reasons->nelts - 1),
+                                   "not one berth knows"));
+    }
+    /* Windows, with spaces in both the docker path and the cidfile folder,
+     * through cmd.exe and directly */
+    for (int direct = 0; direct < 2; direct++) {
+        const char *env[] = { "PATH=C:\\Windows", NULL };
+        berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, env, test_pool);
+        berth_docker_t d = { NULL, BERTH_DOCKER_ABSENT, 0 };
+        if (direct) {
+            d.path = "C:\\Program Files\\Docker\\Docker\\resources\\bin\\"
+                     "docker.exe";
+            d.source = BERTH_DOCKER_BUNDLED;
+            d.verified = 1;
+            fake_path(f, d.path, BERTH_PROBE_FILE);
+        }
+        berth_plan_t *p = plan_of(f, cfg, "gh", d, NULL);
+        assert_int_equal(p->wrapped, !direct);
+        apr_array_header_t *ex = executed_docker_argv(f, p);
+        assert_string_equal(arg(ex, 1), "run");
+        assert_string_equal(arg(ex, 2), "--cidfile");
+        assert_string_equal(arg(ex, 3),
+                            "C:\\Users\\ada\\berth state\\cid\\gh-abc123.cid");
+        assert_string_equal(arg(ex, 5), "TOKEN=s3cr3t v");
+        assert_string_equal(arg(ex, 12), "run");
+    }
+}
+
+static const char *env_of(const berth_plan_t *p, const char *key)
+{
+    size_t kl = strlen(key);
+    for (int i = 0; i < p->env->nelts; i++) {
+        const char *e = APR_ARRAY_IDX(p->env, i, const char *);
+        if (strncmp(e, key, kl) == 0 && e[kl] == '=')
+            return e + kl + 1;
+    }
+    return NULL;
+}
+
+static void test_docker_dir_prepend(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"mcpServers\": {\"d\": {\"command\": \"docker\", \"args\": "
+        "[\"run\", \"-i\", \"img\"]}}}");
+    struct { const char *path; const char *want; } rows[] = {
+        /* absent: prepended */
+        { "PATH=/usr/local/bin:/usr/bin",
+          "/Applications/Docker.app/Contents/Resources/bin:/usr/local/bin:"
+          "/usr/bin" },
+        /* present already: unchanged, not moved */
+        { "PATH=/usr/local/bin:/Applications/Docker.app/Contents/Resources/"
+          "bin", "/usr/local/bin:/Applications/Docker.app/Contents/Resources/"
+          "bin" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        const char *env[] = { rows[i].path, "DOCKER_HOST=unix:///x", NULL };
+        berth_hostfacts_t *f = fake_facts(BERTH_OS_DARWIN, env, test_pool);
+        berth_docker_t d = { "/Applications/Docker.app/Contents/Resources/bin/"
+                             "docker", BERTH_DOCKER_BUNDLED, 1 };
+        fake_path(f, d.path, BERTH_PROBE_EXEC);
+        berth_plan_t *p = plan_of(f, cfg, "d", d, NULL);
+        assert_string_equal(env_of(p, "PATH"), rows[i].want);
+    }
+    /* empty PATH on linux: the tool folders that exist, then docker's */
+    const char *env[] = { "PATH=", "DOCKER_HOST=tcp://h:2376", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    fake_path(f, "/usr/bin", BERTH_PROBE_DIR);
+    berth_docker_t d = { "/opt/docker/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
+    fake_path(f, d.path, BERTH_PROBE_EXEC);
+    berth_plan_t *p = plan_of(f, cfg, "d", d, NULL);
+    assert_string_equal(env_of(p, "PATH"), "/opt/docker/bin:/usr/bin");
+    /* unverified docker: nothing to prepend */
+    berth_docker_t u = { "alias docker=podman", BERTH_DOCKER_LOGIN_SHELL, 0 };
+    berth_plan_t *q = plan_of(f, cfg, "d", u, NULL);
+    assert_string_equal(env_of(q, "PATH"), "/usr/bin");
+}
+
+static void test_isolated_env_goes_into_container(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"docker_isolation\": {\"mode\": \"docker\", \"images\": "
+        "{\"uvx\": \"my/uv:1\"}}, \"mcpServers\": {"
+        "\"f\": {\"command\": \"uvx\", \"args\": [\"srv\"], \"env\": "
+        "{\"API_KEY\": \"k-123\"}},"
+        "\"n\": {\"command\": \"npx\", \"args\": [\"-y\", \"pkg\"], "
+        "\"isolation\": {\"image\": \"custom/node\"}}}}");
+    const char *env[] = { "PATH=/usr/bin", "DOCKER_HOST=unix:///d", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    berth_docker_t d = { "/usr/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
+    fake_path(f, d.path, BERTH_PROBE_EXEC);
+    berth_plan_t *p = plan_of(f, cfg, "f", d, NULL);
+    assert_int_equal(p->mode, BERTH_PLAN_ISOLATED);
+    const char *want[] = { "/usr/bin/docker", "run", "--cidfile",
+                           "/run/user/1000/berth/cid/f-abc123.cid", "--rm",
+                           "-i", "-e", "API_KEY=k-123", "my/uv:1", "uvx",
+                           "srv", NULL };
+    for (int i = 0; want[i]; i++)
+        assert_string_equal(arg(p->argv, i), want[i]);
+    /* the docker client itself does not get the server's env */
+    assert_null(env_of(p, "API_KEY"));
+    berth_plan_t *n = plan_of(f, cfg, "n", d, NULL);
+    assert_string_equal(arg(n->argv, 6), "custom/node");
+}
+
+static void test_program_search_and_fallbacks(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"mcpServers\": {"
+        "\"a\": {\"command\": \"uvx\", \"args\": [\"x y\"]},"
+        "\"b\": {\"command\": \"mytool\", \"env\": {\"PATH\": \"/srv/bin\"}},"
+        "\"c\": {\"command\": \"nowhere\", \"args\": [\"$HOME\"]},"
+        "\"d\": {\"command\": \"./rel/tool\"}}}");
+    const char *env[] = { "PATH=/usr/local/bin:/usr/bin", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    berth_docker_t none = { NULL, BERTH_DOCKER_ABSENT, 0 };
+    fake_path(f, "/usr/bin/uvx", BERTH_PROBE_EXEC);
+    fake_path(f, "/usr/local/bin/mytool", BERTH_PROBE_EXEC); /* berth's PATH */
+    fake_path(f, "/srv/bin/mytool", BERTH_PROBE_EXEC);       /* child's PATH */
+    fake_path(f, "/bin/bash", BERTH_PROBE_EXEC);
+    berth_plan_t *a = plan_of(f, cfg, "a", none, NULL);
+    assert_false(a->wrapped);
+    assert_string_equal(a->program, "/usr/bin/uvx");
+    assert_string_equal(arg(a->argv, 1), "x y");
+    /* searched on the child's PATH, not berth's */
+    berth_plan_t *b = plan_of(f, cfg, "b", none, NULL);
+    assert_string_equal(b->program, "/srv/bin/mytool");
+    /* not found, a login shell exists: it gets a chance */
+    berth_plan_t *c = plan_of(f, cfg, "c", none, NULL);
+    assert_true(c->wrapped);
+    assert_string_equal(arg(c->argv, 3), "nowhere '$HOME'");
+    /* not found and no login shell: a clear error */
+    f->login_shell = "/bin/nosuchshell";
+    const char *error;
+    assert_null(plan_of(f, cfg, "c", none, &error));
+    assert_string_equal(error, "command not found: nowhere (searched: "
+                               "/usr/local/bin:/usr/bin)");
+    fake_path(f, "./rel/tool", BERTH_PROBE_EXEC);
+    assert_string_equal(plan_of(f, cfg, "d", none, NULL)->program,
+                        "./rel/tool");
+}
+
+static void test_windows_batch_and_exe(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"mcpServers\": {\"n\": {\"command\": \"npx\", \"args\": [\"-y\", "
+        "\"@scope/pkg\", \"100%\", \"a&b\"]}, \"u\": {\"command\": \"uvx\", "
+        "\"args\": [\"a b\"]}}}");
+    const char *env[] = { "Path=C:\\Program Files\\nodejs;C:\\uv",
+                          "PATHEXT=.COM;.EXE;.BAT;.CMD",
+                          "ComSpec=C:\\Windows\\system32\\cmd.exe", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, env, test_pool);
+    fake_path(f, "C:\\Program Files\\nodejs\\npx.cmd", BERTH_PROBE_FILE);
+    fake_path(f, "C:\\uv\\uvx.exe", BERTH_PROBE_FILE);
+    berth_docker_t none = { NULL, BERTH_DOCKER_ABSENT, 0 };
+    berth_plan_t *n = plan_of(f, cfg, "n", none, NULL);
+    assert_true(n->wrapped);
+    assert_string_equal(n->program, "C:\\Windows\\system32\\cmd.exe");
+    apr_array_header_t *ex = berth_parse_msvcrt(
+        berth_parse_cmd(strstr(n->command_line, " /c ") + 4, test_pool),
+        test_pool);
+    assert_string_equal(arg(ex, 0), "C:\\Program Files\\nodejs\\npx.CMD");
+    assert_string_equal(arg(ex, 3), "100%");
+    assert_string_equal(arg(ex, 4), "a&b");
+    berth_plan_t *u = plan_of(f, cfg, "u", none, NULL);
+    assert_false(u->wrapped);
+    assert_string_equal(u->command_line, "C:\\uv\\uvx.EXE \"a b\"");
+}
+
+static void test_remote_server_has_no_plan(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config("{\"mcpServers\": {\"r\": {\"url\": "
+                                 "\"https://h/mcp\"}}}");
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, NULL, test_pool);
+    berth_docker_t none = { NULL, BERTH_DOCKER_ABSENT, 0 };
+    const char *error;
+    assert_null(plan_of(f, cfg, "r", none, &error));
+    assert_non_null(strstr(error, "remote server"));
+}
+
+static void test_plan_json_redacts(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"env\": {\"allow\": [\"GITHUB_TOKEN\", \"MY_*\"]}, \"mcpServers\": "
+        "{\"gh\": {\"command\": \"docker\", \"args\": [\"run\", \"-i\", "
+        "\"--env=PASS=pw-inline-1\", \"img\"], \"env\": {\"TOKEN\": "
+        "\"ghp_configured_9\"}}, \"l\": {\"command\": \"tool\", \"env\": "
+        "{\"DB\": \"postgres://u:pw-db-2@h/x\"}}}}");
+    const char *env[] = { "PATH=/usr/bin", "GITHUB_TOKEN=ghp_env_allowed_7",
+                          "MY_SETTING=visible-value", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    berth_docker_t d = { "/usr/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
+    fake_path(f, d.path, BERTH_PROBE_EXEC);
+    fake_path(f, "/usr/bin/tool", BERTH_PROBE_EXEC);
+    const char *names[] = { "gh", "l" };
+    for (int s = 0; s < 2; s++) {
+        berth_plan_t *p = plan_of(f, cfg, names[s], d, NULL);
+        json_t *j = berth_plan_json(p, test_pool);
+        char *text = json_dumps(j, 0);
+        assert_null(strstr(text, "ghp_configured_9"));
+        assert_null(strstr(text, "pw-inline-1"));
+        assert_null(strstr(text, "pw-db-2"));
+        /* allowed by the user, but its name says secret */
+        assert_null(strstr(text, "ghp_env_allowed_7"));
+        assert_non_null(strstr(text, "GITHUB_TOKEN=***"));
+        assert_non_null(strstr(text, "MY_SETTING=visible-value"));
+        if (s == 0) {
+            assert_non_null(strstr(text, "TOKEN=***"));
+            assert_non_null(strstr(text, "--env=PASS=***"));
+        } else {
+            assert_non_null(strstr(text, "\"DB=***\""));
+        }
+        free(text);
+        json_decref(j);
+    }
+}
+
+static void test_docker_management_command(void **state)
+{
+    (void)state;
+    const char *env[] = { "PATH=/usr/bin", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    berth_docker_t d = { "/usr/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
+    fake_path(f, d.path, BERTH_PROBE_EXEC);
+    berth_plan_in_t in = { f, NULL, NULL, d, NULL, "/c", "t" };
+    apr_array_header_t *args = apr_array_make(test_pool, 2,
+                                              sizeof(const char *));
+    APR_ARRAY_PUSH(args, const char *) = "stop";
+    APR_ARRAY_PUSH(args, const char *) = "abc";
+    berth_plan_t *p;
+    assert_int_equal(berth_plan_docker_command(&p, args, &in, test_pool),
+                     APR_SUCCESS);
+    /* same wrap rule as a spawn, no cidfile */
+    assert_true(p->wrapped);
+    assert_null(p->cidfile);
+    assert_string_equal(arg(p->argv, 3), "/usr/bin/docker stop abc");
+}
+
+int main(void)
+{
+    berth_redact_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_direct_or_wrap_matrix),
+        cmocka_unit_test(test_cidfile_position_every_shape),
+        cmocka_unit_test(test_docker_dir_prepend),
+        cmocka_unit_test(test_isolated_env_goes_into_container),
+        cmocka_unit_test(test_program_search_and_fallbacks),
+        cmocka_unit_test(test_windows_batch_and_exe),
+        cmocka_unit_test(test_remote_server_has_no_plan),
+        cmocka_unit_test(test_plan_json_redacts),
+        cmocka_unit_test(test_docker_management_command),
+    };
+    return cmocka_run_group_tests(tests, test_setup, test_teardown);
+}
