@@ -343,8 +343,8 @@ static void print_server(const berth_config_t *cfg,
                                   : cfg->isolation.memory_limit;
             const char *cpu = s->isolation.cpu_limit ? s->isolation.cpu_limit
                                                      : cfg->isolation.cpu_limit;
-            if (s->isolation.image)
-                fprintf(out, "    image:      %s\n", s->isolation.image);
+            fprintf(out, "    image:      %s\n",
+                    berth_isolation_image(cfg, s));
             fprintf(out, "    network:    %s\n", net ? net : "(docker default)");
             fprintf(out, "    memory:     %s\n", mem ? mem : "(no limit)");
             fprintf(out, "    cpus:       %s\n", cpu ? cpu : "(no limit)");
@@ -443,8 +443,9 @@ static json_t *server_json(const berth_config_t *cfg,
     json_object_set_new(iso, "mode",
                         json_string(berth_isolation_mode_name(mode)));
     json_object_set_new(iso, "reason", json_string(why));
-    if (s->isolation.image)
-        json_object_set_new(iso, "image", json_string(s->isolation.image));
+    if (mode == BERTH_ISOLATION_DOCKER)
+        json_object_set_new(iso, "image",
+                            json_string(berth_isolation_image(cfg, s)));
     json_object_set_new(o, "isolation", iso);
     json_object_set_new(o, "namespace",
                         json_string(berth_namespace_name(s->ns)));
