@@ -58,7 +58,8 @@ berth_shell_family_t berth_shell_family(const char *path, int *known)
 
 static int posix_safe(const char *arg)
 {
-    if (!*arg)
+    /* zsh expands a word that starts with '=' to a program's path */
+    if (!*arg || *arg == '=')
         return 0;
     for (const unsigned char *c = (const unsigned char *)arg; *c; c++) {
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
@@ -86,7 +87,8 @@ const char *berth_quote_posix(const char *arg, apr_pool_t *pool)
 
 const char *berth_quote_fish(const char *arg, apr_pool_t *pool)
 {
-    if (posix_safe(arg))
+    /* fish expands %self (and older fish %name) outside quotes */
+    if (posix_safe(arg) && !strchr(arg, '%'))
         return apr_pstrdup(pool, arg);
     buf_t *b = buf_new(pool, strlen(arg) + 2);
     buf_c(b, '\'');

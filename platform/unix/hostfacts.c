@@ -139,19 +139,27 @@ static apr_status_t unix_capture(const berth_hostfacts_t *facts,
     apr_size_t cap = 4096, len = 0;
     char *buf = apr_palloc(pool, cap);
     apr_time_t deadline = unix_now(facts) + timeout;
-    for (;;) {
+    int st, reaped = 0, eof = 0;
+    /* Read until stdout closes or the shell has exited: a profile that
+     * starts a background job (an agent, "sleep &") keeps stdout open long
+     * after the shell is done, and must not cost the whole timeout. */
+    while (!eof) {
         apr_time_t left = deadline - unix_now(facts);
         if (left <= 0) {
-            res->timed_out = 1;
+            res->timed_out = !reaped;
             break;
         }
+        if (!reaped && waitpid(pid, &st, WNOHANG) == pid)
+            reaped = 1;
         struct pollfd pfd = { out[0], POLLIN, 0 };
-        int pr = poll(&pfd, 1, (int)((left + 999) / 1000));
+        int wait_ms = reaped ? 0 : (int)(left / 1000 < 50 ? left / 1000 : 50);
+        int pr = poll(&pfd, 1, wait_ms);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr == 0) {
-            res->timed_out = 1;
-            break;
+            if (reaped)
+                break; /* exited, and nothing more is buffered */
+            continue;
         }
         if (len + 4096 + 1 > cap) {
             char *bigger = apr_palloc(pool, cap * 2);
@@ -163,39 +171,43 @@ static apr_status_t unix_capture(const berth_hostfacts_t *facts,
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            break;
-        len += (apr_size_t)r;
+            eof = 1;
+        else
+            len += (apr_size_t)r;
     }
     close(out[0]);
-    if (res->timed_out) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    } else {
-        int st;
-        /* stdout closed; the shell is about to exit. Bound the wait too. */
-        for (;;) {
-            pid_t w = waitpid(pid, &st, WNOHANG);
-            if (w == pid) {
-                if (WIFEXITED(st)) {
-                    res->exited = 1;
-                    res->status = WEXITSTATUS(st);
-                } else {
-                    res->status = -1;
+    if (!reaped) {
+        if (res->timed_out) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &st, 0);
+        } else {
+            /* stdout closed; the shell is about to exit: bounded wait */
+            for (;;) {
+                if (waitpid(pid, &st, WNOHANG) == pid) {
+                    reaped = 1;
+                    break;
                 }
-                break;
+                if (unix_now(facts) >= deadline) {
+                    res->timed_out = 1;
+                    kill(-pid, SIGKILL);
+                    waitpid(pid, &st, 0);
+                    break;
+                }
+                struct timespec ts = { 0, 5 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
             }
-            if (unix_now(facts) >= deadline) {
-                res->timed_out = 1;
-                kill(-pid, SIGKILL);
-                waitpid(pid, NULL, 0);
-                break;
-            }
-            struct timespec ts = { 0, 5 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
         }
-        /* Anything the shell left running in its group goes too. */
-        kill(-pid, SIGKILL);
     }
+    if (reaped) {
+        if (WIFEXITED(st)) {
+            res->exited = 1;
+            res->status = WEXITSTATUS(st);
+        } else {
+            res->status = -1;
+        }
+    }
+    /* Whatever the shell left running in its group goes too. */
+    kill(-pid, SIGKILL);
     buf[len] = '\0';
     res->out = buf;
     res->out_len = len;
