@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "isolation.h"
 #include "log.h"
+#include "redact.h"
 
 #define BERTH_CONFIG_PRINTF BERTH_PRINTF
 
@@ -732,17 +733,11 @@ static int url_ok(const char *url)
 
 const char *berth_config_redact_url(const char *url, apr_pool_t *pool)
 {
-    const char *scheme_end = strstr(url, "://");
-    const char *auth = scheme_end ? scheme_end + 3 : url;
-    const char *auth_end = auth + strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (const char *c = auth; c < auth_end; c++)
-        if (*c == '@')
-            at = c;
-    const char *out = at ? apr_pstrcat(pool, apr_pstrmemdup(pool, url,
-                                           (apr_size_t)(auth - url)),
-                                       "***", at, NULL)
-                         : apr_pstrdup(pool, url);
+    apr_size_t us, ue;
+    const char *out = berth_url_userinfo(url, &us, &ue)
+                          ? apr_pstrcat(pool, apr_pstrmemdup(pool, url, us),
+                                        "***@", url + ue, NULL)
+                          : apr_pstrdup(pool, url);
     /* Query values may carry API keys: keep the names, hide the values. */
     char *q = strchr(out, '?');
     if (!q)

@@ -184,15 +184,7 @@ const char *berth_dockerpath_from_login_shell(const berth_hostfacts_t *facts,
         cap.timed_out || !cap.exited || cap.status != 0)
         return NULL;
     /* rc files may print banners first: the answer is the last line */
-    char *text = cap.out;
-    size_t n = cap.out_len;
-    while (n && isspace((unsigned char)text[n - 1]))
-        n--;
-    text[n] = '\0';
-    char *line = strrchr(text, '\n');
-    line = line ? line + 1 : text;
-    while (isspace((unsigned char)*line))
-        line++;
+    const char *line = berth_capture_last_line(&cap);
     return *line ? apr_pstrdup(pool, line) : NULL;
 }
 

@@ -6,6 +6,8 @@
 #include <apr_cstr.h>
 #include <apr_strings.h>
 
+#include "redact.h"
+
 static const char *const unix_allow[] = {
     "PATH", "HOME", "TMPDIR", "TEMP", "TMP", "SHELL", "TERM", "LANG", "USER",
     "USERNAME", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE",
@@ -88,17 +90,10 @@ const char *berth_envset_strip_credentials(const char *value,
     while (n && isspace((unsigned char)value[n - 1]))
         n--;
     const char *v = apr_pstrmemdup(pool, value, n);
-    const char *scheme = strstr(v, "://");
-    const char *auth = scheme ? scheme + 3 : v;
-    const char *auth_end = auth + strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (const char *c = auth; c < auth_end; c++)
-        if (*c == '@')
-            at = c;
-    if (!at)
+    apr_size_t us, ue;
+    if (!berth_url_userinfo(v, &us, &ue))
         return v;
-    return apr_pstrcat(pool, apr_pstrmemdup(pool, v, (apr_size_t)(auth - v)),
-                       at + 1, NULL);
+    return apr_pstrcat(pool, apr_pstrmemdup(pool, v, us), v + ue, NULL);
 }
 
 /* Whether the list PATH holds DIR (Windows: case-insensitively). */

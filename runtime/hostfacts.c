@@ -137,3 +137,19 @@ const char *berth_path_dirname(const char *path, apr_pool_t *pool)
         return apr_pstrmemdup(pool, path, 3); /* "C:\\" */
     return apr_pstrmemdup(pool, path, n);
 }
+
+const char *berth_capture_last_line(berth_capture_t *out)
+{
+    char *text = out->out;
+    apr_size_t n = out->out_len;
+    if (!text)
+        return "";
+    while (n && isspace((unsigned char)text[n - 1]))
+        n--;
+    text[n] = '\0';
+    char *line = strrchr(text, '\n');
+    line = line ? line + 1 : text;
+    while (isspace((unsigned char)*line))
+        line++;
+    return line;
+}

@@ -62,6 +62,10 @@ struct berth_hostfacts_t {
     void *baton;              /* for fakes */
 };
 
+/* The last non-empty line of a capture's output, trimmed (rc files print
+ * banners before the answer); "" when there is none. Edits OUT in place. */
+const char *berth_capture_last_line(berth_capture_t *out);
+
 /* Facts for the running machine (platform/<os>/hostfacts.c). */
 apr_status_t berth_hostfacts_real(berth_hostfacts_t **out, apr_pool_t *pool);
 

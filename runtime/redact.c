@@ -148,6 +148,22 @@ apr_array_header_t *berth_redact_argv(const apr_array_header_t *argv,
     return out;
 }
 
+int berth_url_userinfo(const char *url, apr_size_t *start, apr_size_t *end)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme ? scheme + 3 : url;
+    const char *auth_end = auth + strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *c = auth; c < auth_end; c++)
+        if (*c == '@')
+            at = c; /* the last one: a password may hold '@' */
+    if (!at)
+        return 0;
+    *start = (apr_size_t)(auth - url);
+    *end = (apr_size_t)(at - url) + 1;
+    return 1;
+}
+
 void berth_redact_set_log_secrets(apr_array_header_t *secrets)
 {
     g_log_secrets = secrets;

@@ -27,6 +27,10 @@ apr_array_header_t *berth_redact_argv(const apr_array_header_t *argv,
                                       const apr_array_header_t *secrets,
                                       apr_pool_t *pool);
 
+/* Where URL's user info is: 1 when it has one, with [*START, *END) the
+ * "user:password@" span (the '@' included). Schemeless "user:pw@host" too. */
+int berth_url_userinfo(const char *url, apr_size_t *start, apr_size_t *end);
+
 /* Literal secrets every log line is cleaned of (the configured env and
  * header values). Set at start-up and on reload, from the main thread. */
 void berth_redact_set_log_secrets(apr_array_header_t *secrets);

@@ -171,13 +171,7 @@ berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
                                      cap.status);
         } else {
             /* the version is the last non-empty line (rc banners first) */
-            char *t = cap.out;
-            size_t n = cap.out_len;
-            while (n && isspace((unsigned char)t[n - 1]))
-                n--;
-            t[n] = '\0';
-            char *line = strrchr(t, '\n');
-            line = line ? line + 1 : t;
+            const char *line = berth_capture_last_line(&cap);
             if (*line) {
                 res.available = 1;
                 res.server_version = apr_pstrdup(ctx->pool, line);
