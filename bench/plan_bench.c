@@ -15,19 +15,20 @@
 
 static int captures;
 static apr_status_t (*real_capture)(const berth_hostfacts_t *,
-                                    const char *const *,
+                                    const char *const *, const char *,
                                     const apr_array_header_t *,
                                     apr_interval_time_t, berth_capture_t *,
                                     apr_pool_t *);
 
 static apr_status_t counting_capture(const berth_hostfacts_t *f,
                                      const char *const *argv,
+                                     const char *command_line,
                                      const apr_array_header_t *env,
                                      apr_interval_time_t timeout,
                                      berth_capture_t *out, apr_pool_t *pool)
 {
     captures++;
-    return real_capture(f, argv, env, timeout, out, pool);
+    return real_capture(f, argv, command_line, env, timeout, out, pool);
 }
 
 static double now_us(void)

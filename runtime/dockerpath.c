@@ -178,7 +178,7 @@ const char *berth_dockerpath_from_login_shell(const berth_hostfacts_t *facts,
         return NULL;
     const char *argv[] = { facts->login_shell, "-l", "-c", "command -v docker",
                            NULL };
-    if (facts->capture(facts, argv, NULL, BERTH_LOGIN_SHELL_TIMEOUT, &cap,
+    if (facts->capture(facts, argv, NULL, NULL, BERTH_LOGIN_SHELL_TIMEOUT, &cap,
                        pool) !=
             APR_SUCCESS ||
         cap.timed_out || !cap.exited || cap.status != 0)

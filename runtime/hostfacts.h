@@ -52,9 +52,10 @@ struct berth_hostfacts_t {
     /* Runs ARGV (argv[0] an absolute path or a name searched on ENV's PATH)
      * with ENV ("KEY=VALUE"; NULL: the facts' environment), stdin empty,
      * stderr discarded; kills the whole process group / job when TIMEOUT
-     * passes. */
+     * passes. On Windows COMMAND_LINE, when not NULL, is the exact
+     * CreateProcess line (a cmd.exe wrap cannot be rebuilt from argv). */
     apr_status_t (*capture)(const berth_hostfacts_t *facts,
-                            const char *const *argv,
+                            const char *const *argv, const char *command_line,
                             const apr_array_header_t *env,
                             apr_interval_time_t timeout, berth_capture_t *out,
                             apr_pool_t *pool);

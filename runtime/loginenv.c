@@ -94,7 +94,7 @@ berth_loginenv_t *berth_loginenv_capture(const berth_hostfacts_t *facts,
     const char *script = apr_psprintf(pool, "printf '%s'; env -0; printf '%s'",
                                       begin, end);
     const char *argv[] = { facts->login_shell, "-l", "-c", script, NULL };
-    apr_status_t rv = facts->capture(facts, argv, NULL, timeout, &cap, pool);
+    apr_status_t rv = facts->capture(facts, argv, NULL, NULL, timeout, &cap, pool);
     if (rv != APR_SUCCESS) {
         le->error = apr_psprintf(pool, "could not run %s: %s",
                                  facts->login_shell,

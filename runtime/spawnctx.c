@@ -158,7 +158,8 @@ berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
         apr_array_header_t *argv = apr_array_copy(scratch, plan->argv);
         APR_ARRAY_PUSH(argv, const char *) = NULL;
         apr_status_t rv = ctx->facts->capture(
-            ctx->facts, (const char *const *)argv->elts, plan->env,
+            ctx->facts, (const char *const *)argv->elts, plan->command_line,
+            plan->env,
             BERTH_DOCKER_INFO_TIMEOUT, &cap, scratch);
         if (rv != APR_SUCCESS) {
             res.error = apr_psprintf(ctx->pool, "could not run docker: %s",

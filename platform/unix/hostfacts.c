@@ -73,11 +73,13 @@ static const char *find_program(const berth_hostfacts_t *facts,
 
 static apr_status_t unix_capture(const berth_hostfacts_t *facts,
                                  const char *const *argv,
+                                 const char *command_line,
                                  const apr_array_header_t *env,
                                  apr_interval_time_t timeout,
                                  berth_capture_t *res, apr_pool_t *pool)
 {
     int out[2], err[2];
+    (void)command_line; /* Windows only: Unix has argv */
     if (!env)
         env = facts->env;
     const char *prog = find_program(facts, env, argv[0], pool);

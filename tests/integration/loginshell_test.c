@@ -143,7 +143,7 @@ static void test_fake_shell_gates_on_login(void **state)
     berth_capture_t cap;
 
     const char *plain[] = { sh, "-c", "env", NULL };
-    assert_int_equal(f->capture(f, plain, NULL, 5 * APR_USEC_PER_SEC, &cap,
+    assert_int_equal(f->capture(f, plain, NULL, NULL, 5 * APR_USEC_PER_SEC, &cap,
                                 test_pool),
                      APR_SUCCESS);
     assert_true(cap.exited);
@@ -154,7 +154,7 @@ static void test_fake_shell_gates_on_login(void **state)
                 strncmp(cap.out, "PATH=", 5) == 0);
 
     const char *login[] = { sh, "-l", "-c", "env", NULL };
-    assert_int_equal(f->capture(f, login, NULL, 5 * APR_USEC_PER_SEC, &cap,
+    assert_int_equal(f->capture(f, login, NULL, NULL, 5 * APR_USEC_PER_SEC, &cap,
                                 test_pool),
                      APR_SUCCESS);
     assert_true(cap.exited);
@@ -173,7 +173,7 @@ static void test_capture_uses_given_env(void **state)
     APR_ARRAY_PUSH(env, const char *) = "ONLY_THIS=yes";
     const char *argv[] = { "env", NULL }; /* found on ENV's PATH */
     berth_capture_t cap;
-    assert_int_equal(f->capture(f, argv, env, 5 * APR_USEC_PER_SEC, &cap,
+    assert_int_equal(f->capture(f, argv, NULL, env, 5 * APR_USEC_PER_SEC, &cap,
                                 test_pool),
                      APR_SUCCESS);
     assert_true(cap.exited);

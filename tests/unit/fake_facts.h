@@ -65,6 +65,7 @@ static inline const char *fake_marker(const char *script, int nth, apr_pool_t *p
 
 static inline apr_status_t fake_capture(const berth_hostfacts_t *f,
                                  const char *const *argv,
+                                 const char *command_line,
                                  const apr_array_header_t *env,
                                  apr_interval_time_t timeout,
                                  berth_capture_t *out, apr_pool_t *pool)
