@@ -71,6 +71,7 @@ static inline apr_status_t fake_capture(const berth_hostfacts_t *f,
                                  berth_capture_t *out, apr_pool_t *pool)
 {
     fake_t *fk = f->baton;
+    (void)command_line;
     (void)env;
     (void)timeout;
     memset(out, 0, sizeof *out);
