@@ -1,0 +1,180 @@
+/* The Unix spawn primitive: fork, a process group of its own, a clean signal
+ * mask, the plan's exact argv and environment, and the exec error carried
+ * back through a close-on-exec pipe. */
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <apr_portable.h>
+#include <apr_strings.h>
+
+struct berth_process_t {
+    apr_pool_t *pool;
+    pid_t pid;
+    int reaped;
+    int exit_code;
+    apr_file_t *in, *out, *err;
+};
+
+static apr_status_t cleanup(void *data)
+{
+    berth_process_t *p = data;
+    if (!p->reaped && p->pid > 0) {
+        kill(-p->pid, SIGKILL);
+        waitpid(p->pid, NULL, 0);
+        p->reaped = 1;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t wrap_fd(apr_file_t **f, int fd, apr_pool_t *pool)
+{
+    apr_os_file_t os = fd;
+    return apr_os_pipe_put_ex(f, &os, 1 /* register a close cleanup */, pool);
+}
+
+apr_status_t berth_process_spawn(berth_process_t **out,
+                                 const berth_process_spec_t *spec,
+                                 const char **error, apr_pool_t *pool)
+{
+    int in[2], o[2], e[2], ep[2];
+    char **argv, **envp;
+    *out = NULL;
+    *error = NULL;
+    argv = apr_pcalloc(pool, sizeof(char *) * (size_t)(spec->argv->nelts + 1));
+    for (int i = 0; i < spec->argv->nelts; i++)
+        argv[i] = (char *)APR_ARRAY_IDX(spec->argv, i, const char *);
+    envp = apr_pcalloc(pool, sizeof(char *) * (size_t)(spec->env->nelts + 1));
+    for (int i = 0; i < spec->env->nelts; i++)
+        envp[i] = (char *)APR_ARRAY_IDX(spec->env, i, const char *);
+
+    if (pipe(in) || pipe(o) || pipe(e) || pipe(ep)) {
+        int err = errno;
+        *error = apr_psprintf(pool, "cannot create pipes: %s", strerror(err));
+        return err;
+    }
+    /* berth's ends never leak into other children */
+    fcntl(in[1], F_SETFD, FD_CLOEXEC);
+    fcntl(o[0], F_SETFD, FD_CLOEXEC);
+    fcntl(e[0], F_SETFD, FD_CLOEXEC);
+    fcntl(ep[0], F_SETFD, FD_CLOEXEC);
+    fcntl(ep[1], F_SETFD, FD_CLOEXEC);
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        *error = apr_psprintf(pool, "cannot fork: %s", strerror(err));
+        return err;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        setpgid(0, 0);
+        /* berth blocks signals in its own threads; the child must not */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < NSIG; s++)
+            if (s != SIGKILL && s != SIGSTOP)
+                signal(s, SIG_DFL);
+        dup2(in[0], 0);
+        dup2(o[1], 1);
+        dup2(e[1], 2);
+        if (spec->cwd && chdir(spec->cwd) != 0) {
+            int err = errno;
+            ssize_t w = write(ep[1], &err, sizeof err);
+            (void)w;
+            _exit(126);
+        }
+        execve(spec->program, argv, envp);
+        int err = errno;
+        ssize_t w = write(ep[1], &err, sizeof err);
+        (void)w;
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(in[0]);
+    close(o[1]);
+    close(e[1]);
+    close(ep[1]);
+    int child_errno = 0;
+    ssize_t n;
+    do
+        n = read(ep[0], &child_errno, sizeof child_errno);
+    while (n < 0 && errno == EINTR);
+    close(ep[0]);
+    if (n == (ssize_t)sizeof child_errno) {
+        waitpid(pid, NULL, 0);
+        close(in[1]);
+        close(o[0]);
+        close(e[0]);
+        *error = spec->cwd && child_errno == ENOENT &&
+                         access(spec->program, X_OK) == 0
+                     ? apr_psprintf(pool, "cannot enter %s: %s", spec->cwd,
+                                    strerror(child_errno))
+                     : apr_psprintf(pool, "cannot run %s: %s", spec->program,
+                                    strerror(child_errno));
+        return child_errno;
+    }
+
+    berth_process_t *p = apr_pcalloc(pool, sizeof *p);
+    p->pool = pool;
+    p->pid = pid;
+    wrap_fd(&p->in, in[1], pool);
+    wrap_fd(&p->out, o[0], pool);
+    wrap_fd(&p->err, e[0], pool);
+    apr_pool_cleanup_register(pool, p, cleanup, apr_pool_cleanup_null);
+    *out = p;
+    return APR_SUCCESS;
+}
+
+apr_file_t *berth_process_stdin(berth_process_t *p) { return p->in; }
+apr_file_t *berth_process_stdout(berth_process_t *p) { return p->out; }
+apr_file_t *berth_process_stderr(berth_process_t *p) { return p->err; }
+long berth_process_pid(const berth_process_t *p) { return (long)p->pid; }
+
+apr_status_t berth_process_wait(berth_process_t *p,
+                                apr_interval_time_t timeout, int *exit_code)
+{
+    apr_time_t deadline = apr_time_now() + timeout;
+    while (!p->reaped) {
+        int st;
+        pid_t w = waitpid(p->pid, &st, timeout < 0 ? 0 : WNOHANG);
+        if (w == p->pid) {
+            p->reaped = 1;
+            p->exit_code = WIFEXITED(st)     ? WEXITSTATUS(st)
+                           : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
+                                             : -1;
+            break;
+        }
+        if (w < 0 && errno != EINTR)
+            return errno;
+        if (timeout >= 0 && apr_time_now() >= deadline)
+            return APR_TIMEUP;
+        struct timespec ts = { 0, 2 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    if (exit_code)
+        *exit_code = p->exit_code;
+    return APR_SUCCESS;
+}
+
+apr_status_t berth_process_terminate(berth_process_t *p)
+{
+    if (p->reaped)
+        return APR_SUCCESS;
+    return kill(-p->pid, SIGTERM) == 0 || errno == ESRCH ? APR_SUCCESS
+                                                          : errno;
+}
+
+apr_status_t berth_process_kill_tree(berth_process_t *p)
+{
+    /* the group outlives its leader: signal it even after a reap */
+    return kill(-p->pid, SIGKILL) == 0 || errno == ESRCH ? APR_SUCCESS
+                                                          : errno;
+}

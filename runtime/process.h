@@ -1,0 +1,49 @@
+/* Starting one child the way a spawn plan says, with three pipes, in a
+ * container of its own so the whole tree can be ended: a process group on
+ * Unix (platform/unix/process.c), a KILL_ON_JOB_CLOSE Job Object on Windows
+ * (platform/win32/process.c). Never a shell command line built by APR, never
+ * an inherited environment. */
+#ifndef BERTH_PROCESS_H
+#define BERTH_PROCESS_H
+
+#include <apr_file_io.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+typedef struct {
+    const char *program;             /* absolute path of what to run */
+    const apr_array_header_t *argv;  /* const char *, argv[0] first */
+    const char *command_line;        /* Windows: the exact line; NULL builds
+                                        it from argv by MSVCRT rules */
+    const apr_array_header_t *env;   /* the whole environment, "KEY=VALUE" */
+    const char *cwd;                 /* NULL: berth's own */
+} berth_process_spec_t;
+
+typedef struct berth_process_t berth_process_t;
+
+/* Starts SPEC. An exec failure is an error with *ERROR saying why ("cannot
+ * run /x/y: No such file or directory"), never a child exiting 127. The
+ * process tree ends when POOL is destroyed. */
+apr_status_t berth_process_spawn(berth_process_t **out,
+                                 const berth_process_spec_t *spec,
+                                 const char **error, apr_pool_t *pool);
+
+/* The child's stdin (write), stdout and stderr (read), blocking files. */
+apr_file_t *berth_process_stdin(berth_process_t *p);
+apr_file_t *berth_process_stdout(berth_process_t *p);
+apr_file_t *berth_process_stderr(berth_process_t *p);
+long berth_process_pid(const berth_process_t *p);
+
+/* Waits up to TIMEOUT (negative: for ever) for the child to exit. Returns
+ * APR_SUCCESS with *EXIT_CODE (a signal N as 128+N), or APR_TIMEUP. */
+apr_status_t berth_process_wait(berth_process_t *p,
+                                apr_interval_time_t timeout, int *exit_code);
+
+/* Asks the tree to stop (SIGTERM to the group; Windows has no such request
+ * and ends the job). */
+apr_status_t berth_process_terminate(berth_process_t *p);
+/* Ends the whole tree now: SIGKILL to the group / TerminateJobObject. */
+apr_status_t berth_process_kill_tree(berth_process_t *p);
+
+#endif
