@@ -4,6 +4,7 @@
 #include <apr_pools.h>
 
 #include "cli.h"
+#include "platform.h"
 
 int main(int argc, const char *const *argv)
 {
@@ -13,6 +14,7 @@ int main(int argc, const char *const *argv)
         fprintf(stderr, "berth: cannot initialise APR\n");
         return BERTH_EXIT_FAILURE;
     }
+    berth_platform_init_stdio();
     apr_pool_create(&pool, NULL);
     rc = berth_cli_main(argc, argv, stdout, stderr, pool);
     fflush(stdout);

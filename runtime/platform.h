@@ -20,6 +20,10 @@ int berth_platform_stderr_is_journal(void);
  * caller uses the first that exists, else reports the first. */
 apr_array_header_t *berth_platform_config_candidates(apr_pool_t *pool);
 
+/* Puts stdout and stderr in binary mode where the C library would turn
+ * "\n" into "\r\n" (Windows), so output is the same bytes everywhere. */
+void berth_platform_init_stdio(void);
+
 /* Short OS name: "linux", "darwin", "windows". */
 const char *berth_platform_os_name(void);
 

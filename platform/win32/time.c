@@ -1,5 +1,9 @@
 #include "platform.h"
 
+#include <fcntl.h>
+#include <io.h>
+#include <stdio.h>
+
 int berth_platform_gmtime(time_t secs, struct tm *out)
 {
     return gmtime_s(out, &secs) == 0;
@@ -7,3 +11,9 @@ int berth_platform_gmtime(time_t secs, struct tm *out)
 
 /* The journal is a Linux facility; the Windows service logs elsewhere. */
 int berth_platform_stderr_is_journal(void) { return 0; }
+
+void berth_platform_init_stdio(void)
+{
+    _setmode(_fileno(stdout), _O_BINARY);
+    _setmode(_fileno(stderr), _O_BINARY);
+}
