@@ -792,8 +792,8 @@ static int cmd_doctor(const options_t *opt, FILE *out, FILE *err,
     for (int i = 0; i < hy->keys->nelts; i++) {
         const berth_hydrated_key_t *k =
             &APR_ARRAY_IDX(hy->keys, i, berth_hydrated_key_t);
-        fprintf(out, "  Set %s (%" APR_SIZE_T_FMT " characters).\n", k->name,
-                k->length);
+        fprintf(out, "  Set %s (%lu characters).\n", k->name,
+                (unsigned long)k->length);
     }
     fprintf(out, "\nchild environment: servers get only these variables "
             "from berth's environment%s:\n ",

@@ -1249,9 +1249,9 @@ apr_status_t berth_config_parse(const char *file, const char *text,
             /* Syntax was fine; jansson refused something else (invalid
              * UTF-8, a NUL escape). Its text may quote the value: keep the
              * reason only. */
-            char *near = strstr(jerr.text, " near ");
-            if (near)
-                *near = '\0';
+            char *quoted = strstr(jerr.text, " near ");
+            if (quoted)
+                *quoted = '\0';
             why = apr_pstrdup(pool, jerr.text);
             bad = jerr.position > 0 ? (size_t)jerr.position : 0;
         }
@@ -1314,20 +1314,20 @@ apr_status_t berth_config_load(const char *file, berth_config_t **out,
     apr_status_t rv;
 
     *out = NULL;
+    /* Ask first: Windows refuses to open a folder ("Access denied"). */
+    if (apr_stat(&fi, file, APR_FINFO_TYPE, pool) == APR_SUCCESS &&
+        fi.filetype == APR_DIR) {
+        berth_diag_t *d = apr_array_push(diags);
+        memset(d, 0, sizeof *d);
+        d->file = file;
+        d->path = "";
+        d->message = "is a directory, not a config file";
+        return BERTH_ECONFIG;
+    }
     rv = apr_file_open(&f, file, APR_FOPEN_READ | APR_FOPEN_BINARY,
                        APR_FPROT_OS_DEFAULT, pool);
-    if (rv == APR_SUCCESS) {
+    if (rv == APR_SUCCESS)
         rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
-        if (rv == APR_SUCCESS && fi.filetype == APR_DIR) {
-            berth_diag_t *d = apr_array_push(diags);
-            memset(d, 0, sizeof *d);
-            d->file = file;
-            d->path = "";
-            d->message = "is a directory, not a config file";
-            apr_file_close(f);
-            return BERTH_ECONFIG;
-        }
-    }
     if (rv == APR_SUCCESS && fi.size > BERTH_CONFIG_MAX_BYTES) {
         berth_diag_t *d = apr_array_push(diags);
         memset(d, 0, sizeof *d);

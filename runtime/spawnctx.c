@@ -42,7 +42,7 @@ berth_spawnctx_t *berth_spawnctx_create(berth_hostfacts_t *facts,
             const berth_hydrated_key_t *k =
                 &APR_ARRAY_IDX(c->hydration.keys, i, berth_hydrated_key_t);
             berth_log(BERTH_LOG_INFO, "hydrated %s from the login shell "
-                      "(%" APR_SIZE_T_FMT " characters)", k->name, k->length);
+                      "(%lu characters)", k->name, (unsigned long)k->length);
         }
     } else {
         berth_hydrate(facts, NULL, &c->hydration, pool);

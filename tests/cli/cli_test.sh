@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the built berth binary the way a user does and checks its output and
-# exit codes. Usage: cli_test.sh BERTH SOURCE_DIR
+# exit codes. Usage: cli_test.sh BERTH SOURCE_DIR [EMULATOR]
+# (EMULATOR runs a Windows berth.exe under Wine.)
 set -u
 BERTH=$1
 SRC=$2
+EMU=${3:-}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fails=0
@@ -12,7 +14,7 @@ passes=0
 # run EXPECTED_RC -- ARGS...: runs berth, keeps stdout/stderr in $out/$err.
 run() {
   local want=$1; shift; shift
-  "$BERTH" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+  $EMU "$BERTH" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
   rc=$?
   out=$(cat "$TMP/out"); err=$(cat "$TMP/err")
   if [ "$rc" != "$want" ]; then
@@ -114,6 +116,7 @@ run 0 -- servers --config "$EX" && has "$out" "NAME" && has "$out" "memory" \
 cp "$EX" "$TMP/env.json"
 BERTH_CONFIG="$TMP/env.json" run 0 -- check && has "$out" "$TMP/env.json: valid"
 BERTH_CONFIG="$TMP/env.json" run 1 -- check --config "$TMP/bad.json" && has "$err" "bad.json"
+if [ -z "$EMU" ]; then
 mkdir -p "$TMP/xdg/berth"
 if [ ! -e /etc/berth/config.json ]; then
   env -u BERTH_CONFIG HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/xdg" "$BERTH" check >"$TMP/out" 2>"$TMP/err"
@@ -126,6 +129,13 @@ cp "$EX" "$TMP/xdg/berth/config.json"
 env -u BERTH_CONFIG HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/xdg" "$BERTH" check >"$TMP/out" 2>"$TMP/err"
 [ $? = 0 ] && pass || fail "XDG config not used: $(cat "$TMP/err")"
 has "$(cat "$TMP/out")" "$TMP/xdg/berth/config.json: valid"
+else
+  # Windows: %ProgramData%\berth\config.json
+  env -u BERTH_CONFIG $EMU "$BERTH" check >"$TMP/out" 2>"$TMP/err"
+  [ $? = 1 ] && pass || fail "no config anywhere should exit 1"
+  has "$(cat "$TMP/err")" '\berth\config.json); pass --config FILE or set BERTH_CONFIG'
+  run 0 -- --version && has "$out" "(windows;"
+fi
 
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

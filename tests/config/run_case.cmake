@@ -3,8 +3,9 @@
 #   invalid: exit status 1, stderr == expected
 #   valid:   exit status 0, stdout == expected (when the file exists),
 #            and nothing on stderr unless "expected_stderr" says so.
+# EMULATOR: Wine when the tests are Windows programs, else empty.
 execute_process(
-  COMMAND ${BERTH} check --config config.json
+  COMMAND ${EMULATOR} ${BERTH} check --config config.json
   WORKING_DIRECTORY ${CASE_DIR}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 

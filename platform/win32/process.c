@@ -1,0 +1,92 @@
+/* The Windows spawn primitive: CreateProcessW with the plan's exact command
+ * line, a sorted environment block, only the three pipe ends inherited, and
+ * a KILL_ON_JOB_CLOSE Job Object holding the whole tree. (APR's own
+ * apr_proc_create quotes badly, leaks every inheritable handle and kills
+ * only the child.) */
+#include "process.h"
+#include "shellquote.h"
+#include "win32_util.h"
+
+#include <apr_portable.h>
+#include <apr_strings.h>
+
+struct berth_process_t {
+    berth_win_child_t child;
+    apr_file_t *in, *out, *err;
+    int reaped;
+    int exit_code;
+};
+
+static apr_status_t cleanup(void *data)
+{
+    berth_process_t *p = data;
+    if (p->child.job)
+        TerminateJobObject(p->child.job, 1);
+    /* the files own the pipe handles; the rest closes here */
+    p->child.in = p->child.out = p->child.err = NULL;
+    berth_win_child_close(&p->child);
+    return APR_SUCCESS;
+}
+
+apr_status_t berth_process_spawn(berth_process_t **out,
+                                 const berth_process_spec_t *spec,
+                                 const char **error, apr_pool_t *pool)
+{
+    char buf[256];
+    const char *line = spec->command_line
+                           ? spec->command_line
+                           : berth_join_windows(spec->argv, pool);
+    berth_process_t *p = apr_pcalloc(pool, sizeof *p);
+    *out = NULL;
+    *error = NULL;
+    apr_status_t rv = berth_win_start(&p->child, spec->program, line,
+                                      spec->env, spec->cwd, 1, pool);
+    if (rv != APR_SUCCESS) {
+        *error = apr_psprintf(pool, "cannot run %s: %s", spec->program,
+                              apr_strerror(rv, buf, sizeof buf));
+        return rv;
+    }
+    apr_os_pipe_put_ex(&p->in, &p->child.in, 1, pool);
+    apr_os_pipe_put_ex(&p->out, &p->child.out, 1, pool);
+    apr_os_pipe_put_ex(&p->err, &p->child.err, 1, pool);
+    apr_pool_cleanup_register(pool, p, cleanup, apr_pool_cleanup_null);
+    *out = p;
+    return APR_SUCCESS;
+}
+
+apr_file_t *berth_process_stdin(berth_process_t *p) { return p->in; }
+apr_file_t *berth_process_stdout(berth_process_t *p) { return p->out; }
+apr_file_t *berth_process_stderr(berth_process_t *p) { return p->err; }
+long berth_process_pid(const berth_process_t *p) { return (long)p->child.pid; }
+
+apr_status_t berth_process_wait(berth_process_t *p,
+                                apr_interval_time_t timeout, int *exit_code)
+{
+    if (!p->reaped) {
+        DWORD ms = timeout < 0 ? INFINITE : (DWORD)(timeout / 1000);
+        DWORD w = WaitForSingleObject(p->child.process, ms);
+        if (w == WAIT_TIMEOUT)
+            return APR_TIMEUP;
+        if (w != WAIT_OBJECT_0)
+            return apr_get_os_error();
+        DWORD code = 0;
+        GetExitCodeProcess(p->child.process, &code);
+        p->exit_code = (int)code;
+        p->reaped = 1;
+    }
+    if (exit_code)
+        *exit_code = p->exit_code;
+    return APR_SUCCESS;
+}
+
+apr_status_t berth_process_terminate(berth_process_t *p)
+{
+    return berth_process_kill_tree(p);
+}
+
+apr_status_t berth_process_kill_tree(berth_process_t *p)
+{
+    if (!TerminateJobObject(p->child.job, 1))
+        return apr_get_os_error();
+    return APR_SUCCESS;
+}

@@ -1,0 +1,39 @@
+/* Shared by platform/win32: UTF-8 <-> UTF-16, the environment block, and
+ * starting a child in a Job Object of its own. */
+#ifndef BERTH_WIN32_UTIL_H
+#define BERTH_WIN32_UTIL_H
+
+#include <windows.h>
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+wchar_t *berth_win_wide(const char *utf8, apr_pool_t *pool);
+char *berth_win_utf8(const wchar_t *wide, apr_pool_t *pool);
+
+/* ENV ("KEY=VALUE") as a CreateProcessW block: UTF-16, sorted
+ * case-insensitively as Windows requires, with the variables Windows
+ * programs cannot run without (SYSTEMROOT, SYSTEMDRIVE, WINDIR, TEMP, TMP,
+ * USERPROFILE) added from berth's own environment when missing. */
+wchar_t *berth_win_env_block(const apr_array_header_t *env, apr_pool_t *pool);
+
+typedef struct {
+    HANDLE process;
+    HANDLE job;   /* KILL_ON_JOB_CLOSE: closing it ends the whole tree */
+    HANDLE in;    /* berth's ends; NULL when not asked for */
+    HANDLE out;
+    HANDLE err;
+    DWORD pid;
+} berth_win_child_t;
+
+/* Starts PROGRAM with the exact COMMAND_LINE and ENV in a new Job Object.
+ * Only the child's three pipe ends are inherited (a handle list). With
+ * ALL_PIPES 0 only stdout is a pipe and stdin/stderr are NUL. */
+apr_status_t berth_win_start(berth_win_child_t *child, const char *program,
+                             const char *command_line,
+                             const apr_array_header_t *env, const char *cwd,
+                             int all_pipes, apr_pool_t *pool);
+
+void berth_win_child_close(berth_win_child_t *child);
+
+#endif
