@@ -109,19 +109,31 @@ static apr_status_t win_capture(const berth_hostfacts_t *facts,
     return APR_SUCCESS;
 }
 
-/* A value from the registry, REG_EXPAND_SZ references expanded. */
+/* The Path value of a registry key, REG_EXPAND_SZ references expanded.
+ * (RegGetValueW refuses RRF_RT_REG_EXPAND_SZ without RRF_NOEXPAND, so the
+ * raw text is read and expanded here.) */
 static const char *reg_path(HKEY root, const wchar_t *subkey,
                             apr_pool_t *pool)
 {
-    DWORD size = 0;
-    if (RegGetValueW(root, subkey, L"Path", RRF_RT_REG_SZ | RRF_RT_REG_EXPAND_SZ,
-                     NULL, NULL, &size) != ERROR_SUCCESS || size == 0)
+    const DWORD flags = RRF_RT_REG_SZ | RRF_RT_REG_EXPAND_SZ | RRF_NOEXPAND;
+    DWORD size = 0, type = 0;
+    if (RegGetValueW(root, subkey, L"Path", flags, &type, NULL, &size) !=
+            ERROR_SUCCESS ||
+        size == 0)
         return NULL;
-    wchar_t *w = apr_palloc(pool, size + sizeof(wchar_t));
-    if (RegGetValueW(root, subkey, L"Path", RRF_RT_REG_SZ | RRF_RT_REG_EXPAND_SZ,
-                     NULL, w, &size) != ERROR_SUCCESS)
+    wchar_t *raw = apr_palloc(pool, size + sizeof(wchar_t));
+    if (RegGetValueW(root, subkey, L"Path", flags, &type, raw, &size) !=
+        ERROR_SUCCESS)
         return NULL;
-    return berth_win_utf8(w, pool);
+    if (type != REG_EXPAND_SZ)
+        return berth_win_utf8(raw, pool);
+    DWORD n = ExpandEnvironmentStringsW(raw, NULL, 0);
+    if (n == 0)
+        return berth_win_utf8(raw, pool);
+    wchar_t *exp = apr_palloc(pool, n * sizeof(wchar_t));
+    if (ExpandEnvironmentStringsW(raw, exp, n) == 0)
+        return berth_win_utf8(raw, pool);
+    return berth_win_utf8(exp, pool);
 }
 
 /* Variables a service running as LocalSystem may lack, from the folder
