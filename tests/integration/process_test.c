@@ -126,6 +126,10 @@ static void test_exact_argv_direct(void **state)
     apr_pool_t *pool;
     apr_pool_create(&pool, test_pool);
     apr_array_header_t *argv = argv_with("argv", hostile);
+    /* the direct line carries line breaks (cmd.exe cannot: refused there) */
+    APR_ARRAY_PUSH(argv, const char *) = "line\nbreak";
+    APR_ARRAY_PUSH(argv, const char *) = "trailing newline\n";
+    APR_ARRAY_PUSH(argv, const char *) = "\r\n";
     check_received(spawn(argv, NULL, pool), argv);
     apr_pool_destroy(pool);
 }
