@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <apr_file_info.h>
+#include <apr_thread_proc.h>
 #include <apr_strings.h>
 #include <apr_version.h>
 #include <jansson.h>
@@ -17,11 +18,16 @@
 #include "platform.h"
 #include "redact.h"
 #include "spawnctx.h"
+#include "signals.h"
+#include "supervisor.h"
+#include "logfile.h"
 
 typedef struct {
     const char *config;
     const char *log_level;
-    const char *server;   /* berth plan SERVER */
+    const char *server;   /* berth plan SERVER, berth call SERVER TOOL */
+    const char *tool;
+    const char *args;     /* berth call --args JSON */
     int json;
     int help;
 } options_t;
@@ -32,7 +38,7 @@ typedef struct {
     const char *usage;     /* after "berth NAME" */
     const char *details;   /* option lines */
     int takes_json;
-    int takes_server;
+    int takes_server;     /* ARG_* below */
     int (*run)(const options_t *opt, FILE *out, FILE *err, apr_pool_t *pool);
 } command_t;
 
@@ -44,6 +50,15 @@ static int cmd_plan(const options_t *opt, FILE *out, FILE *err,
                     apr_pool_t *pool);
 static int cmd_doctor(const options_t *opt, FILE *out, FILE *err,
                       apr_pool_t *pool);
+static int cmd_tools(const options_t *opt, FILE *out, FILE *err,
+                     apr_pool_t *pool);
+static int cmd_call(const options_t *opt, FILE *out, FILE *err,
+                    apr_pool_t *pool);
+
+#define ARG_NONE 0
+#define ARG_SERVER 1          /* SERVER, required */
+#define ARG_OPT_SERVER 2      /* [SERVER] */
+#define ARG_SERVER_TOOL 3     /* SERVER TOOL */
 
 #define CONFIG_OPTION_HELP                                                   \
     "  -c, --config FILE   the config file (default: $BERTH_CONFIG, else the\n" \
@@ -60,7 +75,7 @@ static const command_t commands[] = {
       "settings. Secrets (env and header values) are shown as ***.\n"
       "Exit status: 0 when the file is valid, 1 when it is not.\n\n"
       "Options:\n" CONFIG_OPTION_HELP COMMON_OPTION_HELP,
-      0, 0, cmd_check },
+      0, ARG_NONE, cmd_check },
     { "servers", "list the configured servers",
       "[--config FILE] [--json]",
       "Lists every server in the config file: its name, type, isolation,\n"
@@ -68,7 +83,7 @@ static const command_t commands[] = {
       "Options:\n" CONFIG_OPTION_HELP
       "      --json          print JSON instead of a table\n"
       COMMON_OPTION_HELP,
-      1, 0, cmd_servers },
+      1, ARG_NONE, cmd_servers },
     { "plan", "show exactly how a server would be started",
       "SERVER [--config FILE] [--json]",
       "Prints the spawn plan for SERVER without starting anything: the\n"
@@ -78,7 +93,7 @@ static const command_t commands[] = {
       "Options:\n" CONFIG_OPTION_HELP
       "      --json          print JSON\n"
       COMMON_OPTION_HELP,
-      1, 1, cmd_plan },
+      1, ARG_SERVER, cmd_plan },
     { "doctor", "explain how this machine starts servers",
       "[--config FILE] [--json]",
       "Reports the docker CLI berth resolved and from where, whether the\n"
@@ -88,7 +103,29 @@ static const command_t commands[] = {
       "Options:\n" CONFIG_OPTION_HELP
       "      --json          print JSON\n"
       COMMON_OPTION_HELP,
-      1, 0, cmd_doctor },
+      1, ARG_NONE, cmd_doctor },
+    { "tools", "start servers and list their tools",
+      "[SERVER] [--config FILE] [--json]",
+      "Starts SERVER (or every enabled local server, in parallel), completes\n"
+      "the MCP handshake, prints each tool with the first line of its\n"
+      "description, and stops the servers again. Exit status 1 when a server\n"
+      "could not start (its error and last stderr lines are printed).\n\n"
+      "Options:\n" CONFIG_OPTION_HELP
+      "      --json          print JSON (the tools as the servers list them)\n"
+      COMMON_OPTION_HELP,
+      1, ARG_OPT_SERVER, cmd_tools },
+    { "call", "start a server, call one tool, print the result",
+      "SERVER TOOL [--args JSON] [--config FILE] [--json]",
+      "Starts SERVER, completes the MCP handshake, calls TOOL with the\n"
+      "arguments given as a JSON object, prints the result and shuts the\n"
+      "server down cleanly. Exit status 1 when the server cannot start or the\n"
+      "tool reports an error.\n\n"
+      "Options:\n"
+      "      --args JSON     the tool's arguments, e.g. '{\"text\": \"hi\"}'\n"
+      CONFIG_OPTION_HELP
+      "      --json          print the whole result as JSON\n"
+      COMMON_OPTION_HELP,
+      1, ARG_SERVER_TOOL, cmd_call },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -166,7 +203,9 @@ static int take_option(int argc, const char *const *argv, int *i,
     int is_config = strcmp(a, "-c") == 0 ||
                     (nl == 8 && strncmp(a, "--config", 8) == 0);
     int is_level = nl == 11 && strncmp(a, "--log-level", 11) == 0;
-    if (!is_config && !is_level) {
+    int is_args = cmd && cmd->takes_server == ARG_SERVER_TOOL && nl == 6 &&
+                  strncmp(a, "--args", 6) == 0;
+    if (!is_config && !is_level && !is_args) {
         usage_error(err, cname, "unknown option '%s'", a);
         return -1;
     }
@@ -178,7 +217,9 @@ static int take_option(int argc, const char *const *argv, int *i,
         usage_error(err, cname, "option '%s' needs a value", a);
         return -1;
     }
-    if (is_config) {
+    if (is_args) {
+        opt->args = value;
+    } else if (is_config) {
         if (!*value) {
             usage_error(err, cname, "option '%s' needs a file name", a);
             return -1;
@@ -556,6 +597,10 @@ int berth_cli_main(int argc, const char *const *argv, FILE *out, FILE *err,
             opt.server = a;
             continue;
         }
+        if (cmd->takes_server == ARG_SERVER_TOOL && !opt.tool) {
+            opt.tool = a;
+            continue;
+        }
         return usage_error(err, cmd->name, "unexpected argument '%s'", a);
     }
     if (help_cmd || opt.help) {
@@ -569,9 +614,13 @@ int berth_cli_main(int argc, const char *const *argv, FILE *out, FILE *err,
         print_main_help(err, pool);
         return BERTH_EXIT_USAGE;
     }
-    if (cmd->takes_server && !opt.server)
+    if ((cmd->takes_server == ARG_SERVER ||
+         cmd->takes_server == ARG_SERVER_TOOL) && !opt.server)
         return usage_error(err, cmd->name, "which server? %s",
                            "name one from 'berth servers'");
+    if (cmd->takes_server == ARG_SERVER_TOOL && !opt.tool)
+        return usage_error(err, cmd->name, "which tool? %s",
+                           "list them with 'berth tools SERVER'");
     berth_redact_init();
     return cmd->run(&opt, out, err, pool);
 }
@@ -589,6 +638,26 @@ static berth_spawnctx_t *spawn_context(FILE *err, apr_pool_t *pool)
     return berth_spawnctx_create(facts, pool);
 }
 
+/* The server called NAME, or NULL after saying which ones there are. */
+static const berth_server_config_t *find_server(const berth_config_t *cfg,
+                                                const char *name,
+                                                const char *cmd, FILE *err,
+                                                apr_pool_t *pool)
+{
+    const berth_server_config_t *srv = berth_config_find_server(cfg, name);
+    if (srv)
+        return srv;
+    const char *names = "";
+    for (int i = 0; i < cfg->servers->nelts; i++)
+        names = apr_pstrcat(pool, names, i ? ", " : "",
+                            APR_ARRAY_IDX(cfg->servers, i,
+                                          berth_server_config_t *)->name,
+                            NULL);
+    fprintf(err, "berth %s: no server \"%s\" in %s (servers: %s)\n", cmd,
+            name, cfg->file, *names ? names : "none");
+    return NULL;
+}
+
 static void print_json(json_t *j, FILE *out)
 {
     json_dumpf(j, out, JSON_INDENT(2));
@@ -602,19 +671,10 @@ static int cmd_plan(const options_t *opt, FILE *out, FILE *err,
     berth_config_t *cfg = load_config(opt, err, pool);
     if (!cfg)
         return BERTH_EXIT_FAILURE;
-    const berth_server_config_t *srv = berth_config_find_server(cfg,
-                                                                opt->server);
-    if (!srv) {
-        const char *names = "";
-        for (int i = 0; i < cfg->servers->nelts; i++)
-            names = apr_pstrcat(pool, names, i ? ", " : "",
-                                APR_ARRAY_IDX(cfg->servers, i,
-                                              berth_server_config_t *)->name,
-                                NULL);
-        fprintf(err, "berth plan: no server \"%s\" in %s (servers: %s)\n",
-                opt->server, cfg->file, *names ? names : "none");
+    const berth_server_config_t *srv = find_server(cfg, opt->server, "plan",
+                                                   err, pool);
+    if (!srv)
         return BERTH_EXIT_FAILURE;
-    }
     berth_spawnctx_t *ctx = spawn_context(err, pool);
     if (!ctx)
         return BERTH_EXIT_FAILURE;
@@ -804,4 +864,253 @@ static int cmd_doctor(const options_t *opt, FILE *out, FILE *err,
         fprintf(out, " %s", APR_ARRAY_IDX(allow, i, const char *));
     fprintf(out, "\n\ncidfiles: %s\n", berth_spawnctx_cid_dir(ctx));
     return BERTH_EXIT_OK;
+}
+
+/* ---- berth tools / berth call: servers started for one command ---------- */
+
+typedef struct {
+    berth_supervisor_t **sv;
+    int n;
+    volatile int done;
+    int signalled;
+} watch_t;
+
+/* Stops the servers when berth is asked to stop: a signal makes the call in
+ * flight fail at once instead of leaving processes behind. */
+static void *APR_THREAD_FUNC watch_signals(apr_thread_t *t, void *arg)
+{
+    watch_t *w = arg;
+    while (!w->done) {
+        int sig = berth_signals_wait(apr_time_from_msec(100));
+        if (sig && !w->done) {
+            berth_log(BERTH_LOG_INFO, "signal %d: stopping the servers", sig);
+            w->signalled = sig;
+            for (int i = 0; i < w->n; i++)
+                berth_supervisor_stop(w->sv[i]);
+        }
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static berth_supervisor_opts_t oneshot_opts(const options_t *opt,
+                                            berth_spawnctx_t *ctx,
+                                            const berth_config_t *cfg,
+                                            apr_pool_t *pool)
+{
+    berth_supervisor_opts_t o;
+    /* a one-shot command's output is its answer: progress only if asked */
+    if (!opt->log_level && !getenv("BERTH_LOG_LEVEL"))
+        berth_log_set_level(BERTH_LOG_WARN);
+    memset(&o, 0, sizeof o);
+    o.restart = 0;
+    o.log_dir = berth_path_child(
+        berth_spawnctx_facts(ctx),
+        berth_platform_state_dir(berth_spawnctx_facts(ctx), pool), "logs",
+        pool);
+    o.log_max_size = berth_logfile_parse_size(cfg->log_max_size);
+    o.log_max_files = cfg->log_max_files;
+    return o;
+}
+
+static apr_interval_time_t start_budget(const berth_server_config_t *srv)
+{
+    /* the handshake's own timeout, plus time to spawn */
+    return (apr_interval_time_t)((srv->timeouts.initialize + 5) *
+                                 APR_USEC_PER_SEC);
+}
+
+static int cmd_tools(const options_t *opt, FILE *out, FILE *err,
+                     apr_pool_t *pool)
+{
+    berth_config_t *cfg = load_config(opt, err, pool);
+    if (!cfg)
+        return BERTH_EXIT_FAILURE;
+    apr_array_header_t *list = apr_array_make(pool, 8,
+                                              sizeof(berth_server_config_t *));
+    if (opt->server) {
+        const berth_server_config_t *srv = find_server(cfg, opt->server,
+                                                       "tools", err, pool);
+        if (!srv)
+            return BERTH_EXIT_FAILURE;
+        APR_ARRAY_PUSH(list, const berth_server_config_t *) = srv;
+    } else {
+        for (int i = 0; i < cfg->servers->nelts; i++) {
+            const berth_server_config_t *srv =
+                APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
+            if (!srv->disabled && srv->transport == BERTH_TRANSPORT_STDIO)
+                APR_ARRAY_PUSH(list, const berth_server_config_t *) = srv;
+        }
+    }
+    berth_spawnctx_t *ctx = spawn_context(err, pool);
+    if (!ctx)
+        return BERTH_EXIT_FAILURE;
+    berth_signals_install();
+    berth_supervisor_opts_t o = oneshot_opts(opt, ctx, cfg, pool);
+    watch_t w = { apr_pcalloc(pool, sizeof(berth_supervisor_t *) *
+                                        (size_t)(list->nelts + 1)),
+                  list->nelts, 0, 0 };
+    for (int i = 0; i < list->nelts; i++) {
+        const berth_server_config_t *srv =
+            APR_ARRAY_IDX(list, i, const berth_server_config_t *);
+        if (srv->transport != BERTH_TRANSPORT_STDIO) {
+            fprintf(err, "berth tools: %s is a remote server; berth lists "
+                    "local servers only for now\n", srv->name);
+            return BERTH_EXIT_FAILURE;
+        }
+        w.sv[i] = berth_supervisor_create(ctx, cfg, srv, &o, pool);
+        berth_supervisor_start(w.sv[i]);
+    }
+    apr_thread_t *watcher;
+    apr_thread_create(&watcher, NULL, watch_signals, &w, pool);
+
+    int rc = BERTH_EXIT_OK;
+    json_t *jall = json_array();
+    for (int i = 0; i < list->nelts; i++) {
+        const berth_server_config_t *srv =
+            APR_ARRAY_IDX(list, i, const berth_server_config_t *);
+        const char *why = NULL;
+        json_t *js = json_pack("{s:s}", "server", srv->name);
+        if (berth_supervisor_wait_ready(w.sv[i], start_budget(srv), &why,
+                                        pool) != APR_SUCCESS) {
+            if (!why)
+                why = apr_psprintf(pool, "server %s did not start within "
+                                   "%g s", srv->name,
+                                   srv->timeouts.initialize + 5);
+            json_object_set_new(js, "error", json_string(why));
+            if (!opt->json)
+                fprintf(err, "%s\n", why);
+            rc = BERTH_EXIT_FAILURE;
+        } else {
+            berth_upstream_t *u = berth_supervisor_acquire(w.sv[i], NULL,
+                                                           pool);
+            json_t *tools = u ? berth_upstream_list(u, "tools") : json_array();
+            if (u)
+                berth_supervisor_release(w.sv[i], u);
+            json_object_set(js, "tools", tools);
+            size_t k;
+            json_t *t;
+            if (!opt->json)
+                json_array_foreach(tools, k, t) {
+                    const char *d = json_string_value(json_object_get(
+                        t, "description"));
+                    const char *nl = d ? strchr(d, '\n') : NULL;
+                    fprintf(out, "%s  %s%s%.*s\n", srv->name,
+                            json_string_value(json_object_get(t, "name")),
+                            d ? "  " : "", d ? (int)(nl ? nl - d
+                                                        : (long)strlen(d))
+                                             : 0,
+                            d ? d : "");
+                }
+            json_decref(tools);
+        }
+        json_array_append_new(jall, js);
+    }
+    for (int i = 0; i < list->nelts; i++)
+        berth_supervisor_stop(w.sv[i]);
+    w.done = 1;
+    apr_status_t ts;
+    apr_thread_join(&ts, watcher);
+    if (opt->json)
+        print_json(json_pack("{s:o}", "servers", jall), out);
+    else
+        json_decref(jall);
+    return w.signalled ? 128 + w.signalled : rc;
+}
+
+static int cmd_call(const options_t *opt, FILE *out, FILE *err,
+                    apr_pool_t *pool)
+{
+    json_error_t jerr;
+    json_t *args = NULL;
+    if (opt->args) {
+        args = json_loads(opt->args, 0, &jerr);
+        if (!json_is_object(args)) {
+            fprintf(err, "berth call: --args must be a JSON object, like "
+                    "'{\"text\": \"hi\"}'%s%s\n", args ? "" : ": ",
+                    args ? "" : jerr.text);
+            json_decref(args);
+            return BERTH_EXIT_USAGE;
+        }
+    }
+    berth_config_t *cfg = load_config(opt, err, pool);
+    if (!cfg) {
+        json_decref(args);
+        return BERTH_EXIT_FAILURE;
+    }
+    const berth_server_config_t *srv = find_server(cfg, opt->server, "call",
+                                                   err, pool);
+    if (!srv || srv->transport != BERTH_TRANSPORT_STDIO) {
+        if (srv)
+            fprintf(err, "berth call: %s is a remote server; berth calls "
+                    "local servers only for now\n", srv->name);
+        json_decref(args);
+        return BERTH_EXIT_FAILURE;
+    }
+    berth_spawnctx_t *ctx = spawn_context(err, pool);
+    if (!ctx) {
+        json_decref(args);
+        return BERTH_EXIT_FAILURE;
+    }
+    berth_signals_install();
+    berth_supervisor_opts_t o = oneshot_opts(opt, ctx, cfg, pool);
+    berth_supervisor_t *sv = berth_supervisor_create(ctx, cfg, srv, &o, pool);
+    watch_t w = { &sv, 1, 0, 0 };
+    apr_thread_t *watcher;
+    berth_supervisor_start(sv);
+    apr_thread_create(&watcher, NULL, watch_signals, &w, pool);
+
+    int rc = BERTH_EXIT_OK;
+    const char *why = NULL;
+    if (berth_supervisor_wait_ready(sv, start_budget(srv), &why, pool) !=
+        APR_SUCCESS) {
+        fprintf(err, "berth call: %s\n",
+                why ? why : "the server did not start in time");
+        json_decref(args);
+        rc = BERTH_EXIT_FAILURE;
+    } else {
+        json_t *result = NULL, *error = NULL;
+        json_t *params = json_pack("{s:s, s:o}", "name", opt->tool,
+                                   "arguments", args ? args : json_object());
+        if (berth_supervisor_call(sv, "tools/call", params, &result, &error) !=
+            APR_SUCCESS) {
+            fprintf(err, "berth call: %s\n",
+                    json_string_value(json_object_get(error, "message")));
+            rc = BERTH_EXIT_FAILURE;
+        } else {
+            int is_error = json_is_true(json_object_get(result, "isError"));
+            if (opt->json) {
+                json_dumpf(result, out, JSON_INDENT(2));
+                fputc('\n', out);
+            } else {
+                size_t k;
+                json_t *c;
+                FILE *to = is_error ? err : out;
+                json_array_foreach(json_object_get(result, "content"), k, c) {
+                    const char *type = json_string_value(json_object_get(
+                        c, "type"));
+                    if (type && strcmp(type, "text") == 0)
+                        fprintf(to, "%s\n", json_string_value(
+                                                json_object_get(c, "text")));
+                    else
+                        fprintf(to, "[%s content]\n", type ? type : "?");
+                }
+                if (!json_array_size(json_object_get(result, "content")) &&
+                    json_object_get(result, "structuredContent")) {
+                    json_dumpf(json_object_get(result, "structuredContent"),
+                               to, JSON_INDENT(2));
+                    fputc('\n', to);
+                }
+            }
+            if (is_error)
+                rc = BERTH_EXIT_FAILURE;
+        }
+        json_decref(result);
+        json_decref(error);
+    }
+    berth_supervisor_stop(sv);
+    w.done = 1;
+    apr_status_t ts;
+    apr_thread_join(&ts, watcher);
+    return w.signalled ? 128 + w.signalled : rc;
 }

@@ -384,6 +384,7 @@ apr_status_t berth_plan_build(berth_plan_t **out,
         facts->probe(facts, shell) == BERTH_PROBE_EXEC) {
         reason(p, apr_pstrcat(pool, srv->command, " is not on the child's "
                               "PATH; the login shell may know it", NULL));
+        p->not_found = *searched ? searched : "an empty PATH";
         apr_status_t rv = wrap(p, in, line, error, pool);
         if (rv == APR_SUCCESS)
             *out = p;

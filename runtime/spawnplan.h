@@ -46,6 +46,9 @@ typedef struct {
     berth_docker_t docker;          /* what the plan used */
     int daemon_env_guaranteed;
     apr_array_header_t *reasons;    /* const char *, sentences */
+    const char *not_found;          /* the command was on no PATH folder
+                                       (these) and the login shell gets a
+                                       chance: exit 127 means not found */
     apr_array_header_t *secrets;    /* configured values, for redaction */
 } berth_plan_t;
 

@@ -1,0 +1,202 @@
+#include "jsonrpc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct berth_linereader_t {
+    apr_file_t *f;
+    apr_size_t max;
+    char *buf;          /* malloc'ed: lines can be megabytes */
+    apr_size_t cap;
+    apr_size_t start;   /* first unconsumed byte */
+    apr_size_t end;     /* one past the last byte read */
+    int discarding;     /* inside a line that is too long */
+    apr_size_t dropped; /* its length so far */
+    int eof;
+};
+
+static apr_status_t free_buf(void *data)
+{
+    berth_linereader_t *r = data;
+    free(r->buf);
+    r->buf = NULL;
+    return APR_SUCCESS;
+}
+
+berth_linereader_t *berth_linereader_create(apr_file_t *f, apr_size_t max_line,
+                                            apr_pool_t *pool)
+{
+    berth_linereader_t *r = apr_pcalloc(pool, sizeof *r);
+    r->f = f;
+    r->max = max_line;
+    r->cap = 64 * 1024;
+    r->buf = malloc(r->cap);
+    apr_pool_cleanup_register(pool, r, free_buf, apr_pool_cleanup_null);
+    return r;
+}
+
+/* Moves the unconsumed bytes to the front and grows the buffer so that at
+ * least one byte can be read and a NUL still fits. */
+static int ensure_space(berth_linereader_t *r)
+{
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->cap - r->end > 1)
+        return 1;
+    char *nb = realloc(r->buf, r->cap * 2);
+    if (!nb)
+        return 0;
+    r->buf = nb;
+    r->cap *= 2;
+    return 1;
+}
+
+apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
+                                   apr_size_t *len)
+{
+    for (;;) {
+        char *nl = r->end > r->start
+                       ? memchr(r->buf + r->start, '\n', r->end - r->start)
+                       : NULL;
+        if (nl) {
+            apr_size_t n = (apr_size_t)(nl - (r->buf + r->start));
+            char *l = r->buf + r->start;
+            r->start += n + 1;
+            if (r->discarding) {
+                r->discarding = 0;
+                *len = r->dropped + n;
+                *line = NULL;
+                return BERTH_ELINE_TOO_LONG;
+            }
+            if (n > r->max) {
+                *len = n;
+                *line = NULL;
+                return BERTH_ELINE_TOO_LONG;
+            }
+            if (n && l[n - 1] == '\r')
+                n--;
+            l[n] = '\0';
+            *line = l;
+            *len = n;
+            return APR_SUCCESS;
+        }
+        apr_size_t pending = r->end - r->start;
+        if (r->discarding || pending > r->max) {
+            /* too long: forget what we have, skip to the next newline */
+            if (!r->discarding) {
+                r->discarding = 1;
+                r->dropped = 0;
+            }
+            r->dropped += pending;
+            r->start = r->end = 0;
+            pending = 0;
+        }
+        if (r->eof) {
+            if (r->discarding) {
+                r->discarding = 0;
+                *len = r->dropped;
+                *line = NULL;
+                return BERTH_ELINE_TOO_LONG;
+            }
+            if (!pending)
+                return APR_EOF;
+            /* a last line without its newline */
+            if (!ensure_space(r))
+                return APR_ENOMEM;
+            r->buf[r->end] = '\0';
+            *line = r->buf + r->start;
+            *len = r->end - r->start;
+            r->start = r->end;
+            return APR_SUCCESS;
+        }
+        if (!ensure_space(r))
+            return APR_ENOMEM;
+        apr_size_t want = r->cap - r->end - 1;
+        apr_status_t rv = apr_file_read(r->f, r->buf + r->end, &want);
+        r->end += want;
+        if (APR_STATUS_IS_EOF(rv) || (rv == APR_SUCCESS && want == 0))
+            r->eof = 1;
+        else if (rv != APR_SUCCESS)
+            return rv;
+    }
+}
+
+berth_rpc_kind_t berth_rpc_classify(json_t *msg)
+{
+    if (!json_is_object(msg))
+        return BERTH_RPC_INVALID;
+    json_t *v = json_object_get(msg, "jsonrpc");
+    if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0)
+        return BERTH_RPC_INVALID;
+    json_t *method = json_object_get(msg, "method");
+    json_t *id = json_object_get(msg, "id");
+    int id_ok = json_is_string(id) || json_is_integer(id);
+    if (json_is_string(method))
+        return id ? (id_ok ? BERTH_RPC_REQUEST : BERTH_RPC_INVALID)
+                  : BERTH_RPC_NOTIFICATION;
+    if (method)
+        return BERTH_RPC_INVALID;
+    int has_result = json_object_get(msg, "result") != NULL;
+    int has_error = json_is_object(json_object_get(msg, "error"));
+    if (has_result != has_error && (id_ok || json_is_null(id)))
+        return BERTH_RPC_RESPONSE;
+    return BERTH_RPC_INVALID;
+}
+
+char *berth_rpc_line(json_t *msg, apr_size_t *len)
+{
+    char *s = json_dumps(msg, JSON_COMPACT);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    char *l = realloc(s, n + 2);
+    if (!l) {
+        free(s);
+        return NULL;
+    }
+    l[n] = '\n';
+    l[n + 1] = '\0';
+    if (len)
+        *len = n + 1;
+    return l;
+}
+
+json_t *berth_rpc_request(json_int_t id, const char *method, json_t *params)
+{
+    json_t *m = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", id,
+                          "method", method);
+    if (params)
+        json_object_set_new(m, "params", params);
+    return m;
+}
+
+json_t *berth_rpc_notification(const char *method, json_t *params)
+{
+    json_t *m = json_pack("{s:s, s:s}", "jsonrpc", "2.0", "method", method);
+    if (params)
+        json_object_set_new(m, "params", params);
+    return m;
+}
+
+json_t *berth_rpc_result(json_t *id, json_t *result)
+{
+    json_t *m = json_pack("{s:s}", "jsonrpc", "2.0");
+    json_object_set(m, "id", id ? id : json_null());
+    json_object_set_new(m, "result", result ? result : json_object());
+    return m;
+}
+
+json_t *berth_rpc_error(json_t *id, int code, const char *message,
+                        json_t *data)
+{
+    json_t *err = json_pack("{s:i, s:s}", "code", code, "message", message);
+    if (data)
+        json_object_set_new(err, "data", data);
+    json_t *m = json_pack("{s:s}", "jsonrpc", "2.0");
+    json_object_set(m, "id", id ? id : json_null());
+    json_object_set_new(m, "error", err);
+    return m;
+}

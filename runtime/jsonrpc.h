@@ -1,0 +1,56 @@
+/* Newline-delimited JSON-RPC 2.0 framing (the MCP stdio transport): one
+ * message per line, a maximum line size, noise tolerated. */
+#ifndef BERTH_JSONRPC_H
+#define BERTH_JSONRPC_H
+
+#include <apr_file_io.h>
+#include <apr_pools.h>
+#include <jansson.h>
+
+#define BERTH_RPC_MAX_MESSAGE (16 * 1024 * 1024)
+
+/* A line longer than the maximum: dropped, the reader carries on. */
+#define BERTH_ELINE_TOO_LONG (APR_OS_START_USERERR + 10)
+
+typedef struct berth_linereader_t berth_linereader_t;
+
+berth_linereader_t *berth_linereader_create(apr_file_t *f, apr_size_t max_line,
+                                            apr_pool_t *pool);
+
+/* The next complete line (without its "\n" or "\r\n"), valid until the next
+ * call. APR_EOF at the end (a last line without "\n" is still returned
+ * first); BERTH_ELINE_TOO_LONG for a dropped line, with *LEN its size. */
+apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
+                                   apr_size_t *len);
+
+typedef enum {
+    BERTH_RPC_REQUEST,
+    BERTH_RPC_NOTIFICATION,
+    BERTH_RPC_RESPONSE,
+    BERTH_RPC_INVALID
+} berth_rpc_kind_t;
+
+/* What MSG is (by its jsonrpc, method, id, result and error members). */
+berth_rpc_kind_t berth_rpc_classify(json_t *msg);
+
+/* MSG as one line with its "\n" (malloc'ed; free() it). */
+char *berth_rpc_line(json_t *msg, apr_size_t *len);
+
+/* Builders; each returns a new reference. PARAMS/RESULT are stolen. */
+json_t *berth_rpc_request(json_int_t id, const char *method, json_t *params);
+json_t *berth_rpc_notification(const char *method, json_t *params);
+json_t *berth_rpc_result(json_t *id, json_t *result);
+json_t *berth_rpc_error(json_t *id, int code, const char *message,
+                        json_t *data);
+
+/* JSON-RPC and MCP error codes berth uses. */
+#define BERTH_RPC_PARSE_ERROR -32700
+#define BERTH_RPC_INVALID_REQUEST -32600
+#define BERTH_RPC_METHOD_NOT_FOUND -32601
+#define BERTH_RPC_INVALID_PARAMS -32602
+#define BERTH_RPC_INTERNAL_ERROR -32603
+/* berth's own, in the implementation-defined server error range */
+#define BERTH_RPC_SERVER_GONE -32001    /* the upstream exited / is down */
+#define BERTH_RPC_TIMEOUT -32002        /* no answer in time */
+
+#endif

@@ -1,0 +1,18 @@
+/* berth's own termination signals (Unix SIGINT/SIGTERM, Windows Ctrl+C and
+ * console close). Handlers only write to a self-pipe (or set an event);
+ * whoever waits does the work. SIGPIPE is ignored: a server that dies must
+ * not take berth with it when berth writes to its stdin. */
+#ifndef BERTH_SIGNALS_H
+#define BERTH_SIGNALS_H
+
+#include <apr_time.h>
+
+apr_status_t berth_signals_install(void);
+
+/* Waits up to TIMEOUT for a signal: its number, or 0 when none came. */
+int berth_signals_wait(apr_interval_time_t timeout);
+
+/* Makes a waiter return now with SIGNUM (tests, and a caller that is done). */
+void berth_signals_raise(int signum);
+
+#endif

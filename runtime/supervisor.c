@@ -1,0 +1,533 @@
+#include "supervisor.h"
+
+#include <string.h>
+
+#include <apr_file_info.h>
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include "jsonrpc.h"
+#include "log.h"
+#include "process.h"
+
+typedef enum {
+    EV_START,
+    EV_UP,           /* initialize succeeded */
+    EV_START_FAILED, /* spawn or initialize failed */
+    EV_EXITED,       /* a ready server died */
+    EV_BACKOFF_OVER,
+    EV_STOP,
+    EV_COUNT
+} event_t;
+
+typedef struct {
+    apr_pool_t *pool;
+    berth_process_t *proc;
+    berth_upstream_t *up;
+    int holds;
+    apr_time_t ready_at;
+} instance_t;
+
+struct berth_supervisor_t {
+    apr_pool_t *pool;
+    berth_spawnctx_t *ctx;
+    const berth_config_t *cfg;
+    const berth_server_config_t *srv;
+    berth_supervisor_opts_t opts;
+    berth_logfile_t *log;
+
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *cv;
+    apr_thread_t *thread;
+    berth_sv_state_t state;
+    instance_t *inst;
+    int stop_requested;
+    int exited;              /* the ready instance's output closed */
+    unsigned attempts;       /* start attempts finished */
+    unsigned restarts;
+    int last_exit;
+    char last_error[2048];
+    apr_time_t deaths[32];
+    unsigned death_count;
+    apr_interval_time_t backoff;
+    apr_time_t backoff_until;
+};
+
+static const char *const state_names[] = { "stopped", "starting", "ready",
+                                           "backoff", "failed" };
+
+const char *berth_sv_state_name(berth_sv_state_t state)
+{
+    return (unsigned)state < 5 ? state_names[state] : "?";
+}
+
+apr_interval_time_t berth_supervisor_next_backoff(
+    apr_interval_time_t current, apr_interval_time_t ran,
+    apr_interval_time_t initial, apr_interval_time_t max,
+    apr_interval_time_t healthy_after)
+{
+    if (current <= 0 || ran >= healthy_after)
+        return initial;
+    return current * 2 > max ? max : current * 2;
+}
+
+static void set_error(berth_supervisor_t *s, const char *text)
+{
+    apr_cpystrn(s->last_error, text ? text : "", sizeof s->last_error);
+}
+
+/* ---- instances ------------------------------------------------------- */
+
+static void on_closed(void *baton, berth_upstream_t *u, const char *why)
+{
+    berth_supervisor_t *s = baton;
+    apr_thread_mutex_lock(s->lock);
+    if (s->inst && s->inst->up == u) {
+        s->exited = 1;
+        set_error(s, why);
+        apr_thread_cond_broadcast(s->cv);
+    }
+    apr_thread_mutex_unlock(s->lock);
+    if (s->opts.cb.on_closed)
+        s->opts.cb.on_closed(s->opts.cb.closed_baton ? s->opts.cb.closed_baton
+                                                     : s->opts.cb.baton,
+                             u, why);
+}
+
+/* Waits for every hold on INST to be released, then frees it (the pool's
+ * cleanup kills whatever is left of the process tree). Lock not held. */
+static void destroy_instance(berth_supervisor_t *s, instance_t *inst,
+                             const char *why)
+{
+    if (inst->up)
+        berth_upstream_close(inst->up, why);
+    apr_thread_mutex_lock(s->lock);
+    while (inst->holds > 0)
+        apr_thread_cond_wait(s->cv, s->lock);
+    if (s->inst == inst)
+        s->inst = NULL;
+    apr_thread_mutex_unlock(s->lock);
+    apr_pool_destroy(inst->pool);
+}
+
+/* The MCP stdio shutdown: close stdin, wait, SIGTERM the group, wait,
+ * SIGKILL. Returns the exit status (-1 unknown). */
+static int shutdown_process(berth_supervisor_t *s, instance_t *inst)
+{
+    int code = -1;
+    apr_interval_time_t grace = (apr_interval_time_t)(
+        s->srv->timeouts.shutdown * APR_USEC_PER_SEC);
+    if (inst->up)
+        berth_upstream_close_input(inst->up);
+    if (berth_process_wait(inst->proc, grace, &code) == APR_TIMEUP) {
+        berth_log(BERTH_LOG_INFO, "server %s did not exit within %g s of "
+                  "its stdin closing; sending SIGTERM", s->srv->name,
+                  s->srv->timeouts.shutdown);
+        berth_process_terminate(inst->proc);
+        if (berth_process_wait(inst->proc, grace, &code) == APR_TIMEUP) {
+            berth_log(BERTH_LOG_WARN, "server %s ignored SIGTERM for %g s; "
+                      "killing it", s->srv->name, s->srv->timeouts.shutdown);
+            berth_process_kill_tree(inst->proc);
+            berth_process_wait(inst->proc, -1, &code);
+        }
+    }
+    /* its children, if it left any behind in its group */
+    berth_process_kill_tree(inst->proc);
+    return code;
+}
+
+static int start_instance(berth_supervisor_t *s)
+{
+    apr_pool_t *pool;
+    berth_plan_t *plan;
+    const char *err;
+    apr_pool_create(&pool, s->pool);
+    instance_t *inst = apr_pcalloc(pool, sizeof *inst);
+    inst->pool = pool;
+
+    if (berth_spawnctx_plan(s->ctx, s->cfg, s->srv,
+                            berth_spawnctx_token(pool), &plan, &err,
+                            pool) != APR_SUCCESS) {
+        set_error(s, err);
+        apr_pool_destroy(pool);
+        return 0;
+    }
+    if (plan->cidfile)
+        apr_dir_make_recursive(berth_path_dirname(plan->cidfile, pool),
+                               APR_FPROT_UREAD | APR_FPROT_UWRITE |
+                                   APR_FPROT_UEXECUTE,
+                               pool);
+    berth_process_spec_t spec = { plan->program, plan->argv,
+                                  plan->command_line, plan->env, plan->cwd };
+    if (berth_process_spawn(&inst->proc, &spec, &err, pool) != APR_SUCCESS) {
+        set_error(s, apr_psprintf(pool, "server %s: %s", s->srv->name, err));
+        apr_pool_destroy(pool);
+        return 0;
+    }
+    /* on_closed reaches the supervisor first; it calls the user's */
+    berth_upstream_callbacks_t cb = s->opts.cb;
+    cb.on_closed = on_closed;
+    cb.closed_baton = s;
+    apr_thread_mutex_lock(s->lock);
+    s->inst = inst;
+    s->exited = 0;
+    apr_thread_mutex_unlock(s->lock);
+    if (berth_upstream_start(&inst->up, s->srv->name, inst->proc, s->log, &cb,
+                             s->opts.max_message, pool) != APR_SUCCESS) {
+        set_error(s, "could not start the session threads");
+        shutdown_process(s, inst);
+        destroy_instance(s, inst, "start failed");
+        return 0;
+    }
+    berth_log(BERTH_LOG_INFO, "server %s started (pid %ld)", s->srv->name,
+              berth_process_pid(inst->proc));
+    if (berth_upstream_initialize(
+            inst->up,
+            (apr_interval_time_t)(s->srv->timeouts.initialize *
+                                  APR_USEC_PER_SEC),
+            &err, pool) != APR_SUCCESS) {
+        const char *tail = berth_logfile_tail(s->log, 5, pool);
+        const char *msg = apr_psprintf(
+            pool, "server %s failed to initialize: %s%s%s", s->srv->name, err,
+            *tail ? "; its last stderr lines:\n" : "", tail);
+        int code = shutdown_process(s, inst);
+        destroy_instance(s, inst, "initialize failed");
+        if (plan->not_found && code == 127)
+            /* the login shell did not find it either */
+            msg = apr_psprintf(pool, "server %s: command not found: %s "
+                               "(searched: %s; and %s -l did not find it)",
+                               s->srv->name, s->srv->command, plan->not_found,
+                               plan->shell);
+        set_error(s, msg);
+        /* a one-shot command reports it itself */
+        berth_log(s->opts.restart ? BERTH_LOG_ERROR : BERTH_LOG_DEBUG, "%s",
+                  msg);
+        return 0;
+    }
+    apr_thread_mutex_lock(s->lock);
+    inst->ready_at = apr_time_now();
+    apr_thread_mutex_unlock(s->lock);
+    berth_log(BERTH_LOG_INFO, "server %s ready (MCP %s)", s->srv->name,
+              berth_upstream_protocol(inst->up));
+    return 1;
+}
+
+/* ---- the state x event table ------------------------------------------ */
+
+typedef void (*action_t)(berth_supervisor_t *s);
+
+/* A death (a failed start or an exit): reap, count, choose the delay. */
+static void act_died(berth_supervisor_t *s)
+{
+    instance_t *inst = s->inst;
+    apr_interval_time_t ran = 0;
+    if (inst) {
+        int code = -1;
+        ran = inst->ready_at ? apr_time_now() - inst->ready_at : 0;
+        if (berth_process_wait(inst->proc, apr_time_from_sec(1), &code) ==
+            APR_TIMEUP)
+            code = shutdown_process(s, inst);
+        berth_process_kill_tree(inst->proc);
+        s->last_exit = code;
+        destroy_instance(s, inst, s->last_error);
+        berth_log(BERTH_LOG_WARN, "%s", s->last_error);
+    }
+    apr_thread_mutex_lock(s->lock);
+    s->deaths[s->death_count++ % 32] = apr_time_now();
+    s->backoff = berth_supervisor_next_backoff(
+        s->backoff, ran, s->opts.backoff_initial, s->opts.backoff_max,
+        s->opts.healthy_after);
+    s->backoff_until = apr_time_now() + s->backoff;
+    apr_thread_mutex_unlock(s->lock);
+    if (s->opts.restart)
+        berth_log(BERTH_LOG_INFO, "server %s restarts in %g s", s->srv->name,
+                  (double)s->backoff / APR_USEC_PER_SEC);
+}
+
+static void act_stop(berth_supervisor_t *s)
+{
+    instance_t *inst = s->inst;
+    if (!inst)
+        return;
+    int code = shutdown_process(s, inst);
+    destroy_instance(s, inst, apr_psprintf(inst->pool, "server %s was "
+                                                         "stopped",
+                                           s->srv->name));
+    berth_log(BERTH_LOG_INFO, "server %s stopped (status %d)", s->srv->name,
+              code);
+}
+
+static void act_restart(berth_supervisor_t *s)
+{
+    apr_thread_mutex_lock(s->lock);
+    s->restarts++;
+    apr_thread_mutex_unlock(s->lock);
+}
+
+typedef struct {
+    int valid;
+    berth_sv_state_t next;
+    action_t act;
+} transition_t;
+
+#define T(n, a) { 1, BERTH_SV_##n, a }
+static const transition_t table[5][EV_COUNT] = {
+    [BERTH_SV_STOPPED] = {
+        [EV_START] = T(STARTING, NULL),
+    },
+    [BERTH_SV_STARTING] = {
+        [EV_UP] = T(READY, NULL),
+        [EV_START_FAILED] = T(BACKOFF, act_died),
+        [EV_EXITED] = T(BACKOFF, act_died),
+        [EV_STOP] = T(STOPPED, act_stop),
+    },
+    [BERTH_SV_READY] = {
+        [EV_EXITED] = T(BACKOFF, act_died),
+        [EV_STOP] = T(STOPPED, act_stop),
+    },
+    [BERTH_SV_BACKOFF] = {
+        [EV_BACKOFF_OVER] = T(STARTING, act_restart),
+        [EV_STOP] = T(STOPPED, NULL),
+    },
+    [BERTH_SV_FAILED] = {
+        [EV_START] = T(STARTING, act_restart),
+        [EV_STOP] = T(STOPPED, NULL),
+    },
+};
+#undef T
+
+/* Runs one transition. Called and returns with the lock held; the action
+ * runs without it (it waits for processes). */
+static void dispatch(berth_supervisor_t *s, event_t ev)
+{
+    const transition_t *t = &table[s->state][ev];
+    if (!t->valid)
+        return;
+    berth_sv_state_t next = t->next;
+    /* no restart (berth call): a death is final */
+    if (next == BERTH_SV_BACKOFF && !s->opts.restart)
+        next = BERTH_SV_FAILED;
+    if (t->act) {
+        apr_thread_mutex_unlock(s->lock);
+        t->act(s);
+        apr_thread_mutex_lock(s->lock);
+    }
+    if (ev == EV_START_FAILED || ev == EV_UP || ev == EV_EXITED)
+        s->attempts++;
+    berth_log(BERTH_LOG_DEBUG, "server %s: %s -> %s", s->srv->name,
+              state_names[s->state], state_names[next]);
+    s->state = next;
+    apr_thread_cond_broadcast(s->cv);
+}
+
+static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *arg)
+{
+    berth_supervisor_t *s = arg;
+    apr_thread_mutex_lock(s->lock);
+    dispatch(s, EV_START);
+    while (s->state != BERTH_SV_STOPPED) {
+        switch (s->state) {
+        case BERTH_SV_STARTING: {
+            apr_thread_mutex_unlock(s->lock);
+            int ok = start_instance(s);
+            apr_thread_mutex_lock(s->lock);
+            dispatch(s, ok ? EV_UP : EV_START_FAILED);
+            break;
+        }
+        case BERTH_SV_READY:
+            while (!s->stop_requested && !s->exited)
+                apr_thread_cond_wait(s->cv, s->lock);
+            dispatch(s, s->stop_requested ? EV_STOP : EV_EXITED);
+            break;
+        case BERTH_SV_BACKOFF:
+            while (!s->stop_requested && apr_time_now() < s->backoff_until)
+                apr_thread_cond_timedwait(s->cv, s->lock,
+                                          s->backoff_until - apr_time_now());
+            dispatch(s, s->stop_requested ? EV_STOP : EV_BACKOFF_OVER);
+            break;
+        case BERTH_SV_FAILED:
+            while (!s->stop_requested)
+                apr_thread_cond_wait(s->cv, s->lock);
+            dispatch(s, EV_STOP);
+            break;
+        default:
+            break;
+        }
+    }
+    apr_thread_mutex_unlock(s->lock);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* ---- the API ------------------------------------------------------------ */
+
+berth_supervisor_t *berth_supervisor_create(berth_spawnctx_t *ctx,
+                                            const berth_config_t *cfg,
+                                            const berth_server_config_t *srv,
+                                            const berth_supervisor_opts_t *opts,
+                                            apr_pool_t *pool)
+{
+    berth_supervisor_t *s = apr_pcalloc(pool, sizeof *s);
+    s->pool = pool;
+    s->ctx = ctx;
+    s->cfg = cfg;
+    s->srv = srv;
+    s->opts = *opts;
+    if (!s->opts.backoff_initial)
+        s->opts.backoff_initial = apr_time_from_sec(1);
+    if (!s->opts.backoff_max)
+        s->opts.backoff_max = apr_time_from_sec(60);
+    if (!s->opts.healthy_after)
+        s->opts.healthy_after = apr_time_from_sec(60);
+    s->last_exit = -1;
+    apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_cond_create(&s->cv, pool);
+    const char *path = NULL;
+    if (opts->log_dir) {
+        apr_dir_make_recursive(opts->log_dir, APR_FPROT_OS_DEFAULT, pool);
+        path = apr_pstrcat(pool, opts->log_dir, "/", srv->norm_name, ".log",
+                           NULL);
+    }
+    if (berth_logfile_open(&s->log, path, opts->log_max_size,
+                           opts->log_max_files, pool) != APR_SUCCESS) {
+        berth_log(BERTH_LOG_WARN, "server %s: cannot open its log file %s; "
+                  "keeping only its last stderr lines", srv->name, path);
+        berth_logfile_open(&s->log, NULL, 0, 0, pool);
+    }
+    return s;
+}
+
+apr_status_t berth_supervisor_start(berth_supervisor_t *s)
+{
+    return apr_thread_create(&s->thread, NULL, run, s, s->pool);
+}
+
+apr_status_t berth_supervisor_wait_ready(berth_supervisor_t *s,
+                                         apr_interval_time_t timeout,
+                                         const char **error,
+                                         apr_pool_t *pool)
+{
+    apr_time_t deadline = apr_time_now() + timeout;
+    apr_status_t rv = APR_SUCCESS;
+    *error = NULL;
+    apr_thread_mutex_lock(s->lock);
+    for (;;) {
+        if (s->state == BERTH_SV_READY)
+            break;
+        if (s->attempts > 0 && s->state != BERTH_SV_STARTING) {
+            *error = apr_pstrdup(pool, s->last_error);
+            rv = APR_EGENERAL;
+            break;
+        }
+        apr_interval_time_t left = deadline - apr_time_now();
+        if (left <= 0) {
+            rv = APR_TIMEUP;
+            break;
+        }
+        apr_thread_cond_timedwait(s->cv, s->lock, left);
+    }
+    apr_thread_mutex_unlock(s->lock);
+    return rv;
+}
+
+berth_upstream_t *berth_supervisor_acquire(berth_supervisor_t *s,
+                                           const char **why, apr_pool_t *pool)
+{
+    berth_upstream_t *u = NULL;
+    apr_thread_mutex_lock(s->lock);
+    if (s->state == BERTH_SV_READY && s->inst && !s->exited) {
+        s->inst->holds++;
+        u = s->inst->up;
+    } else if (why) {
+        *why = apr_psprintf(pool, "server %s is not running (%s%s%s)",
+                            s->srv->name, state_names[s->state],
+                            *s->last_error ? ": " : "", s->last_error);
+    }
+    apr_thread_mutex_unlock(s->lock);
+    return u;
+}
+
+void berth_supervisor_release(berth_supervisor_t *s, berth_upstream_t *u)
+{
+    (void)u;
+    apr_thread_mutex_lock(s->lock);
+    /* the hold is on the instance that was current when acquired; instances
+     * are only destroyed after every hold is back */
+    if (s->inst && s->inst->holds > 0)
+        s->inst->holds--;
+    apr_thread_cond_broadcast(s->cv);
+    apr_thread_mutex_unlock(s->lock);
+}
+
+apr_status_t berth_supervisor_call(berth_supervisor_t *s, const char *method,
+                                   json_t *params, json_t **result,
+                                   json_t **error)
+{
+    apr_pool_t *scratch;
+    const char *why = NULL;
+    apr_pool_create(&scratch, NULL);
+    berth_upstream_t *u = berth_supervisor_acquire(s, &why, scratch);
+    if (!u) {
+        json_decref(params);
+        *result = NULL;
+        *error = json_pack("{s:i, s:s}", "code", BERTH_RPC_SERVER_GONE,
+                           "message", why);
+        apr_pool_destroy(scratch);
+        return APR_EGENERAL;
+    }
+    apr_status_t rv = berth_upstream_request(
+        u, method, params,
+        (apr_interval_time_t)(s->srv->timeouts.call * APR_USEC_PER_SEC),
+        result, error);
+    berth_supervisor_release(s, u);
+    apr_pool_destroy(scratch);
+    return rv;
+}
+
+void berth_supervisor_stop(berth_supervisor_t *s)
+{
+    apr_status_t ts;
+    apr_thread_mutex_lock(s->lock);
+    s->stop_requested = 1;
+    apr_thread_cond_broadcast(s->cv);
+    /* whoever stops first joins; a second stop (a signal during a stop)
+     * waits for the state instead */
+    apr_thread_t *t = s->thread;
+    s->thread = NULL;
+    while (!t && s->state != BERTH_SV_STOPPED)
+        apr_thread_cond_timedwait(s->cv, s->lock, APR_USEC_PER_SEC / 10);
+    apr_thread_mutex_unlock(s->lock);
+    if (t)
+        apr_thread_join(&ts, t);
+}
+
+berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,
+                                                  apr_pool_t *pool)
+{
+    berth_supervisor_status_t st;
+    memset(&st, 0, sizeof st);
+    apr_thread_mutex_lock(s->lock);
+    st.name = s->srv->name;
+    st.state = s->state;
+    st.pid = s->inst && s->inst->proc ? berth_process_pid(s->inst->proc) : 0;
+    st.restarts = s->restarts;
+    apr_time_t now = apr_time_now();
+    for (unsigned i = 0; i < 32 && i < s->death_count; i++)
+        if (now - s->deaths[i] < apr_time_from_sec(600))
+            st.deaths_recent++;
+    st.last_exit = s->last_exit;
+    st.last_error = *s->last_error ? apr_pstrdup(pool, s->last_error) : NULL;
+    st.tools = -1;
+    if (s->state == BERTH_SV_READY && s->inst && s->inst->up) {
+        const char *p = berth_upstream_protocol(s->inst->up);
+        st.protocol = p ? apr_pstrdup(pool, p) : NULL;
+        json_t *tools = berth_upstream_list(s->inst->up, "tools");
+        st.tools = (int)json_array_size(tools);
+        json_decref(tools);
+    }
+    st.backoff = s->backoff;
+    apr_thread_mutex_unlock(s->lock);
+    return st;
+}

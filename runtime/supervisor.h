@@ -1,0 +1,95 @@
+/* Keeping one server alive: spawn its plan, initialize the MCP session,
+ * restart it with exponential backoff when it dies, and shut it down the
+ * way the MCP stdio transport says (close stdin, wait, SIGTERM the group,
+ * wait, SIGKILL). The life cycle is a state x event table (supervisor.c);
+ * each server has one thread running it. */
+#ifndef BERTH_SUPERVISOR_H
+#define BERTH_SUPERVISOR_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "spawnctx.h"
+#include "upstream.h"
+
+typedef enum {
+    BERTH_SV_STOPPED,
+    BERTH_SV_STARTING,
+    BERTH_SV_READY,
+    BERTH_SV_BACKOFF,
+    BERTH_SV_FAILED
+} berth_sv_state_t;
+
+typedef struct {
+    int restart;                   /* restart after a death (the daemon) */
+    const char *log_dir;           /* <log_dir>/<server>.log; NULL: none */
+    apr_off_t log_max_size;        /* 0: 10 MiB */
+    int log_max_files;             /* 0: 3 */
+    apr_size_t max_message;        /* 0: 16 MiB */
+    berth_upstream_callbacks_t cb; /* handed to every session */
+    apr_interval_time_t backoff_initial; /* 0: 1 s */
+    apr_interval_time_t backoff_max;     /* 0: 60 s */
+    apr_interval_time_t healthy_after;   /* 0: 60 s, resets the backoff */
+} berth_supervisor_opts_t;
+
+typedef struct {
+    const char *name;
+    berth_sv_state_t state;
+    long pid;                /* 0 when not running */
+    unsigned restarts;       /* starts after the first */
+    unsigned deaths_recent;  /* exits and failed starts in the last 10 min */
+    int last_exit;           /* -1 when none */
+    const char *last_error;  /* NULL when none */
+    const char *protocol;    /* the session's MCP revision */
+    int tools;               /* tools in the cached list, -1 unknown */
+    apr_interval_time_t backoff; /* the next delay */
+} berth_supervisor_status_t;
+
+typedef struct berth_supervisor_t berth_supervisor_t;
+
+berth_supervisor_t *berth_supervisor_create(berth_spawnctx_t *ctx,
+                                            const berth_config_t *cfg,
+                                            const berth_server_config_t *srv,
+                                            const berth_supervisor_opts_t *opts,
+                                            apr_pool_t *pool);
+
+/* Starts the server's thread: STOPPED -> STARTING. */
+apr_status_t berth_supervisor_start(berth_supervisor_t *s);
+
+/* Waits until the server is READY (APR_SUCCESS), or a start attempt failed
+ * (an error status with *ERROR: the reason and its last stderr lines), or
+ * TIMEOUT passed (APR_TIMEUP). */
+apr_status_t berth_supervisor_wait_ready(berth_supervisor_t *s,
+                                         apr_interval_time_t timeout,
+                                         const char **error,
+                                         apr_pool_t *pool);
+
+/* The live session with a hold on it, or NULL when the server is not ready
+ * (*WHY, if given, says why). Release every session acquired. */
+berth_upstream_t *berth_supervisor_acquire(berth_supervisor_t *s,
+                                           const char **why, apr_pool_t *pool);
+void berth_supervisor_release(berth_supervisor_t *s, berth_upstream_t *u);
+
+/* A request with the server's call timeout; fails at once with a JSON-RPC
+ * error naming the server when it is down. PARAMS stolen. */
+apr_status_t berth_supervisor_call(berth_supervisor_t *s, const char *method,
+                                   json_t *params, json_t **result,
+                                   json_t **error);
+
+/* Stops the server (the MCP stdio shutdown) and joins its thread. */
+void berth_supervisor_stop(berth_supervisor_t *s);
+
+berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,
+                                                  apr_pool_t *pool);
+const char *berth_sv_state_name(berth_sv_state_t state);
+
+/* The next backoff delay after a death: doubled up to MAX, back to INITIAL
+ * when the instance had run healthily for HEALTHY_AFTER. Exposed for tests. */
+apr_interval_time_t berth_supervisor_next_backoff(
+    apr_interval_time_t current, apr_interval_time_t ran,
+    apr_interval_time_t initial, apr_interval_time_t max,
+    apr_interval_time_t healthy_after);
+
+#endif

@@ -1,0 +1,713 @@
+#include "upstream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include "berth_version.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "mcpver.h"
+#include "redact.h"
+
+struct berth_call_t {
+    berth_upstream_t *u;
+    json_int_t id;
+    int done;
+    int registered;
+    json_t *result;
+    json_t *error;
+    berth_progress_fn progress;
+    void *progress_baton;
+    apr_time_t deadline;
+    apr_interval_time_t timeout;
+    char method[64];
+};
+
+struct berth_upstream_t {
+    apr_pool_t *pool;
+    const char *name;
+    berth_process_t *proc;
+    berth_logfile_t *log;
+    berth_upstream_callbacks_t cb;
+    apr_size_t max_message;
+
+    apr_thread_mutex_t *lock;       /* pending, lists, state */
+    apr_thread_cond_t *answered;    /* broadcast when a call completes */
+    apr_thread_mutex_t *write_lock; /* one message at a time on stdin */
+    apr_hash_t *pending;            /* json_int_t id -> berth_call_t */
+    json_int_t next_id;
+    int closed;
+    const char *closed_why;
+    int stdin_closed;
+    apr_thread_t *reader;
+    apr_thread_t *err_reader;
+    int refreshers;                 /* list refresh threads running */
+
+    const char *protocol;
+    json_t *init_result;
+    json_t *lists;                  /* which -> array */
+    unsigned dropped, skipped;
+};
+
+static const char *const list_methods[][3] = {
+    /* which, method, result member */
+    { "tools", "tools/list", "tools" },
+    { "resources", "resources/list", "resources" },
+    { "resourceTemplates", "resources/templates/list", "resourceTemplates" },
+    { "prompts", "prompts/list", "prompts" },
+};
+
+static json_t *error_obj(int code, const char *message)
+{
+    return json_pack("{s:i, s:s}", "code", code, "message", message);
+}
+
+static apr_status_t write_msg(berth_upstream_t *u, json_t *msg)
+{
+    apr_size_t len;
+    char *line = berth_rpc_line(msg, &len);
+    apr_status_t rv;
+    if (!line)
+        return APR_ENOMEM;
+    apr_thread_mutex_lock(u->write_lock);
+    if (u->stdin_closed) {
+        rv = APR_EOF;
+    } else {
+        apr_size_t w;
+        rv = apr_file_write_full(berth_process_stdin(u->proc), line, len, &w);
+    }
+    apr_thread_mutex_unlock(u->write_lock);
+    free(line);
+    return rv;
+}
+
+/* Completes C (lock held). */
+static void complete(berth_call_t *c, json_t *result, json_t *error)
+{
+    if (c->done) {
+        json_decref(result);
+        json_decref(error);
+        return;
+    }
+    c->result = result;
+    c->error = error;
+    c->done = 1;
+    if (c->registered) {
+        apr_hash_set(c->u->pending, &c->id, sizeof c->id, NULL);
+        c->registered = 0;
+    }
+}
+
+static void fail_all(berth_upstream_t *u, const char *why)
+{
+    apr_hash_index_t *hi;
+    apr_thread_mutex_lock(u->lock);
+    u->closed = 1;
+    if (!u->closed_why)
+        u->closed_why = apr_pstrdup(u->pool, why);
+    for (hi = apr_hash_first(NULL, u->pending); hi; hi = apr_hash_next(hi)) {
+        berth_call_t *c = apr_hash_this_val(hi);
+        complete(c, NULL, error_obj(BERTH_RPC_SERVER_GONE, u->closed_why));
+    }
+    apr_thread_cond_broadcast(u->answered);
+    apr_thread_mutex_unlock(u->lock);
+}
+
+static void handle_response(berth_upstream_t *u, json_t *msg)
+{
+    json_t *id = json_object_get(msg, "id");
+    if (!json_is_integer(id)) {
+        berth_log(BERTH_LOG_DEBUG, "server %s: a response to an id berth "
+                  "never sent, ignored", u->name);
+        return;
+    }
+    json_int_t key = json_integer_value(id);
+    apr_thread_mutex_lock(u->lock);
+    berth_call_t *c = apr_hash_get(u->pending, &key, sizeof key);
+    if (c) {
+        json_t *err = json_object_get(msg, "error");
+        if (err)
+            complete(c, NULL, json_incref(err));
+        else
+            complete(c, json_incref(json_object_get(msg, "result")), NULL);
+        apr_thread_cond_broadcast(u->answered);
+    }
+    apr_thread_mutex_unlock(u->lock);
+    if (!c)
+        berth_log(BERTH_LOG_DEBUG, "server %s: a late answer to request %"
+                  JSON_INTEGER_FORMAT " (cancelled or timed out), ignored",
+                  u->name, key);
+}
+
+typedef struct {
+    berth_upstream_t *u;
+    char which[32];
+    char method[64];
+} refresh_job_t;
+
+static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *arg)
+{
+    refresh_job_t *job = arg;
+    berth_upstream_t *u = job->u;
+    apr_status_t rv = berth_upstream_refresh(u, job->which,
+                                             30 * APR_USEC_PER_SEC);
+    if (rv == APR_SUCCESS && u->cb.on_notification)
+        u->cb.on_notification(u->cb.baton, u, job->method, NULL);
+    apr_thread_mutex_lock(u->lock);
+    u->refreshers--;
+    apr_thread_cond_broadcast(u->answered);
+    apr_thread_mutex_unlock(u->lock);
+    free(job);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* list_changed: the refresh is a request whose answer this reader thread
+ * must read, so it runs on a thread of its own. */
+static void start_refresh(berth_upstream_t *u, const char *which,
+                          const char *method)
+{
+    apr_threadattr_t *attr;
+    apr_thread_t *t;
+    refresh_job_t *job = calloc(1, sizeof *job);
+    if (!job)
+        return;
+    job->u = u;
+    apr_cpystrn(job->which, which, sizeof job->which);
+    apr_cpystrn(job->method, method, sizeof job->method);
+    apr_thread_mutex_lock(u->lock);
+    u->refreshers++;
+    apr_thread_mutex_unlock(u->lock);
+    apr_threadattr_create(&attr, u->pool);
+    apr_threadattr_detach_set(attr, 1);
+    if (apr_thread_create(&t, attr, refresher, job, u->pool) != APR_SUCCESS) {
+        apr_thread_mutex_lock(u->lock);
+        u->refreshers--;
+        apr_thread_mutex_unlock(u->lock);
+        free(job);
+    }
+}
+
+static void handle_notification(berth_upstream_t *u, const char *method,
+                                json_t *params)
+{
+    if (strcmp(method, "notifications/progress") == 0) {
+        json_t *token = json_object_get(params, "progressToken");
+        if (!json_is_integer(token))
+            return;
+        json_int_t key = json_integer_value(token);
+        berth_progress_fn fn = NULL;
+        void *baton = NULL;
+        apr_thread_mutex_lock(u->lock);
+        berth_call_t *c = apr_hash_get(u->pending, &key, sizeof key);
+        if (c) {
+            fn = c->progress;
+            baton = c->progress_baton;
+        }
+        apr_thread_mutex_unlock(u->lock);
+        if (fn)
+            fn(baton, params);
+        return;
+    }
+    static const char *const changed[][2] = {
+        { "notifications/tools/list_changed", "tools" },
+        { "notifications/resources/list_changed", "resources" },
+        { "notifications/prompts/list_changed", "prompts" },
+    };
+    for (size_t i = 0; i < sizeof changed / sizeof changed[0]; i++) {
+        if (strcmp(method, changed[i][0]) == 0) {
+            start_refresh(u, changed[i][1], method);
+            return;
+        }
+    }
+    if (u->cb.on_notification)
+        u->cb.on_notification(u->cb.baton, u, method, params);
+}
+
+static void handle_request(berth_upstream_t *u, json_t *msg)
+{
+    json_t *id = json_object_get(msg, "id");
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    if (strcmp(method, "ping") == 0) {
+        json_t *r = berth_rpc_result(id, json_object());
+        write_msg(u, r);
+        json_decref(r);
+        return;
+    }
+    if (u->cb.on_request) {
+        u->cb.on_request(u->cb.baton, u, id, method,
+                         json_object_get(msg, "params"));
+        return;
+    }
+    json_t *r = berth_rpc_error(
+        id, BERTH_RPC_METHOD_NOT_FOUND,
+        apr_psprintf(u->pool, "berth has no client to answer %s", method),
+        NULL);
+    write_msg(u, r);
+    json_decref(r);
+}
+
+/* A line that is not JSON-RPC, shortened and redacted for the log. */
+static void log_noise(berth_upstream_t *u, const char *line, apr_size_t len)
+{
+    apr_pool_t *scratch;
+    apr_pool_create(&scratch, NULL);
+    const char *shown = apr_pstrmemdup(scratch, line, len > 120 ? 120 : len);
+    berth_log(BERTH_LOG_WARN, "server %s: skipped a line on stdout that is "
+              "not JSON-RPC (%lu bytes): %s%s", u->name, (unsigned long)len,
+              berth_redact_text(shown, NULL, scratch), len > 120 ? "..." : "");
+    apr_pool_destroy(scratch);
+}
+
+static void *APR_THREAD_FUNC read_stdout(apr_thread_t *t, void *arg)
+{
+    berth_upstream_t *u = arg;
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    berth_linereader_t *lr = berth_linereader_create(
+        berth_process_stdout(u->proc), u->max_message, pool);
+    for (;;) {
+        const char *line;
+        apr_size_t len;
+        apr_status_t rv = berth_linereader_next(lr, &line, &len);
+        if (rv == BERTH_ELINE_TOO_LONG) {
+            u->dropped++;
+            berth_log(BERTH_LOG_ERROR, "server %s: dropped a message of %lu "
+                      "bytes, over the %lu byte maximum", u->name,
+                      (unsigned long)len, (unsigned long)u->max_message);
+            continue;
+        }
+        if (rv != APR_SUCCESS)
+            break;
+        if (len == 0)
+            continue;
+        json_t *msg = json_loadb(line, len, 0, NULL);
+        berth_rpc_kind_t kind = berth_rpc_classify(msg);
+        if (kind == BERTH_RPC_INVALID) {
+            u->skipped++;
+            log_noise(u, line, len);
+        } else if (kind == BERTH_RPC_RESPONSE) {
+            handle_response(u, msg);
+        } else if (kind == BERTH_RPC_REQUEST) {
+            handle_request(u, msg);
+        } else {
+            handle_notification(u, json_string_value(json_object_get(msg,
+                                                                     "method")),
+                                json_object_get(msg, "params"));
+        }
+        json_decref(msg);
+    }
+    apr_pool_destroy(pool);
+
+    /* stdout closed: the server is exiting. Its status names the failure. */
+    int code;
+    const char *why;
+    if (berth_process_wait(u->proc, apr_time_from_sec(2), &code) ==
+        APR_SUCCESS)
+        why = apr_psprintf(u->pool, "server %s exited with status %d",
+                           u->name, code);
+    else
+        why = apr_psprintf(u->pool, "server %s closed its stdout", u->name);
+    fail_all(u, why);
+    if (u->cb.on_closed)
+        u->cb.on_closed(u->cb.closed_baton ? u->cb.closed_baton : u->cb.baton,
+                        u, u->closed_why);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void *APR_THREAD_FUNC read_stderr(apr_thread_t *t, void *arg)
+{
+    berth_upstream_t *u = arg;
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    berth_linereader_t *lr = berth_linereader_create(
+        berth_process_stderr(u->proc), 64 * 1024, pool);
+    for (;;) {
+        const char *line;
+        apr_size_t len;
+        apr_status_t rv = berth_linereader_next(lr, &line, &len);
+        if (rv == BERTH_ELINE_TOO_LONG) {
+            if (u->log)
+                berth_logfile_line(u->log, "[berth: a line over 64 KiB "
+                                   "was cut]", 30);
+            continue;
+        }
+        if (rv != APR_SUCCESS)
+            break;
+        if (u->log)
+            berth_logfile_line(u->log, line, len);
+    }
+    apr_pool_destroy(pool);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
+                                  berth_process_t *proc, berth_logfile_t *log,
+                                  const berth_upstream_callbacks_t *cb,
+                                  apr_size_t max_message, apr_pool_t *pool)
+{
+    berth_upstream_t *u = apr_pcalloc(pool, sizeof *u);
+    apr_status_t rv;
+    u->pool = pool;
+    u->name = apr_pstrdup(pool, name);
+    u->proc = proc;
+    u->log = log;
+    if (cb)
+        u->cb = *cb;
+    u->max_message = max_message ? max_message : BERTH_RPC_MAX_MESSAGE;
+    u->pending = apr_hash_make(pool);
+    u->lists = json_object();
+    u->next_id = 1;
+    apr_thread_mutex_create(&u->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_mutex_create(&u->write_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_cond_create(&u->answered, pool);
+    if ((rv = apr_thread_create(&u->reader, NULL, read_stdout, u, pool)) !=
+            APR_SUCCESS ||
+        (rv = apr_thread_create(&u->err_reader, NULL, read_stderr, u, pool)) !=
+            APR_SUCCESS)
+        return rv;
+    *out = u;
+    return APR_SUCCESS;
+}
+
+apr_status_t berth_upstream_call_start(berth_upstream_t *u, const char *method,
+                                       json_t *params,
+                                       const berth_call_opts_t *opts,
+                                       berth_call_t **out)
+{
+    berth_call_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        json_decref(params);
+        return APR_ENOMEM;
+    }
+    c->u = u;
+    c->progress = opts->progress;
+    c->progress_baton = opts->progress_baton;
+    c->timeout = opts->timeout;
+    c->deadline = apr_time_now() + opts->timeout;
+    apr_cpystrn(c->method, method, sizeof c->method);
+    apr_thread_mutex_lock(u->lock);
+    c->id = u->next_id++;
+    if (u->closed) {
+        complete(c, NULL, error_obj(BERTH_RPC_SERVER_GONE, u->closed_why));
+        apr_thread_mutex_unlock(u->lock);
+        json_decref(params);
+        *out = c;
+        return APR_SUCCESS;
+    }
+    apr_hash_set(u->pending, &c->id, sizeof c->id, c);
+    c->registered = 1;
+    apr_thread_mutex_unlock(u->lock);
+
+    if (opts->progress) {
+        if (!params)
+            params = json_object();
+        json_t *meta = json_object_get(params, "_meta");
+        if (!json_is_object(meta)) {
+            meta = json_object();
+            json_object_set_new(params, "_meta", meta);
+        }
+        json_object_set_new(meta, "progressToken", json_integer(c->id));
+    }
+    json_t *msg = berth_rpc_request(c->id, method, params);
+    apr_status_t rv = write_msg(u, msg);
+    json_decref(msg);
+    if (rv != APR_SUCCESS) {
+        apr_thread_mutex_lock(u->lock);
+        complete(c, NULL, error_obj(BERTH_RPC_SERVER_GONE,
+                                    apr_psprintf(u->pool, "server %s does not "
+                                                 "accept input", u->name)));
+        apr_thread_mutex_unlock(u->lock);
+    }
+    *out = c;
+    return APR_SUCCESS;
+}
+
+static void send_cancelled(berth_call_t *c, const char *reason)
+{
+    json_t *n = berth_rpc_notification(
+        "notifications/cancelled",
+        json_pack("{s:I, s:s}", "requestId", c->id, "reason", reason));
+    write_msg(c->u, n);
+    json_decref(n);
+}
+
+apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
+                                      json_t **error)
+{
+    berth_upstream_t *u = c->u;
+    int timed_out = 0;
+    apr_thread_mutex_lock(u->lock);
+    while (!c->done) {
+        apr_interval_time_t left = c->deadline - apr_time_now();
+        if (left <= 0) {
+            timed_out = 1;
+            complete(c, NULL, error_obj(
+                BERTH_RPC_TIMEOUT,
+                apr_psprintf(u->pool, "server %s did not answer %s within "
+                             "%g s", u->name, c->method,
+                             (double)c->timeout / APR_USEC_PER_SEC)));
+            break;
+        }
+        apr_thread_cond_timedwait(u->answered, u->lock, left);
+    }
+    *result = c->result;
+    *error = c->error;
+    c->result = c->error = NULL;
+    apr_thread_mutex_unlock(u->lock);
+    if (timed_out)
+        send_cancelled(c, "timeout");
+    return *result ? APR_SUCCESS : APR_EGENERAL;
+}
+
+void berth_upstream_call_cancel(berth_call_t *c, const char *reason)
+{
+    berth_upstream_t *u = c->u;
+    int was_pending;
+    apr_thread_mutex_lock(u->lock);
+    was_pending = !c->done;
+    complete(c, NULL, error_obj(BERTH_RPC_INTERNAL_ERROR,
+                                apr_psprintf(u->pool, "request to %s "
+                                             "cancelled: %s", u->name,
+                                             reason)));
+    apr_thread_cond_broadcast(u->answered);
+    apr_thread_mutex_unlock(u->lock);
+    if (was_pending)
+        send_cancelled(c, reason);
+}
+
+void berth_upstream_call_free(berth_call_t *c)
+{
+    if (!c)
+        return;
+    apr_thread_mutex_lock(c->u->lock);
+    if (c->registered)
+        apr_hash_set(c->u->pending, &c->id, sizeof c->id, NULL);
+    apr_thread_mutex_unlock(c->u->lock);
+    json_decref(c->result);
+    json_decref(c->error);
+    free(c);
+}
+
+apr_status_t berth_upstream_request(berth_upstream_t *u, const char *method,
+                                    json_t *params,
+                                    apr_interval_time_t timeout,
+                                    json_t **result, json_t **error)
+{
+    berth_call_opts_t opts = { timeout, NULL, NULL };
+    berth_call_t *c;
+    apr_status_t rv = berth_upstream_call_start(u, method, params, &opts, &c);
+    if (rv != APR_SUCCESS)
+        return rv;
+    rv = berth_upstream_call_wait(c, result, error);
+    berth_upstream_call_free(c);
+    return rv;
+}
+
+apr_status_t berth_upstream_notify(berth_upstream_t *u, const char *method,
+                                   json_t *params)
+{
+    json_t *n = berth_rpc_notification(method, params);
+    apr_status_t rv = write_msg(u, n);
+    json_decref(n);
+    return rv;
+}
+
+apr_status_t berth_upstream_respond(berth_upstream_t *u, json_t *id,
+                                    json_t *result, json_t *error)
+{
+    json_t *m;
+    if (error) {
+        m = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "error",
+                      error);
+        json_decref(result);
+    } else {
+        m = berth_rpc_result(id, result);
+    }
+    apr_status_t rv = write_msg(u, m);
+    json_decref(m);
+    return rv;
+}
+
+apr_status_t berth_upstream_refresh(berth_upstream_t *u, const char *which,
+                                    apr_interval_time_t timeout)
+{
+    const char *method = NULL, *member = NULL;
+    for (size_t i = 0; i < sizeof list_methods / sizeof list_methods[0]; i++)
+        if (strcmp(list_methods[i][0], which) == 0) {
+            method = list_methods[i][1];
+            member = list_methods[i][2];
+        }
+    if (!method)
+        return APR_EINVAL;
+    json_t *all = json_array();
+    json_t *cursor = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    /* a server that repeats a cursor must not keep berth here for ever */
+    for (int page = 0; page < 1000; page++) {
+        json_t *params = json_object();
+        if (cursor)
+            json_object_set(params, "cursor", cursor);
+        json_t *result = NULL, *error = NULL;
+        rv = berth_upstream_request(u, method, params, timeout, &result,
+                                    &error);
+        if (rv != APR_SUCCESS) {
+            berth_log(BERTH_LOG_WARN, "server %s: %s failed: %s", u->name,
+                      method,
+                      json_string_value(json_object_get(error, "message")));
+            json_decref(error);
+            break;
+        }
+        json_array_extend(all, json_is_array(json_object_get(result, member))
+                                   ? json_object_get(result, member)
+                                   : json_array());
+        json_t *next = json_object_get(result, "nextCursor");
+        int again = json_is_string(next) && *json_string_value(next) &&
+                    !(cursor && json_equal(cursor, next));
+        json_decref(cursor);
+        cursor = again ? json_incref(next) : NULL;
+        json_decref(result);
+        if (!again)
+            break;
+    }
+    json_decref(cursor);
+    if (rv == APR_SUCCESS) {
+        apr_thread_mutex_lock(u->lock);
+        json_object_set(u->lists, which, all);
+        apr_thread_mutex_unlock(u->lock);
+    }
+    json_decref(all);
+    return rv;
+}
+
+json_t *berth_upstream_list(berth_upstream_t *u, const char *which)
+{
+    apr_thread_mutex_lock(u->lock);
+    json_t *l = json_object_get(u->lists, which);
+    l = l ? json_incref(l) : json_array();
+    apr_thread_mutex_unlock(u->lock);
+    return l;
+}
+
+apr_status_t berth_upstream_initialize(berth_upstream_t *u,
+                                       apr_interval_time_t timeout,
+                                       const char **error, apr_pool_t *pool)
+{
+    json_t *caps = json_object();
+    if (u->cb.on_request) {
+        json_object_set_new(caps, "roots", json_pack("{s:b}", "listChanged",
+                                                     1));
+        json_object_set_new(caps, "sampling", json_object());
+        json_object_set_new(caps, "elicitation", json_object());
+    }
+    json_t *params = json_pack("{s:s, s:o, s:{s:s, s:s}}", "protocolVersion",
+                               BERTH_MCP_LATEST, "capabilities", caps,
+                               "clientInfo", "name", "berth", "version",
+                               BERTH_VERSION);
+    json_t *result = NULL, *err = NULL;
+    *error = NULL;
+    if (berth_upstream_request(u, "initialize", params, timeout, &result,
+                               &err) != APR_SUCCESS) {
+        *error = apr_pstrdup(pool, json_string_value(json_object_get(
+                                       err, "message")));
+        json_decref(err);
+        return APR_EGENERAL;
+    }
+    const char *version = json_string_value(json_object_get(result,
+                                                            "protocolVersion"));
+    if (!berth_mcp_version_supported(version)) {
+        *error = apr_psprintf(pool, "server %s answered with protocol "
+                              "version %s, which berth does not speak", u->name,
+                              version ? version : "(none)");
+        json_decref(result);
+        return APR_EGENERAL;
+    }
+    apr_thread_mutex_lock(u->lock);
+    u->protocol = apr_pstrdup(u->pool, version);
+    u->init_result = result;
+    apr_thread_mutex_unlock(u->lock);
+    berth_upstream_notify(u, "notifications/initialized", NULL);
+
+    json_t *scaps = json_object_get(result, "capabilities");
+    if (json_object_get(scaps, "tools"))
+        berth_upstream_refresh(u, "tools", timeout);
+    if (json_object_get(scaps, "resources")) {
+        berth_upstream_refresh(u, "resources", timeout);
+        berth_upstream_refresh(u, "resourceTemplates", timeout);
+    }
+    if (json_object_get(scaps, "prompts"))
+        berth_upstream_refresh(u, "prompts", timeout);
+    return APR_SUCCESS;
+}
+
+const char *berth_upstream_name(const berth_upstream_t *u) { return u->name; }
+
+const char *berth_upstream_protocol(const berth_upstream_t *u)
+{
+    return u->protocol;
+}
+
+json_t *berth_upstream_server_info(berth_upstream_t *u)
+{
+    apr_thread_mutex_lock(u->lock);
+    json_t *r = u->init_result ? json_incref(u->init_result) : json_object();
+    apr_thread_mutex_unlock(u->lock);
+    return r;
+}
+
+int berth_upstream_closed(berth_upstream_t *u)
+{
+    apr_thread_mutex_lock(u->lock);
+    int c = u->closed;
+    apr_thread_mutex_unlock(u->lock);
+    return c;
+}
+
+void berth_upstream_counters(berth_upstream_t *u, unsigned *dropped,
+                             unsigned *skipped)
+{
+    *dropped = u->dropped;
+    *skipped = u->skipped;
+}
+
+void berth_upstream_close_input(berth_upstream_t *u)
+{
+    apr_thread_mutex_lock(u->write_lock);
+    if (!u->stdin_closed) {
+        apr_file_close(berth_process_stdin(u->proc));
+        u->stdin_closed = 1;
+    }
+    apr_thread_mutex_unlock(u->write_lock);
+}
+
+void berth_upstream_close(berth_upstream_t *u, const char *why)
+{
+    apr_status_t ts;
+    berth_upstream_close_input(u);
+    if (u->reader) {
+        apr_thread_join(&ts, u->reader);
+        u->reader = NULL;
+    }
+    if (u->err_reader) {
+        apr_thread_join(&ts, u->err_reader);
+        u->err_reader = NULL;
+    }
+    fail_all(u, why);
+    /* refreshers answer from the (now closed) session quickly */
+    apr_thread_mutex_lock(u->lock);
+    while (u->refreshers > 0)
+        apr_thread_cond_timedwait(u->answered, u->lock, APR_USEC_PER_SEC / 10);
+    json_decref(u->init_result);
+    u->init_result = NULL;
+    json_decref(u->lists);
+    u->lists = json_object();
+    apr_thread_mutex_unlock(u->lock);
+}
