@@ -24,6 +24,9 @@ apr_array_header_t *berth_platform_config_candidates(apr_pool_t *pool);
  * "\n" into "\r\n" (Windows), so output is the same bytes everywhere. */
 void berth_platform_init_stdio(void);
 
+/* CPUs this process may run on (its affinity), at least 1. */
+int berth_platform_cpus(void);
+
 /* Short OS name: "linux", "darwin", "windows". */
 const char *berth_platform_os_name(void);
 

@@ -39,7 +39,8 @@ struct berth_supervisor_t {
     berth_logfile_t *log;
 
     apr_thread_mutex_t *lock;
-    apr_thread_cond_t *cv;
+    apr_thread_cond_t *cv;        /* state changes and events */
+    apr_thread_cond_t *released;  /* an instance's last hold came back */
     apr_thread_t *thread;
     berth_sv_state_t state;
     instance_t *inst;
@@ -105,7 +106,7 @@ static void destroy_instance(berth_supervisor_t *s, instance_t *inst,
         berth_upstream_close(inst->up, why);
     apr_thread_mutex_lock(s->lock);
     while (inst->holds > 0)
-        apr_thread_cond_wait(s->cv, s->lock);
+        apr_thread_cond_wait(s->released, s->lock);
     if (s->inst == inst)
         s->inst = NULL;
     apr_thread_mutex_unlock(s->lock);
@@ -188,22 +189,32 @@ static int start_instance(berth_supervisor_t *s)
             (apr_interval_time_t)(s->srv->timeouts.initialize *
                                   APR_USEC_PER_SEC),
             &err, pool) != APR_SUCCESS) {
+        /* the process gone and its stderr read to the end, then the tail */
+        int code = shutdown_process(s, inst);
+        const char *not_found = plan->not_found;
+        const char *shell = plan->shell;
+        apr_pool_t *scratch;
+        apr_pool_create(&scratch, s->pool);
+        err = apr_pstrdup(scratch, err);
+        not_found = not_found ? apr_pstrdup(scratch, not_found) : NULL;
+        shell = shell ? apr_pstrdup(scratch, shell) : NULL;
+        destroy_instance(s, inst, "initialize failed");
+        pool = scratch;
         const char *tail = berth_logfile_tail(s->log, 5, pool);
         const char *msg = apr_psprintf(
             pool, "server %s failed to initialize: %s%s%s", s->srv->name, err,
             *tail ? "; its last stderr lines:\n" : "", tail);
-        int code = shutdown_process(s, inst);
-        destroy_instance(s, inst, "initialize failed");
-        if (plan->not_found && code == 127)
+        if (not_found && code == 127)
             /* the login shell did not find it either */
             msg = apr_psprintf(pool, "server %s: command not found: %s "
                                "(searched: %s; and %s -l did not find it)",
-                               s->srv->name, s->srv->command, plan->not_found,
-                               plan->shell);
+                               s->srv->name, s->srv->command, not_found,
+                               shell);
         set_error(s, msg);
         /* a one-shot command reports it itself */
         berth_log(s->opts.restart ? BERTH_LOG_ERROR : BERTH_LOG_DEBUG, "%s",
                   msg);
+        apr_pool_destroy(scratch);
         return 0;
     }
     apr_thread_mutex_lock(s->lock);
@@ -384,6 +395,7 @@ berth_supervisor_t *berth_supervisor_create(berth_spawnctx_t *ctx,
     s->last_exit = -1;
     apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_thread_cond_create(&s->cv, pool);
+    apr_thread_cond_create(&s->released, pool);
     const char *path = NULL;
     if (opts->log_dir) {
         apr_dir_make_recursive(opts->log_dir, APR_FPROT_OS_DEFAULT, pool);
@@ -454,10 +466,11 @@ void berth_supervisor_release(berth_supervisor_t *s, berth_upstream_t *u)
     (void)u;
     apr_thread_mutex_lock(s->lock);
     /* the hold is on the instance that was current when acquired; instances
-     * are only destroyed after every hold is back */
-    if (s->inst && s->inst->holds > 0)
-        s->inst->holds--;
-    apr_thread_cond_broadcast(s->cv);
+     * are only destroyed after every hold is back. Only that wait needs a
+     * wake-up: waking the supervisor thread on every call costs microseconds
+     * per call. */
+    if (s->inst && s->inst->holds > 0 && --s->inst->holds == 0)
+        apr_thread_cond_broadcast(s->released);
     apr_thread_mutex_unlock(s->lock);
 }
 

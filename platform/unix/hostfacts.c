@@ -2,6 +2,7 @@
  * owns a process group, and the monotonic clock. */
 #include "hostfacts.h"
 #include "platform.h"
+#include "unix_pipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,19 +88,16 @@ static apr_status_t unix_capture(const berth_hostfacts_t *facts,
     memset(res, 0, sizeof *res);
     if (!prog)
         return APR_ENOENT;
-    if (pipe(out) != 0)
+    /* close-on-exec from birth (a concurrent spawn must not inherit them);
+     * err carries the child's exec errno and reads EOF on success */
+    if (berth_cloexec_pipe(out) != 0)
         return errno;
-    if (pipe(err) != 0) {
+    if (berth_cloexec_pipe(err) != 0) {
         int e = errno;
         close(out[0]);
         close(out[1]);
         return e;
     }
-    /* err carries the child's exec errno; close-on-exec makes it read EOF
-     * on success. */
-    fcntl(err[1], F_SETFD, FD_CLOEXEC);
-    fcntl(out[0], F_SETFD, FD_CLOEXEC);
-    fcntl(err[0], F_SETFD, FD_CLOEXEC);
 
     pid_t pid = fork();
     if (pid < 0) {

@@ -1,7 +1,11 @@
 /* The Unix spawn primitive: fork, a process group of its own, a clean signal
  * mask, the plan's exact argv and environment, and the exec error carried
  * back through a close-on-exec pipe. */
+#if defined(__linux__)
+#define _GNU_SOURCE 1 /* pipe2 */
+#endif
 #include "process.h"
+#include "unix_pipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +26,21 @@ struct berth_process_t {
     int exit_code;
     apr_file_t *in, *out, *err;
 };
+
+int berth_cloexec_pipe(int fds[2])
+{
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
+    defined(__OpenBSD__)
+    return pipe2(fds, O_CLOEXEC);
+#else
+    /* no pipe2 (macOS): a window remains between pipe and fcntl */
+    if (pipe(fds) != 0)
+        return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}
 
 static apr_status_t cleanup(void *data)
 {
@@ -55,17 +74,16 @@ apr_status_t berth_process_spawn(berth_process_t **out,
     for (int i = 0; i < spec->env->nelts; i++)
         envp[i] = (char *)APR_ARRAY_IDX(spec->env, i, const char *);
 
-    if (pipe(in) || pipe(o) || pipe(e) || pipe(ep)) {
+    /* Every end close-on-exec from birth: another thread may be starting
+     * another server right now, and its child must not inherit these (a
+     * stdout write end kept open elsewhere means EOF never comes). The
+     * child's dup2 onto 0, 1 and 2 clears the flag on the copies it uses. */
+    if (berth_cloexec_pipe(in) || berth_cloexec_pipe(o) ||
+        berth_cloexec_pipe(e) || berth_cloexec_pipe(ep)) {
         int err = errno;
         *error = apr_psprintf(pool, "cannot create pipes: %s", strerror(err));
         return err;
     }
-    /* berth's ends never leak into other children */
-    fcntl(in[1], F_SETFD, FD_CLOEXEC);
-    fcntl(o[0], F_SETFD, FD_CLOEXEC);
-    fcntl(e[0], F_SETFD, FD_CLOEXEC);
-    fcntl(ep[0], F_SETFD, FD_CLOEXEC);
-    fcntl(ep[1], F_SETFD, FD_CLOEXEC);
 
     pid_t pid = fork();
     if (pid < 0) {

@@ -1,8 +1,13 @@
+#if defined(__linux__)
+#define _GNU_SOURCE 1 /* sched_getaffinity */
+#include <sched.h>
+#endif
 #include "platform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int berth_platform_gmtime(time_t secs, struct tm *out)
 {
@@ -23,3 +28,14 @@ int berth_platform_stderr_is_journal(void)
 }
 
 void berth_platform_init_stdio(void) {}
+
+int berth_platform_cpus(void)
+{
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}

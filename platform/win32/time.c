@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <io.h>
 #include <stdio.h>
+#include <windows.h>
 
 int berth_platform_gmtime(time_t secs, struct tm *out)
 {
@@ -16,4 +17,14 @@ void berth_platform_init_stdio(void)
 {
     _setmode(_fileno(stdout), _O_BINARY);
     _setmode(_fileno(stderr), _O_BINARY);
+}
+
+int berth_platform_cpus(void)
+{
+    DWORD_PTR proc = 0, sys = 0;
+    int n = 0;
+    if (GetProcessAffinityMask(GetCurrentProcess(), &proc, &sys))
+        for (; proc; proc &= proc - 1)
+            n++;
+    return n > 0 ? n : 1;
 }

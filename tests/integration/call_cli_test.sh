@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# berth call and berth tools as a user runs them, against the MCP fixture.
+# Usage: call_cli_test.sh BERTH MCP_FIXTURE [EMULATOR]
+set -u
+BERTH=$1 FX=$2 EMU=${3:-}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0 passes=0
+fail() { echo "FAIL: $1"; fails=$((fails+1)); }
+ok() { passes=$((passes+1)); }
+run() { # run WANT_RC ARGS...
+  local want=$1; shift
+  $EMU "$BERTH" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+  rc=$?; out=$(cat "$TMP/out"); err=$(cat "$TMP/err")
+  [ "$rc" = "$want" ] && ok || fail "berth $* exited $rc, want $want; stdout: $out; stderr: $err"
+}
+has() { case "$1" in *"$2"*) ok ;; *) fail "missing [$2] in [$1]" ;; esac; }
+
+# a copy only this test runs, so "no process left" counts only ours
+cp "$FX" "$TMP/fixture-$$${FX##*mcp_fixture}"
+FX="$TMP/fixture-$$${FX##*mcp_fixture}"
+
+cat >"$TMP/c.json" <<JSON
+{ "mcpServers": {
+    "fx": { "command": "$FX", "env": { "FIXTURE_PAGE_SIZE": "4", "TOKEN": "cfg-secret-77" } },
+    "noisy": { "command": "$FX", "env": { "FIXTURE_STARTUP_NOISE": "1" } },
+    "broken": { "command": "$FX", "env": { "FIXTURE_FAIL_INIT": "1" } },
+    "missing": { "command": "no-such-mcp-server-anywhere" },
+    "remote": { "url": "https://mcp.example.com/mcp" }
+} }
+JSON
+C=(--config "$TMP/c.json")
+
+run 0 call fx echo --args '{"text": "hello from berth"}' "${C[@]}"
+[ "$out" = "hello from berth" ] && ok || fail "echo printed [$out]"
+[ -z "$err" ] && ok || fail "a quiet call printed on stderr: $err"
+run 0 call fx add --args '{"a": 2, "b": 40}' "${C[@]}" --json
+[ "$(echo "$out" | jq -r '.structuredContent.sum')" = 42 ] && ok || fail "add --json: $out"
+run 0 call noisy echo --args '{"text": "through the noise"}' "${C[@]}"
+has "$out" "through the noise"
+# the server's env reaches it; berth's own output never shows the value
+run 0 call fx env_dump "${C[@]}" --log-level debug
+has "$out" '"TOKEN":"cfg-secret-77"'
+case "$err" in *cfg-secret-77*) fail "log shows a configured value: $err" ;; *) ok ;; esac
+# a tool error: exit 1, the message on stderr
+run 1 call fx add --args '{"a": "two"}' "${C[@]}"
+[ -n "$err" ] && ok || fail "tool error printed nothing"
+# a crash mid-call fails the call at once, naming the server and status
+run 1 call fx crash --args '{"code": 7}' "${C[@]}"
+has "$err" "server fx exited with status 7"
+run 1 call broken echo "${C[@]}"
+has "$err" "failed to initialize"
+has "$err" "fatal: bad config"
+run 1 call missing anything "${C[@]}"
+has "$err" "command not found: no-such-mcp-server-anywhere (searched:"
+run 1 call remote x "${C[@]}"
+has "$err" "remote server"
+run 1 call nosuch x "${C[@]}"
+has "$err" 'no server "nosuch"'
+run 2 call fx echo --args '[1]' "${C[@]}"
+has "$err" "--args must be a JSON object"
+run 2 call fx "${C[@]}"
+has "$err" "which tool?"
+
+# tools: paging followed, every tool listed
+run 0 tools fx "${C[@]}" --json
+[ "$(echo "$out" | jq '.servers[0].tools | length')" = 12 ] && ok || fail "tools --json: $out"
+run 0 tools fx "${C[@]}"
+has "$out" "fx  echo  "
+# every enabled local server; one that cannot start makes it exit 1
+run 1 tools "${C[@]}" --json
+[ "$(echo "$out" | jq -r '[.servers[] | select(.error) | .server] | sort | join(",")')" = "broken,missing" ] \
+  && ok || fail "tools errors: $out"
+[ "$(echo "$out" | jq -r '.servers[] | select(.server == "noisy") | .tools | length')" = 12 ] && ok || fail "noisy tools"
+
+# no process left behind by any of it
+if [ -z "$EMU" ]; then
+  left=$(pgrep -f "$FX" | grep -vx "$$" || true)
+  [ -z "$left" ] && ok || fail "processes left: $left"
+fi
+
+echo "$passes passed, $fails failed"
+[ "$fails" = 0 ]

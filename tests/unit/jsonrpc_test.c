@@ -1,0 +1,222 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include "test_util.h"
+
+#include "jsonrpc.h"
+#include "logfile.h"
+#include "mcpver.h"
+#include "supervisor.h"
+
+/* A file holding TEXT, opened for reading: the line reader does not care
+ * whether it reads a pipe or a file. */
+static apr_file_t *file_with(const char *text, apr_size_t len)
+{
+    const char *dir;
+    apr_file_t *f;
+    apr_temp_dir_get(&dir, test_pool);
+    char *path = apr_pstrcat(test_pool, dir, "/berth-lr-XXXXXX", NULL);
+    assert_int_equal(apr_file_mktemp(&f, path, APR_FOPEN_CREATE |
+                                                    APR_FOPEN_READ |
+                                                    APR_FOPEN_WRITE |
+                                                    APR_FOPEN_BINARY |
+                                                    APR_FOPEN_DELONCLOSE,
+                                     test_pool),
+                     APR_SUCCESS);
+    apr_size_t w;
+    apr_file_write_full(f, text, len, &w);
+    apr_off_t zero = 0;
+    apr_file_seek(f, APR_SET, &zero);
+    return f;
+}
+
+static void test_lines_and_limits(void **state)
+{
+    (void)state;
+    /* 10 'x' is over the 8-byte limit; CRLF is accepted; the last line
+     * has no newline */
+    static const char text[] = "one\r\n\ntwo\nxxxxxxxxxx\nthree\nlast";
+    berth_linereader_t *r = berth_linereader_create(
+        file_with(text, sizeof text - 1), 8, test_pool);
+    const char *line;
+    apr_size_t len;
+    const char *want[] = { "one", "", "two", NULL, "three", "last" };
+    for (int i = 0; i < 6; i++) {
+        apr_status_t rv = berth_linereader_next(r, &line, &len);
+        if (!want[i]) {
+            assert_int_equal(rv, BERTH_ELINE_TOO_LONG);
+            assert_int_equal(len, 10);
+            continue;
+        }
+        assert_int_equal(rv, APR_SUCCESS);
+        assert_string_equal(line, want[i]);
+        assert_int_equal(len, strlen(want[i]));
+    }
+    assert_int_equal(berth_linereader_next(r, &line, &len), APR_EOF);
+}
+
+static void test_long_lines_across_reads(void **state)
+{
+    (void)state;
+    /* larger than the reader's 64 KiB first buffer, both kept and dropped */
+    apr_size_t big = 300 * 1024;
+    char *text = apr_palloc(test_pool, big * 3 + 16);
+    memset(text, 'a', big);
+    text[big] = '\n';
+    memset(text + big + 1, 'b', big * 2);
+    text[big * 3 + 1] = '\n';
+    memcpy(text + big * 3 + 2, "ok\n", 3);
+    berth_linereader_t *r = berth_linereader_create(
+        file_with(text, big * 3 + 5), big, test_pool);
+    const char *line;
+    apr_size_t len;
+    assert_int_equal(berth_linereader_next(r, &line, &len), APR_SUCCESS);
+    assert_int_equal(len, big);
+    assert_int_equal(line[big - 1], 'a');
+    assert_int_equal(berth_linereader_next(r, &line, &len),
+                     BERTH_ELINE_TOO_LONG);
+    assert_int_equal(len, big * 2);
+    assert_int_equal(berth_linereader_next(r, &line, &len), APR_SUCCESS);
+    assert_string_equal(line, "ok");
+    /* an oversize last line without a newline is reported, then EOF */
+    berth_linereader_t *r2 = berth_linereader_create(
+        file_with("xxxxxxxxxxxxxxxx", 16), 4, test_pool);
+    assert_int_equal(berth_linereader_next(r2, &line, &len),
+                     BERTH_ELINE_TOO_LONG);
+    assert_int_equal(len, 16);
+    assert_int_equal(berth_linereader_next(r2, &line, &len), APR_EOF);
+}
+
+static void test_classify(void **state)
+{
+    (void)state;
+    struct { const char *text; berth_rpc_kind_t want; } rows[] = {
+        { "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}",
+          BERTH_RPC_REQUEST },
+        { "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"x\",\"params\":{}}",
+          BERTH_RPC_REQUEST },
+        { "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\"}",
+          BERTH_RPC_NOTIFICATION },
+        { "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}", BERTH_RPC_RESPONSE },
+        { "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":1,"
+          "\"message\":\"m\"}}", BERTH_RPC_RESPONSE },
+        { "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{},\"error\":{}}",
+          BERTH_RPC_INVALID },
+        { "{\"jsonrpc\":\"1.0\",\"id\":1,\"result\":{}}", BERTH_RPC_INVALID },
+        { "{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"x\"}",
+          BERTH_RPC_INVALID },
+        { "{\"jsonrpc\":\"2.0\",\"method\":5}", BERTH_RPC_INVALID },
+        { "[1,2]", BERTH_RPC_INVALID },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *j = json_loads(rows[i].text, 0, NULL);
+        if (berth_rpc_classify(j) != rows[i].want)
+            fail_msg("row %zu: %s", i, rows[i].text);
+        json_decref(j);
+    }
+    assert_int_equal(berth_rpc_classify(NULL), BERTH_RPC_INVALID);
+}
+
+static void test_builders_one_line(void **state)
+{
+    (void)state;
+    json_t *m = berth_rpc_request(7, "tools/call",
+                                  json_pack("{s:s}", "text", "a\nb"));
+    apr_size_t len;
+    char *line = berth_rpc_line(m, &len);
+    assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":"
+                              "\"tools/call\",\"params\":{\"text\":\"a\\nb\"}}"
+                              "\n");
+    assert_int_equal(len, strlen(line));
+    assert_null(memchr(line, '\n', len - 1)); /* one message, one line */
+    free(line);
+    json_decref(m);
+    json_t *id = json_string("x");
+    m = berth_rpc_error(id, BERTH_RPC_METHOD_NOT_FOUND, "nope", NULL);
+    line = berth_rpc_line(m, NULL);
+    assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"error\":"
+                              "{\"code\":-32601,\"message\":\"nope\"}}\n");
+    free(line);
+    json_decref(m);
+    json_decref(id);
+}
+
+static void test_versions(void **state)
+{
+    (void)state;
+    assert_string_equal(berth_mcp_versions[0], BERTH_MCP_LATEST);
+    assert_true(berth_mcp_version_supported("2025-06-18"));
+    assert_true(berth_mcp_version_supported("2025-03-26"));
+    assert_false(berth_mcp_version_supported("2099-01-01"));
+    assert_false(berth_mcp_version_supported(NULL));
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    apr_interval_time_t s = APR_USEC_PER_SEC, b = 0;
+    apr_interval_time_t want[] = { 1, 2, 4, 8, 16, 32, 60, 60 };
+    for (int i = 0; i < 8; i++) {
+        b = berth_supervisor_next_backoff(b, 5 * s, s, 60 * s, 60 * s);
+        assert_int_equal(b, want[i] * s);
+    }
+    /* 60 s of healthy running resets it */
+    assert_int_equal(berth_supervisor_next_backoff(b, 60 * s, s, 60 * s,
+                                                   60 * s),
+                     s);
+}
+
+static void test_logfile_rotation_and_tail(void **state)
+{
+    (void)state;
+    const char *dir;
+    apr_temp_dir_get(&dir, test_pool);
+    const char *path = apr_psprintf(test_pool, "%s/berth-log-%d.log", dir,
+                                    (int)apr_time_now());
+    berth_logfile_t *lf;
+    assert_int_equal(berth_logfile_open(&lf, path, 100, 3, test_pool),
+                     APR_SUCCESS);
+    for (int i = 0; i < 30; i++) {
+        const char *l = apr_psprintf(test_pool, "line %02d docker run -e "
+                                     "TOKEN=s3cret", i);
+        berth_logfile_line(lf, l, strlen(l));
+    }
+    apr_finfo_t fi;
+    assert_int_equal(apr_stat(&fi, path, APR_FINFO_SIZE, test_pool),
+                     APR_SUCCESS);
+    assert_true(fi.size <= 100);
+    assert_int_equal(apr_stat(&fi, apr_pstrcat(test_pool, path, ".2", NULL),
+                              APR_FINFO_SIZE, test_pool),
+                     APR_SUCCESS);
+    assert_int_not_equal(apr_stat(&fi, apr_pstrcat(test_pool, path, ".3",
+                                                   NULL),
+                                  APR_FINFO_SIZE, test_pool),
+                         APR_SUCCESS);
+    const char *tail = berth_logfile_tail(lf, 2, test_pool);
+    assert_string_equal(tail, "line 28 docker run -e TOKEN=***\n"
+                              "line 29 docker run -e TOKEN=***");
+    for (int i = 0; i < 3; i++)
+        apr_file_remove(i ? apr_psprintf(test_pool, "%s.%d", path, i) : path,
+                        test_pool);
+    assert_int_equal(berth_logfile_parse_size("10m"), 10 * 1024 * 1024);
+    assert_int_equal(berth_logfile_parse_size("512KiB"), 512 * 1024);
+    assert_int_equal(berth_logfile_parse_size("100"), 100);
+    assert_int_equal(berth_logfile_parse_size("lots"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lines_and_limits),
+        cmocka_unit_test(test_long_lines_across_reads),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_builders_one_line),
+        cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_logfile_rotation_and_tail),
+    };
+    return cmocka_run_group_tests(tests, test_setup, test_teardown);
+}
