@@ -50,7 +50,9 @@ json_t *berth_rpc_error(json_t *id, int code, const char *message,
 #define BERTH_RPC_INVALID_PARAMS -32602
 #define BERTH_RPC_INTERNAL_ERROR -32603
 /* berth's own, in the implementation-defined server error range */
-#define BERTH_RPC_SERVER_GONE -32001    /* the upstream exited / is down */
-#define BERTH_RPC_TIMEOUT -32002        /* no answer in time */
+/* berth's own codes keep clear of MCP's (-32002 resource not found,
+ * -32042 URL elicitation required) */
+#define BERTH_RPC_SERVER_GONE -32030    /* the upstream exited / is down */
+#define BERTH_RPC_TIMEOUT -32031        /* no answer in time */
 
 #endif

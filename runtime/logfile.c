@@ -142,3 +142,14 @@ const char *berth_logfile_tail(berth_logfile_t *lf, int lines,
     apr_thread_mutex_unlock(lf->lock);
     return out;
 }
+
+void berth_logfile_clear_tail(berth_logfile_t *lf)
+{
+    apr_thread_mutex_lock(lf->lock);
+    for (int i = 0; i < BERTH_LOGFILE_TAIL; i++) {
+        free(lf->tail[i]);
+        lf->tail[i] = NULL;
+    }
+    lf->next = 0;
+    apr_thread_mutex_unlock(lf->lock);
+}

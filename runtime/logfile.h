@@ -22,6 +22,8 @@ void berth_logfile_line(berth_logfile_t *lf, const char *line, apr_size_t len);
 /* The last lines (at most BERTH_LOGFILE_TAIL), oldest first, joined by "\n". */
 const char *berth_logfile_tail(berth_logfile_t *lf, int lines,
                                apr_pool_t *pool);
+/* Forgets the in-memory tail (a new process starts writing). */
+void berth_logfile_clear_tail(berth_logfile_t *lf);
 /* Parses "10m", "512k", "1g", "1048576"; 0 when invalid. */
 apr_off_t berth_logfile_parse_size(const char *text);
 

@@ -148,6 +148,8 @@ static int start_instance(berth_supervisor_t *s)
     instance_t *inst = apr_pcalloc(pool, sizeof *inst);
     inst->pool = pool;
 
+    /* this start's stderr explains this start's failure, no older one */
+    berth_logfile_clear_tail(s->log);
     if (berth_spawnctx_plan(s->ctx, s->cfg, s->srv,
                             berth_spawnctx_token(pool), &plan, &err,
                             pool) != APR_SUCCESS) {
@@ -191,6 +193,9 @@ static int start_instance(berth_supervisor_t *s)
             &err, pool) != APR_SUCCESS) {
         /* the process gone and its stderr read to the end, then the tail */
         int code = shutdown_process(s, inst);
+        apr_thread_mutex_lock(s->lock);
+        s->last_exit = code;
+        apr_thread_mutex_unlock(s->lock);
         const char *not_found = plan->not_found;
         const char *shell = plan->shell;
         apr_pool_t *scratch;
@@ -368,7 +373,9 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *arg)
         }
     }
     apr_thread_mutex_unlock(s->lock);
-    apr_thread_exit(thread, APR_SUCCESS);
+    /* return, not apr_thread_exit(): its pthread_exit unwinds past
+     * AddressSanitizer\'s thread teardown (a false stack report) */
+    (void)thread;
     return NULL;
 }
 

@@ -1,5 +1,7 @@
 #include "upstream.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +75,20 @@ static const char *const list_methods[][3] = {
 static json_t *error_obj(int code, const char *message)
 {
     return json_pack("{s:i, s:s}", "code", code, "message", message);
+}
+
+/* Formats into a stack buffer: u->pool is shared by threads and APR pools
+ * are not thread-safe, so messages made outside the lock never use it. */
+static json_t *error_objf(int code, const char *fmt, ...)
+    BERTH_PRINTF(2, 3);
+static json_t *error_objf(int code, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    apr_vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return error_obj(code, buf);
 }
 
 static apr_status_t write_msg(berth_upstream_t *u, json_t *msg)
@@ -174,7 +190,9 @@ static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *arg)
     apr_thread_cond_broadcast(u->answered);
     apr_thread_mutex_unlock(u->lock);
     free(job);
-    apr_thread_exit(t, APR_SUCCESS);
+    /* return, not apr_thread_exit(): its pthread_exit unwinds past
+     * AddressSanitizer\'s thread teardown (a false stack report) */
+    (void)t;
     return NULL;
 }
 
@@ -191,17 +209,16 @@ static void start_refresh(berth_upstream_t *u, const char *which,
     job->u = u;
     apr_cpystrn(job->which, which, sizeof job->which);
     apr_cpystrn(job->method, method, sizeof job->method);
+    /* the thread's memory comes from u->pool: under the lock */
     apr_thread_mutex_lock(u->lock);
     u->refreshers++;
-    apr_thread_mutex_unlock(u->lock);
     apr_threadattr_create(&attr, u->pool);
     apr_threadattr_detach_set(attr, 1);
     if (apr_thread_create(&t, attr, refresher, job, u->pool) != APR_SUCCESS) {
-        apr_thread_mutex_lock(u->lock);
         u->refreshers--;
-        apr_thread_mutex_unlock(u->lock);
         free(job);
     }
+    apr_thread_mutex_unlock(u->lock);
 }
 
 static void handle_notification(berth_upstream_t *u, const char *method,
@@ -212,17 +229,13 @@ static void handle_notification(berth_upstream_t *u, const char *method,
         if (!json_is_integer(token))
             return;
         json_int_t key = json_integer_value(token);
-        berth_progress_fn fn = NULL;
-        void *baton = NULL;
+        /* under the lock: once berth_upstream_call_free has returned, the
+         * call's callback is never run again */
         apr_thread_mutex_lock(u->lock);
         berth_call_t *c = apr_hash_get(u->pending, &key, sizeof key);
-        if (c) {
-            fn = c->progress;
-            baton = c->progress_baton;
-        }
+        if (c && c->progress)
+            c->progress(c->progress_baton, params);
         apr_thread_mutex_unlock(u->lock);
-        if (fn)
-            fn(baton, params);
         return;
     }
     static const char *const changed[][2] = {
@@ -255,10 +268,10 @@ static void handle_request(berth_upstream_t *u, json_t *msg)
                          json_object_get(msg, "params"));
         return;
     }
-    json_t *r = berth_rpc_error(
-        id, BERTH_RPC_METHOD_NOT_FOUND,
-        apr_psprintf(u->pool, "berth has no client to answer %s", method),
-        NULL);
+    char text[256];
+    apr_snprintf(text, sizeof text, "berth has no client to answer %s",
+                 method);
+    json_t *r = berth_rpc_error(id, BERTH_RPC_METHOD_NOT_FOUND, text, NULL);
     write_msg(u, r);
     json_decref(r);
 }
@@ -317,18 +330,20 @@ static void *APR_THREAD_FUNC read_stdout(apr_thread_t *t, void *arg)
 
     /* stdout closed: the server is exiting. Its status names the failure. */
     int code;
-    const char *why;
+    char why[256];
     if (berth_process_wait(u->proc, apr_time_from_sec(2), &code) ==
         APR_SUCCESS)
-        why = apr_psprintf(u->pool, "server %s exited with status %d",
-                           u->name, code);
+        apr_snprintf(why, sizeof why, "server %s exited with status %d",
+                     u->name, code);
     else
-        why = apr_psprintf(u->pool, "server %s closed its stdout", u->name);
+        apr_snprintf(why, sizeof why, "server %s closed its stdout", u->name);
     fail_all(u, why);
     if (u->cb.on_closed)
         u->cb.on_closed(u->cb.closed_baton ? u->cb.closed_baton : u->cb.baton,
                         u, u->closed_why);
-    apr_thread_exit(t, APR_SUCCESS);
+    /* return, not apr_thread_exit(): its pthread_exit unwinds past
+     * AddressSanitizer\'s thread teardown (a false stack report) */
+    (void)t;
     return NULL;
 }
 
@@ -355,7 +370,9 @@ static void *APR_THREAD_FUNC read_stderr(apr_thread_t *t, void *arg)
             berth_logfile_line(u->log, line, len);
     }
     apr_pool_destroy(pool);
-    apr_thread_exit(t, APR_SUCCESS);
+    /* return, not apr_thread_exit(): its pthread_exit unwinds past
+     * AddressSanitizer\'s thread teardown (a false stack report) */
+    (void)t;
     return NULL;
 }
 
@@ -444,9 +461,8 @@ apr_status_t berth_upstream_call_start(berth_upstream_t *u, const char *method,
     json_decref(msg);
     if (rv != APR_SUCCESS) {
         apr_thread_mutex_lock(u->lock);
-        complete(c, NULL, error_obj(BERTH_RPC_SERVER_GONE,
-                                    apr_psprintf(u->pool, "server %s does not "
-                                                 "accept input", u->name)));
+        complete(c, NULL, error_objf(BERTH_RPC_SERVER_GONE, "server %s does "
+                                     "not accept input", u->name));
         apr_thread_mutex_unlock(u->lock);
     }
     *out = c;
@@ -481,11 +497,12 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
         apr_interval_time_t left = c->deadline - apr_time_now();
         if (left <= 0) {
             timed_out = 1;
-            complete(c, NULL, error_obj(
-                BERTH_RPC_TIMEOUT,
-                apr_psprintf(u->pool, "server %s did not answer %s within "
-                             "%g s", u->name, c->method,
-                             (double)c->timeout / APR_USEC_PER_SEC)));
+            char secs[32];
+            snprintf(secs, sizeof secs, "%g",
+                     (double)c->timeout / APR_USEC_PER_SEC);
+            complete(c, NULL, error_objf(BERTH_RPC_TIMEOUT, "server %s did "
+                                         "not answer %s within %s s", u->name,
+                                         c->method, secs));
             break;
         }
         apr_thread_cond_timedwait(u->answered, u->lock, left);
@@ -505,10 +522,8 @@ void berth_upstream_call_cancel(berth_call_t *c, const char *reason)
     int was_pending;
     apr_thread_mutex_lock(u->lock);
     was_pending = !c->done;
-    complete(c, NULL, error_obj(BERTH_RPC_INTERNAL_ERROR,
-                                apr_psprintf(u->pool, "request to %s "
-                                             "cancelled: %s", u->name,
-                                             reason)));
+    complete(c, NULL, error_objf(BERTH_RPC_INTERNAL_ERROR, "request to %s "
+                                 "cancelled: %s", u->name, reason));
     apr_thread_cond_broadcast(u->answered);
     apr_thread_mutex_unlock(u->lock);
     if (was_pending)

@@ -36,6 +36,8 @@ typedef struct {
     void *closed_baton; /* on_closed's, when not NULL (else baton) */
 } berth_upstream_callbacks_t;
 
+/* Runs on the reader thread with the session's lock held: it must not call
+ * into the session. Never runs after berth_upstream_call_free returns. */
 typedef void (*berth_progress_fn)(void *baton, json_t *params);
 
 typedef struct {

@@ -17,10 +17,12 @@
 #include <unistd.h>
 
 #include <apr_portable.h>
+#include <apr_thread_mutex.h>
 #include <apr_strings.h>
 
 struct berth_process_t {
     apr_pool_t *pool;
+    apr_thread_mutex_t *lock; /* the reader and the supervisor both wait */
     pid_t pid;
     int reaped;
     int exit_code;
@@ -45,6 +47,7 @@ int berth_cloexec_pipe(int fds[2])
 static apr_status_t cleanup(void *data)
 {
     berth_process_t *p = data;
+    /* the last user: no other thread waits any more */
     if (!p->reaped && p->pid > 0) {
         kill(-p->pid, SIGKILL);
         waitpid(p->pid, NULL, 0);
@@ -143,6 +146,7 @@ apr_status_t berth_process_spawn(berth_process_t **out,
     berth_process_t *p = apr_pcalloc(pool, sizeof *p);
     p->pool = pool;
     p->pid = pid;
+    apr_thread_mutex_create(&p->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     wrap_fd(&p->in, in[1], pool);
     wrap_fd(&p->out, o[0], pool);
     wrap_fd(&p->err, e[0], pool);
@@ -160,18 +164,28 @@ apr_status_t berth_process_wait(berth_process_t *p,
                                 apr_interval_time_t timeout, int *exit_code)
 {
     apr_time_t deadline = apr_time_now() + timeout;
-    while (!p->reaped) {
-        int st;
-        pid_t w = waitpid(p->pid, &st, timeout < 0 ? 0 : WNOHANG);
-        if (w == p->pid) {
-            p->reaped = 1;
-            p->exit_code = WIFEXITED(st)     ? WEXITSTATUS(st)
-                           : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
-                                             : -1;
-            break;
+    for (;;) {
+        /* one waitpid at a time: a second waiter must see the first one's
+         * result, not ECHILD */
+        apr_thread_mutex_lock(p->lock);
+        if (!p->reaped) {
+            int st;
+            pid_t w = waitpid(p->pid, &st, WNOHANG);
+            if (w == p->pid) {
+                p->reaped = 1;
+                p->exit_code = WIFEXITED(st)     ? WEXITSTATUS(st)
+                               : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
+                                                 : -1;
+            } else if (w < 0 && errno != EINTR) {
+                int e = errno;
+                apr_thread_mutex_unlock(p->lock);
+                return e;
+            }
         }
-        if (w < 0 && errno != EINTR)
-            return errno;
+        int done = p->reaped;
+        apr_thread_mutex_unlock(p->lock);
+        if (done)
+            break;
         if (timeout >= 0 && apr_time_now() >= deadline)
             return APR_TIMEUP;
         struct timespec ts = { 0, 2 * 1000 * 1000 };
