@@ -73,6 +73,25 @@ run 1 tools "${C[@]}" --json
   && ok || fail "tools errors: $out"
 [ "$(echo "$out" | jq -r '.servers[] | select(.server == "noisy") | .tools | length')" = 12 ] && ok || fail "noisy tools"
 
+# berth's own SIGTERM / SIGINT: the call in flight fails at once, the server
+# is shut down, nothing survives (Unix signals)
+if [ -z "$EMU" ]; then
+  for sig in TERM INT; do
+    "$BERTH" call fx sleep --args '{"ms": 30000}' "${C[@]}" >"$TMP/out" 2>"$TMP/err" </dev/null &
+    bpid=$!
+    for _ in $(seq 100); do pgrep -f "$FX" >/dev/null && break; sleep 0.05; done
+    sleep 0.2
+    start=$(date +%s%N)
+    kill -$sig $bpid
+    wait $bpid; rc=$?
+    took=$(( ($(date +%s%N) - start) / 1000000 ))
+    [ "$rc" -ge 128 ] && ok || fail "SIG$sig: berth exited $rc: $(cat "$TMP/err")"
+    [ "$took" -lt 5000 ] && ok || fail "SIG$sig: berth took $took ms to stop"
+    left=$(pgrep -f "$FX" | grep -vx "$$" || true)
+    [ -z "$left" ] && ok || fail "SIG$sig: processes left: $left"
+  done
+fi
+
 # no process left behind by any of it
 if [ -z "$EMU" ]; then
   left=$(pgrep -f "$FX" | grep -vx "$$" || true)
