@@ -184,6 +184,9 @@ static int start_instance(berth_supervisor_t *s)
         destroy_instance(s, inst, "start failed");
         return 0;
     }
+    berth_upstream_set_call_timeout(
+        inst->up,
+        (apr_interval_time_t)(s->srv->timeouts.call * APR_USEC_PER_SEC));
     berth_log(BERTH_LOG_INFO, "server %s started (pid %ld)", s->srv->name,
               berth_process_pid(inst->proc));
     if (berth_upstream_initialize(

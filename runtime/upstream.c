@@ -62,6 +62,7 @@ struct berth_upstream_t {
     json_t *lists;                  /* which -> array */
     unsigned dropped, skipped;
     int spin;                       /* callers watch before sleeping */
+    apr_interval_time_t call_timeout; /* for berth's own requests */
 };
 
 static const char *const list_methods[][3] = {
@@ -181,8 +182,7 @@ static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *arg)
 {
     refresh_job_t *job = arg;
     berth_upstream_t *u = job->u;
-    apr_status_t rv = berth_upstream_refresh(u, job->which,
-                                             30 * APR_USEC_PER_SEC);
+    apr_status_t rv = berth_upstream_refresh(u, job->which, u->call_timeout);
     if (rv == APR_SUCCESS && u->cb.on_notification)
         u->cb.on_notification(u->cb.baton, u, job->method, NULL);
     apr_thread_mutex_lock(u->lock);
@@ -402,6 +402,7 @@ apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
     u->pending = apr_hash_make(pool);
     u->lists = json_object();
     u->next_id = 1;
+    u->call_timeout = 60 * APR_USEC_PER_SEC; /* the config's default */
     /* on one CPU watching only takes the time the server needs */
     u->spin = berth_platform_cpus() > 1;
     apr_pool_cleanup_register(pool, u, free_json, apr_pool_cleanup_null);
@@ -692,6 +693,13 @@ apr_status_t berth_upstream_initialize(berth_upstream_t *u,
     if (json_object_get(scaps, "prompts"))
         berth_upstream_refresh(u, "prompts", timeout);
     return APR_SUCCESS;
+}
+
+void berth_upstream_set_call_timeout(berth_upstream_t *u,
+                                     apr_interval_time_t timeout)
+{
+    if (timeout > 0)
+        u->call_timeout = timeout;
 }
 
 const char *berth_upstream_name(const berth_upstream_t *u) { return u->name; }

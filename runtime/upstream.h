@@ -95,6 +95,11 @@ apr_status_t berth_upstream_refresh(berth_upstream_t *u, const char *which,
 /* The cached list (a new reference to an array; empty when none). */
 json_t *berth_upstream_list(berth_upstream_t *u, const char *which);
 
+/* The timeout of the requests berth makes on its own (list refreshes after
+ * list_changed): the server's configured call timeout. */
+void berth_upstream_set_call_timeout(berth_upstream_t *u,
+                                     apr_interval_time_t timeout);
+
 const char *berth_upstream_name(const berth_upstream_t *u);
 const char *berth_upstream_protocol(const berth_upstream_t *u);
 /* A new reference to the server's initialize result. */
