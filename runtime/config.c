@@ -936,6 +936,99 @@ const char *berth_config_normalize_name(const char *name, apr_pool_t *pool)
     return out;
 }
 
+/* A path of this machine: absolute, home-relative or relative. */
+static int host_path(const char *a)
+{
+    return a[0] == '/' || strncmp(a, "~/", 2) == 0 ||
+           strncmp(a, "./", 2) == 0 || strncmp(a, "../", 3) == 0 ||
+           (isalpha((unsigned char)a[0]) && a[1] == ':' &&
+            (a[2] == '\\' || a[2] == '/'));
+}
+
+/* An isolated server runs in a container: a path of this machine in its
+ * arguments points at nothing there unless it is mounted. */
+/* The container folders that extra args mount (-v H:C, --volume=H:C,
+ * --mount ...,target=C), into TARGETS. */
+static void mount_targets(const apr_array_header_t *extra,
+                          apr_array_header_t *targets, apr_pool_t *pool)
+{
+    for (int i = 0; extra && i < extra->nelts; i++) {
+        const char *a = APR_ARRAY_IDX(extra, i, const char *);
+        const char *val = NULL;
+        int mount = 0;
+        if ((strcmp(a, "-v") == 0 || strcmp(a, "--volume") == 0 ||
+             strcmp(a, "--mount") == 0) && i + 1 < extra->nelts) {
+            mount = strcmp(a, "--mount") == 0;
+            val = APR_ARRAY_IDX(extra, ++i, const char *);
+        } else if (strncmp(a, "-v", 2) == 0 && a[2] != '-') {
+            val = a + 2;
+        } else if (strncmp(a, "--volume=", 9) == 0) {
+            val = a + 9;
+        } else if (strncmp(a, "--mount=", 8) == 0) {
+            val = a + 8;
+            mount = 1;
+        }
+        if (!val)
+            continue;
+        if (mount) {
+            static const char *const keys[] = { "target=", "dst=",
+                                                "destination=", NULL };
+            for (const char *const *k = keys; *k; k++) {
+                const char *t = strstr(val, *k);
+                if (t) {
+                    t += strlen(*k);
+                    APR_ARRAY_PUSH(targets, const char *) =
+                        apr_pstrmemdup(pool, t, strcspn(t, ","));
+                }
+            }
+        } else {
+            const char *c = strchr(val, ':');
+            /* "C:\x:/y" on Windows hosts: the drive colon is not it */
+            if (c && c - val == 1 && strchr(c + 1, ':'))
+                c = strchr(c + 1, ':');
+            if (c)
+                APR_ARRAY_PUSH(targets, const char *) =
+                    apr_pstrmemdup(pool, c + 1, strcspn(c + 1, ":"));
+        }
+    }
+}
+
+static int under_target(const char *p, const apr_array_header_t *targets)
+{
+    for (int i = 0; i < targets->nelts; i++) {
+        const char *t = APR_ARRAY_IDX(targets, i, const char *);
+        size_t n = strlen(t);
+        while (n > 1 && t[n - 1] == '/')
+            n--;
+        if (n && strncmp(p, t, n) == 0 && (p[n] == '\0' || p[n] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
+static void warn_host_paths(vctx_t *v, const char *path,
+                            const berth_config_t *cfg,
+                            const berth_server_config_t *s)
+{
+    apr_array_header_t *targets = apr_array_make(v->pool, 4,
+                                                 sizeof(const char *));
+    mount_targets(cfg->isolation.extra_args, targets, v->pool);
+    mount_targets(s->isolation.extra_args, targets, v->pool);
+    for (int i = 0; s->args && i < s->args->nelts; i++) {
+        const char *a = APR_ARRAY_IDX(s->args, i, const char *);
+        const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;
+        const char *p = eq ? eq + 1 : a;
+        if (!host_path(p) || under_target(p, targets))
+            continue;
+        warn_at(v, berth_jsonpath_index(
+                       v->pool, berth_jsonpath_member(v->pool, path, "args"),
+                       (size_t)i),
+                "\"%s\" is a path on this machine; the server runs in a "
+                "container where it does not exist unless mounted (add "
+                "\"-v\", \"HOST:CONTAINER\" to isolation.extra_args)", p);
+    }
+}
+
 static void parse_server(vctx_t *v, json_t *j, const char *path,
                          berth_server_config_t *s, const berth_config_t *cfg)
 {
@@ -1025,6 +1118,10 @@ static void parse_server(vctx_t *v, json_t *j, const char *path,
         warn_key(v, berth_jsonpath_member(v->pool, path, "headers"),
                  "ignored for a local (command) server");
     }
+
+    if (s->command && s->transport == BERTH_TRANSPORT_STDIO &&
+        berth_isolation_effective(cfg, s, NULL) == BERTH_ISOLATION_DOCKER)
+        warn_host_paths(v, path, cfg, s);
 
     if (s->command && berth_isolation_is_docker_command(s->command)) {
         int run = s->args && s->args->nelts > 0 &&

@@ -119,3 +119,87 @@ const char *berth_isolation_image(const berth_config_t *cfg,
     }
     return "debian:bookworm-slim";
 }
+
+const char *berth_isolation_container_name(const char *name,
+                                           const char *token,
+                                           apr_pool_t *pool)
+{
+    /* Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+    char *n = apr_pstrdup(pool, name);
+    for (char *c = n; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' ||
+              *c == '-'))
+            *c = '-';
+    if (strlen(n) > 100)
+        n[100] = '\0';
+    return apr_pstrcat(pool, "berth-", n, "-", token ? token : "0", NULL);
+}
+
+static void add(apr_array_header_t *a, const char *s)
+{
+    APR_ARRAY_PUSH(a, const char *) = s;
+}
+
+apr_array_header_t *berth_isolation_docker_args(const berth_config_t *cfg,
+                                                const berth_server_config_t *s,
+                                                const char *instance,
+                                                const char *token,
+                                                apr_pool_t *pool)
+{
+    const berth_isolation_t *g = &cfg->isolation, *v = &s->isolation;
+    apr_array_header_t *a = apr_array_make(pool, 32, sizeof(const char *));
+    add(a, "run");
+    add(a, "--rm");
+    add(a, "-i");
+    add(a, "--name");
+    add(a, berth_isolation_container_name(s->name, token, pool));
+    add(a, "--label");
+    add(a, "io.berth.managed=true");
+    add(a, "--label");
+    add(a, apr_pstrcat(pool, "io.berth.server=", s->name, NULL));
+    add(a, "--label");
+    add(a, apr_pstrcat(pool, "io.berth.instance=", instance ? instance : "",
+                       NULL));
+    if (cfg->log_max_size) {
+        add(a, "--log-opt");
+        add(a, apr_pstrcat(pool, "max-size=", cfg->log_max_size, NULL));
+    }
+    if (cfg->log_max_files > 0) {
+        add(a, "--log-opt");
+        add(a, apr_psprintf(pool, "max-file=%d", cfg->log_max_files));
+    }
+    const char *net = v->network_mode ? v->network_mode : g->network_mode;
+    const char *mem = v->memory_limit ? v->memory_limit : g->memory_limit;
+    const char *cpu = v->cpu_limit ? v->cpu_limit : g->cpu_limit;
+    if (net) {
+        add(a, "--network");
+        add(a, net);
+    }
+    if (mem) {
+        add(a, "--memory");
+        add(a, mem);
+    }
+    if (cpu) {
+        add(a, "--cpus");
+        add(a, cpu);
+    }
+    if (s->cwd) {
+        add(a, "--workdir");
+        add(a, s->cwd);
+    }
+    for (int i = 0; s->env && i < s->env->nelts; i++) {
+        const berth_kv_t *kv = &APR_ARRAY_IDX(s->env, i, berth_kv_t);
+        add(a, "-e");
+        add(a, apr_pstrcat(pool, kv->key, "=", kv->value, NULL));
+    }
+    for (int i = 0; g->extra_args && i < g->extra_args->nelts; i++)
+        add(a, APR_ARRAY_IDX(g->extra_args, i, const char *));
+    for (int i = 0; v->extra_args && i < v->extra_args->nelts; i++)
+        add(a, APR_ARRAY_IDX(v->extra_args, i, const char *));
+    add(a, berth_isolation_image(cfg, s));
+    add(a, s->command);
+    for (int i = 0; s->args && i < s->args->nelts; i++)
+        add(a, APR_ARRAY_IDX(s->args, i, const char *));
+    return a;
+}

@@ -21,6 +21,26 @@ const char *berth_isolation_mode_name(berth_isolation_mode_t mode);
  * "rust", "ruby", "php" or "base"), from its basename. */
 const char *berth_isolation_runtime(const char *command);
 
+/* The docker argv (after "docker") that isolates server S, without the
+ * cidfile (the plan inserts it after "run"):
+ *   run --rm -i --name berth-<name>-<token> --label io.berth.managed=true
+ *   --label io.berth.server=<name> --label io.berth.instance=<instance>
+ *   [--log-opt max-size=.. --log-opt max-file=..] [--network ..]
+ *   [--memory ..] [--cpus ..] [--workdir <cwd>] [-e KEY=VALUE ...]
+ *   <global extra_args> <server extra_args> IMAGE COMMAND ARGS...
+ * Settings come from the server's isolation, else docker_isolation. */
+apr_array_header_t *berth_isolation_docker_args(const berth_config_t *cfg,
+                                                const berth_server_config_t *s,
+                                                const char *instance,
+                                                const char *token,
+                                                apr_pool_t *pool);
+
+/* A container name for server NAME: berth-<name>-<token>, with every
+ * character Docker refuses replaced, at most 128 characters. */
+const char *berth_isolation_container_name(const char *name,
+                                           const char *token,
+                                           apr_pool_t *pool);
+
 /* The image for an isolated server: its own isolation.image, else the
  * configured image for its runtime (also under the names uvx / npx), else
  * berth's default for that runtime. */

@@ -19,6 +19,7 @@ struct berth_spawnctx_t {
     berth_dockerpath_t *resolver;
     berth_hydration_t hydration;
     const char *cid_dir;
+    const char *instance;           /* labels this process's containers */
     apr_thread_mutex_t *lock;       /* guards the docker info cache */
     int info_have;
     apr_time_t info_at;
@@ -49,6 +50,7 @@ berth_spawnctx_t *berth_spawnctx_create(berth_hostfacts_t *facts,
     }
     c->cid_dir = berth_path_child(facts, berth_platform_state_dir(facts, pool),
                                   "cid", pool);
+    c->instance = berth_spawnctx_token(pool);
     return c;
 }
 
@@ -70,6 +72,11 @@ berth_dockerpath_t *berth_spawnctx_resolver(berth_spawnctx_t *ctx)
 const berth_loginenv_t *berth_spawnctx_login(berth_spawnctx_t *ctx)
 {
     return berth_loginenv_get(ctx->login, ctx->facts);
+}
+
+const char *berth_spawnctx_instance(berth_spawnctx_t *ctx)
+{
+    return ctx->instance;
 }
 
 const char *berth_spawnctx_cid_dir(berth_spawnctx_t *ctx)
@@ -117,6 +124,7 @@ apr_status_t berth_spawnctx_plan(berth_spawnctx_t *ctx,
                       BERTH_ISOLATION_DOCKER);
     fill_in(ctx, cfg, docker, &in);
     in.start_token = start_token;
+    in.instance = ctx->instance;
     return berth_plan_build(plan, srv, &in, error, pool);
 }
 

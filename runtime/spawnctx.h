@@ -29,6 +29,10 @@ const berth_hydration_t *berth_spawnctx_hydration(berth_spawnctx_t *ctx);
 berth_dockerpath_t *berth_spawnctx_resolver(berth_spawnctx_t *ctx);
 /* The login shell's capture, running it now if it never ran. */
 const berth_loginenv_t *berth_spawnctx_login(berth_spawnctx_t *ctx);
+/* This process's instance id: the io.berth.instance label of its
+ * containers. */
+const char *berth_spawnctx_instance(berth_spawnctx_t *ctx);
+
 /* The folder cidfiles go to (not created here). */
 const char *berth_spawnctx_cid_dir(berth_spawnctx_t *ctx);
 

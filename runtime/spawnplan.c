@@ -313,21 +313,10 @@ apr_status_t berth_plan_build(berth_plan_t **out,
 
     if (mode == BERTH_ISOLATION_DOCKER) {
         /* Shape 2: berth wraps the command in a container. */
-        apr_array_header_t *dargs = strings(pool);
+        apr_array_header_t *dargs = berth_isolation_docker_args(
+            in->cfg, srv, in->instance, in->start_token, pool);
         p->mode = BERTH_PLAN_ISOLATED;
         reason(p, apr_pstrcat(pool, "isolation docker: ", why, NULL));
-        add(dargs, "run");
-        add(dargs, "--rm");
-        add(dargs, "-i");
-        for (int k = 0; srv->env && k < srv->env->nelts; k++) {
-            const berth_kv_t *kv = &APR_ARRAY_IDX(srv->env, k, berth_kv_t);
-            add(dargs, "-e");
-            add(dargs, apr_pstrcat(pool, kv->key, "=", kv->value, NULL));
-        }
-        add(dargs, berth_isolation_image(in->cfg, srv));
-        add(dargs, srv->command);
-        for (int i = 0; srv->args && i < srv->args->nelts; i++)
-            add(dargs, APR_ARRAY_IDX(srv->args, i, const char *));
         ei.server_env = NULL; /* inside the container, not for docker */
         ei.docker_dir = dir_of(&p->docker, pool);
         p->env = berth_envset_build(&ei, p->reasons, pool);

@@ -23,6 +23,7 @@ typedef struct {
     const berth_loginenv_t *login;   /* captured login shell, or NULL */
     const char *cid_dir;             /* berth's private 0700 cidfile folder */
     const char *start_token;         /* fresh for every start */
+    const char *instance;            /* this berth process's id (labels) */
 } berth_plan_in_t;
 
 typedef enum {

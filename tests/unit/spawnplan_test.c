@@ -28,7 +28,7 @@ static berth_plan_t *plan_of(const berth_hostfacts_t *f,
                            f->os == BERTH_OS_WINDOWS ? "C:\\Users\\ada\\berth "
                                                        "state\\cid"
                                                      : "/run/user/1000/berth/cid",
-                           "abc123" };
+                           "abc123", "inst1" };
     berth_plan_t *p = NULL;
     const char *why = NULL;
     berth_plan_build(&p, berth_config_find_server(cfg, server), &in, &why,
@@ -257,10 +257,15 @@ static void test_isolated_env_goes_into_container(void **state)
     (void)state;
     berth_config_t *cfg = config(
         "{\"docker_isolation\": {\"mode\": \"docker\", \"images\": "
-        "{\"uvx\": \"my/uv:1\"}}, \"mcpServers\": {"
+        "{\"uvx\": \"my/uv:1\"}, \"network_mode\": \"bridge\", "
+        "\"memory_limit\": \"512m\", \"extra_args\": [\"--read-only\"], "
+        "\"log_max_size\": \"5m\", \"log_max_files\": 2}, "
+        "\"mcpServers\": {"
         "\"f\": {\"command\": \"uvx\", \"args\": [\"srv\"], \"env\": "
-        "{\"API_KEY\": \"k-123\"}},"
-        "\"n\": {\"command\": \"npx\", \"args\": [\"-y\", \"pkg\"], "
+        "{\"API_KEY\": \"k-123\"}, \"cwd\": \"/work\", \"isolation\": "
+        "{\"network_mode\": \"none\", \"cpu_limit\": \"0.5\", "
+        "\"extra_args\": [\"--pids-limit\", \"64\"]}},"
+        "\"My Server!\": {\"command\": \"npx\", \"args\": [\"-y\", \"pkg\"], "
         "\"isolation\": {\"image\": \"custom/node\"}}}}");
     const char *env[] = { "PATH=/usr/bin", "DOCKER_HOST=unix:///d", NULL };
     berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
@@ -268,16 +273,28 @@ static void test_isolated_env_goes_into_container(void **state)
     fake_path(f, d.path, BERTH_PROBE_EXEC);
     berth_plan_t *p = plan_of(f, cfg, "f", d, NULL);
     assert_int_equal(p->mode, BERTH_PLAN_ISOLATED);
-    const char *want[] = { "/usr/bin/docker", "run", "--cidfile",
-                           "/run/user/1000/berth/cid/f-abc123.cid", "--rm",
-                           "-i", "-e", "API_KEY=k-123", "my/uv:1", "uvx",
-                           "srv", NULL };
-    for (int i = 0; want[i]; i++)
-        assert_string_equal(arg(p->argv, i), want[i]);
+    /* the order of ARCHITECTURE.md; the server's settings win */
+    const char *want[] = {
+        "/usr/bin/docker", "run", "--cidfile",
+        "/run/user/1000/berth/cid/f-abc123.cid", "--rm", "-i", "--name",
+        "berth-f-abc123", "--label", "io.berth.managed=true", "--label",
+        "io.berth.server=f", "--label", "io.berth.instance=inst1",
+        "--log-opt", "max-size=5m", "--log-opt", "max-file=2", "--network",
+        "none", "--memory", "512m", "--cpus", "0.5", "--workdir", "/work",
+        "-e", "API_KEY=k-123", "--read-only", "--pids-limit", "64", "my/uv:1",
+        "uvx", "srv", NULL };
+    int n = 0;
+    for (; want[n]; n++)
+        assert_string_equal(arg(p->argv, n), want[n]);
+    assert_int_equal(p->argv->nelts, n);
     /* the docker client itself does not get the server's env */
     assert_null(env_of(p, "API_KEY"));
-    berth_plan_t *n = plan_of(f, cfg, "n", d, NULL);
-    assert_string_equal(arg(n->argv, 6), "custom/node");
+    berth_plan_t *q = plan_of(f, cfg, "My Server!", d, NULL);
+    assert_string_equal(arg(q->argv, 7), "berth-My-Server--abc123");
+    assert_string_equal(arg(q->argv, 11), "io.berth.server=My Server!");
+    assert_string_equal(arg(q->argv, q->argv->nelts - 4), "custom/node");
+    /* the global network applies when the server has none */
+    assert_string_equal(arg(q->argv, 19), "bridge");
 }
 
 static void test_program_search_and_fallbacks(void **state)
@@ -403,7 +420,7 @@ static void test_docker_management_command(void **state)
     berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
     berth_docker_t d = { "/usr/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
     fake_path(f, d.path, BERTH_PROBE_EXEC);
-    berth_plan_in_t in = { f, NULL, NULL, d, NULL, "/c", "t" };
+    berth_plan_in_t in = { f, NULL, NULL, d, NULL, "/c", "t", "i" };
     apr_array_header_t *args = apr_array_make(test_pool, 2,
                                               sizeof(const char *));
     APR_ARRAY_PUSH(args, const char *) = "stop";
