@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Docker isolation against the real daemon (.ci/docker-setup starts it):
+# an isolated fixture server answers through berth call; its configured env
+# is inside the container and in none of berth's output; --network,
+# --memory, name and labels reach docker; the container is gone afterwards;
+# a user-supplied docker run server works the same way.
+# Usage: isolation_test.sh BERTH STATIC_FIXTURE SOURCE_DIR
+set -u
+BERTH=$1 FIXTURE=$2 SRC=$3
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0 passes=0
+fail() { echo "FAIL: $1"; fails=$((fails+1)); }
+ok() { passes=$((passes+1)); }
+has() { case "$1" in *"$2"*) ok ;; *) fail "missing [$2] in [$1]" ;; esac; }
+
+docker info >/dev/null 2>&1 || { echo "FAIL: no Docker daemon answers; run .ci/docker-setup first"; exit 1; }
+"$SRC/tests/docker/build-images" "$FIXTURE" >"$TMP/build.log" 2>&1 \
+  || { echo "FAIL: building the test images:"; cat "$TMP/build.log"; exit 1; }
+
+cat >"$TMP/c.json" <<'JSON'
+{ "docker_isolation": { "mode": "docker", "memory_limit": "64m" },
+  "mcpServers": {
+    "iso": { "command": "/mcp_fixture", "env": { "API_KEY": "iso-secret-4242" },
+             "isolation": { "image": "berth-test/fixture:latest", "network_mode": "none" } },
+    "byhand": { "command": "docker",
+                "args": ["run", "-i", "--rm", "--label", "berth.test=byhand", "berth-test/fixture:latest"],
+                "env": { "HAND_TOKEN": "hand-secret-777" } }
+} }
+JSON
+C=(--config "$TMP/c.json")
+# berth's own environment decides direct exec or the login-shell wrap; both
+# must work here (no DOCKER_HOST: the wrap through the login shell)
+export HOME="$TMP/home"; mkdir -p "$HOME"
+
+"$BERTH" call iso echo --args '{"text": "from a container"}' "${C[@]}" >"$TMP/out" 2>"$TMP/err"
+[ $? = 0 ] && ok || fail "isolated echo: $(cat "$TMP/err")"
+has "$(cat "$TMP/out")" "from a container"
+
+"$BERTH" call iso env_dump "${C[@]}" --log-level debug >"$TMP/out" 2>"$TMP/err"
+has "$(cat "$TMP/out")" '"API_KEY":"iso-secret-4242"'
+case "$(cat "$TMP/err")" in *iso-secret-4242*) fail "a log line shows the configured value" ;; *) ok ;; esac
+"$BERTH" plan iso "${C[@]}" >"$TMP/plan" 2>&1
+case "$(cat "$TMP/plan")" in *iso-secret-4242*) fail "berth plan shows the configured value" ;; *) ok ;; esac
+has "$(cat "$TMP/plan")" "API_KEY=***"
+
+# while a call runs, the container carries what the plan says
+"$BERTH" call iso sleep --args '{"ms": 2500}' "${C[@]}" >"$TMP/out" 2>"$TMP/err" &
+bpid=$!
+cid=""
+for _ in $(seq 100); do
+  cid=$(docker ps -q --filter label=io.berth.server=iso --filter label=io.berth.managed=true)
+  [ -n "$cid" ] && break
+  sleep 0.05
+done
+if [ -n "$cid" ]; then
+  ok
+  [ "$(docker inspect -f '{{.HostConfig.Memory}}' "$cid")" = 67108864 ] && ok || fail "memory limit not applied"
+  [ "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$cid")" = none ] && ok || fail "network mode not applied"
+  name=$(docker inspect -f '{{.Name}}' "$cid")
+  case "$name" in /berth-iso-*) ok ;; *) fail "container name $name" ;; esac
+  [ -n "$(docker inspect -f '{{index .Config.Labels "io.berth.instance"}}' "$cid")" ] && ok || fail "no instance label"
+  docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$cid" | grep -qx 'API_KEY=iso-secret-4242' \
+    && ok || fail "env not passed into the container"
+else
+  fail "no running container labelled io.berth.server=iso"
+fi
+wait $bpid && ok || fail "the sleep call failed: $(cat "$TMP/err")"
+has "$(cat "$TMP/out")" "slept 2500 ms"
+for _ in $(seq 100); do
+  [ -z "$(docker ps -aq --filter label=io.berth.server=iso)" ] && break
+  sleep 0.05
+done
+[ -z "$(docker ps -aq --filter label=io.berth.server=iso)" ] && ok || fail "the container was left behind"
+
+# a server that is docker run itself: never isolated again, env as -e
+"$BERTH" call byhand env_dump "${C[@]}" >"$TMP/out" 2>"$TMP/err"
+[ $? = 0 ] && ok || fail "docker run server: $(cat "$TMP/err")"
+has "$(cat "$TMP/out")" '"HAND_TOKEN":"hand-secret-777"'
+"$BERTH" plan byhand "${C[@]}" --json >"$TMP/plan.json" 2>&1
+[ "$(jq -r '.mode' "$TMP/plan.json")" = docker ] && ok || fail "byhand mode"
+# the cidfile right after run, and the configured value never shown
+jq -r '.argv | join(" ")' "$TMP/plan.json" | grep -q 'docker run --cidfile [^ ]*byhand-[0-9a-f]*\.cid -e HAND_TOKEN=\*\*\* -i --rm' \
+  && ok || fail "byhand plan: $(jq -c .argv "$TMP/plan.json")"
+grep -q hand-secret-777 "$TMP/plan.json" && fail "plan shows HAND_TOKEN" || ok
+for _ in $(seq 100); do
+  [ -z "$(docker ps -aq --filter label=berth.test=byhand)" ] && break
+  sleep 0.05
+done
+[ -z "$(docker ps -aq --filter label=berth.test=byhand)" ] && ok || fail "the docker run container was left behind"
+
+echo "$passes passed, $fails failed"
+[ "$fails" = 0 ]
