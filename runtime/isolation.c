@@ -161,6 +161,12 @@ apr_array_header_t *berth_isolation_docker_args(const berth_config_t *cfg,
     add(a, "--label");
     add(a, apr_pstrcat(pool, "io.berth.instance=", instance ? instance : "",
                        NULL));
+    /* the options are json-file's: name the driver, whatever the daemon's
+     * default (journald would refuse max-size) */
+    if (cfg->log_max_size || cfg->log_max_files > 0) {
+        add(a, "--log-driver");
+        add(a, "json-file");
+    }
     if (cfg->log_max_size) {
         add(a, "--log-opt");
         add(a, apr_pstrcat(pool, "max-size=", cfg->log_max_size, NULL));

@@ -25,7 +25,8 @@ const char *berth_isolation_runtime(const char *command);
  * cidfile (the plan inserts it after "run"):
  *   run --rm -i --name berth-<name>-<token> --label io.berth.managed=true
  *   --label io.berth.server=<name> --label io.berth.instance=<instance>
- *   [--log-opt max-size=.. --log-opt max-file=..] [--network ..]
+ *   [--log-driver json-file --log-opt max-size=.. --log-opt max-file=..]
+ *   [--network ..]
  *   [--memory ..] [--cpus ..] [--workdir <cwd>] [-e KEY=VALUE ...]
  *   <global extra_args> <server extra_args> IMAGE COMMAND ARGS...
  * Settings come from the server's isolation, else docker_isolation. */

@@ -279,7 +279,8 @@ static void test_isolated_env_goes_into_container(void **state)
         "/run/user/1000/berth/cid/f-abc123.cid", "--rm", "-i", "--name",
         "berth-f-abc123", "--label", "io.berth.managed=true", "--label",
         "io.berth.server=f", "--label", "io.berth.instance=inst1",
-        "--log-opt", "max-size=5m", "--log-opt", "max-file=2", "--network",
+        "--log-driver", "json-file", "--log-opt", "max-size=5m",
+        "--log-opt", "max-file=2", "--network",
         "none", "--memory", "512m", "--cpus", "0.5", "--workdir", "/work",
         "-e", "API_KEY=k-123", "--read-only", "--pids-limit", "64", "my/uv:1",
         "uvx", "srv", NULL };
@@ -294,7 +295,7 @@ static void test_isolated_env_goes_into_container(void **state)
     assert_string_equal(arg(q->argv, 11), "io.berth.server=My Server!");
     assert_string_equal(arg(q->argv, q->argv->nelts - 4), "custom/node");
     /* the global network applies when the server has none */
-    assert_string_equal(arg(q->argv, 19), "bridge");
+    assert_string_equal(arg(q->argv, 21), "bridge");
 }
 
 static void test_program_search_and_fallbacks(void **state)
