@@ -10,8 +10,15 @@ fail() { echo "FAIL: $1"; fails=$((fails+1)); }
 ok() { passes=$((passes+1)); }
 run() { # run WANT_RC ARGS...
   local want=$1; shift
-  $EMU "$BERTH" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-  rc=$?; out=$(cat "$TMP/out"); err=$(cat "$TMP/err")
+  for _try in 1 2 3; do
+    $EMU "$BERTH" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+    rc=$?
+    # Wine, now and then under parallel load: the process dies in its DLL
+    # initialisation (STATUS_DLL_INIT_FAILED, exit 0x42) before berth runs
+    [ -n "$EMU" ] && [ "$rc" = 66 ] && [ ! -s "$TMP/out" ] && [ ! -s "$TMP/err" ] || break
+    echo "note: wine start-up failure (exit 66), retrying" >&2
+  done
+  out=$(cat "$TMP/out"); err=$(cat "$TMP/err")
   [ "$rc" = "$want" ] && ok || fail "berth $* exited $rc, want $want; stdout: $out; stderr: $err"
 }
 has() { case "$1" in *"$2"*) ok ;; *) fail "missing [$2] in [$1]" ;; esac; }
