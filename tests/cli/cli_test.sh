@@ -3,6 +3,7 @@
 # exit codes. Usage: cli_test.sh BERTH SOURCE_DIR [EMULATOR]
 # (EMULATOR runs a Windows berth.exe under Wine.)
 set -u
+. "$(dirname "$0")/../lib/run_berth.sh"
 BERTH=$1
 SRC=$2
 EMU=${3:-}
@@ -14,14 +15,7 @@ passes=0
 # run EXPECTED_RC -- ARGS...: runs berth, keeps stdout/stderr in $out/$err.
 run() {
   local want=$1; shift; shift
-  for _try in 1 2 3; do
-    $EMU "$BERTH" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-    rc=$?
-    # Wine, now and then under parallel load: the process dies in its DLL
-    # initialisation (STATUS_DLL_INIT_FAILED, exit 0x42) before berth runs
-    [ -n "$EMU" ] && [ "$rc" = 66 ] && [ ! -s "$TMP/out" ] && [ ! -s "$TMP/err" ] || break
-    echo "note: wine start-up failure (exit 66), retrying" >&2
-  done
+  run_berth "$@"
   out=$(cat "$TMP/out"); err=$(cat "$TMP/err")
   if [ "$rc" != "$want" ]; then
     fail "berth $* exited $rc, expected $want"$'\n'"stdout: $out"$'\n'"stderr: $err"

@@ -2,6 +2,7 @@
 # berth call and berth tools as a user runs them, against the MCP fixture.
 # Usage: call_cli_test.sh BERTH MCP_FIXTURE [EMULATOR]
 set -u
+. "$(dirname "$0")/../lib/run_berth.sh"
 BERTH=$1 FX=$2 EMU=${3:-}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -10,14 +11,7 @@ fail() { echo "FAIL: $1"; fails=$((fails+1)); }
 ok() { passes=$((passes+1)); }
 run() { # run WANT_RC ARGS...
   local want=$1; shift
-  for _try in 1 2 3; do
-    $EMU "$BERTH" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-    rc=$?
-    # Wine, now and then under parallel load: the process dies in its DLL
-    # initialisation (STATUS_DLL_INIT_FAILED, exit 0x42) before berth runs
-    [ -n "$EMU" ] && [ "$rc" = 66 ] && [ ! -s "$TMP/out" ] && [ ! -s "$TMP/err" ] || break
-    echo "note: wine start-up failure (exit 66), retrying" >&2
-  done
+  run_berth "$@"
   out=$(cat "$TMP/out"); err=$(cat "$TMP/err")
   [ "$rc" = "$want" ] && ok || fail "berth $* exited $rc, want $want; stdout: $out; stderr: $err"
 }
