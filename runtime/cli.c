@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,8 @@
 
 #include "berth_version.h"
 #include "config.h"
+#include "container.h"
+#include "daemon.h"
 #include "envset.h"
 #include "isolation.h"
 #include "log.h"
@@ -54,6 +57,8 @@ static int cmd_tools(const options_t *opt, FILE *out, FILE *err,
                      apr_pool_t *pool);
 static int cmd_call(const options_t *opt, FILE *out, FILE *err,
                     apr_pool_t *pool);
+static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
+                     apr_pool_t *pool);
 
 #define ARG_NONE 0
 #define ARG_SERVER 1          /* SERVER, required */
@@ -126,6 +131,19 @@ static const command_t commands[] = {
       "      --json          print the whole result as JSON\n"
       COMMON_OPTION_HELP,
       1, ARG_SERVER_TOOL, cmd_call },
+    { "serve", "run every server and keep it running",
+      "[--config FILE]",
+      "Starts every enabled local server in parallel, restarts one that\n"
+      "dies (backoff from 1 s doubling to 60 s, reset after 60 s of health),\n"
+      "and on SIGINT or SIGTERM stops them all in parallel: stdin closed,\n"
+      "then SIGTERM, then SIGKILL (docker stop and docker kill for\n"
+      "containers), each step after the server's shutdown timeout.\n"
+      "At start it removes containers that a berth which is no longer\n"
+      "running left behind (labelled io.berth.managed); containers of a\n"
+      "berth that still runs are left alone. Logs go to stderr, each\n"
+      "server's stderr to its own log file.\n\n"
+      "Options:\n" CONFIG_OPTION_HELP COMMON_OPTION_HELP,
+      0, ARG_NONE, cmd_serve },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -885,6 +903,9 @@ static void *APR_THREAD_FUNC watch_signals(apr_thread_t *t, void *arg)
         if (sig && !w->done) {
             berth_log(BERTH_LOG_INFO, "signal %d: stopping the servers", sig);
             w->signalled = sig;
+            /* all at once: N servers stop in the time of one */
+            for (int i = 0; i < w->n; i++)
+                berth_supervisor_request_stop(w->sv[i]);
             for (int i = 0; i < w->n; i++)
                 berth_supervisor_stop(w->sv[i]);
         }
@@ -1009,6 +1030,8 @@ static int cmd_tools(const options_t *opt, FILE *out, FILE *err,
         json_array_append_new(jall, js);
     }
     for (int i = 0; i < list->nelts; i++)
+        berth_supervisor_request_stop(w.sv[i]);
+    for (int i = 0; i < list->nelts; i++)
         berth_supervisor_stop(w.sv[i]);
     w.done = 1;
     apr_status_t ts;
@@ -1115,4 +1138,53 @@ static int cmd_call(const options_t *opt, FILE *out, FILE *err,
     apr_status_t ts;
     apr_thread_join(&ts, watcher);
     return w.signalled ? 128 + w.signalled : rc;
+}
+
+/* ---- berth serve ---------------------------------------------------------- */
+
+static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
+                     apr_pool_t *pool)
+{
+    (void)out;
+    berth_config_t *cfg = load_config(opt, err, pool);
+    if (!cfg)
+        return BERTH_EXIT_FAILURE;
+    berth_spawnctx_t *ctx = spawn_context(err, pool);
+    if (!ctx)
+        return BERTH_EXIT_FAILURE;
+    berth_signals_install();
+    berth_supervisor_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.log_dir = berth_path_child(
+        berth_spawnctx_facts(ctx),
+        berth_platform_state_dir(berth_spawnctx_facts(ctx), pool), "logs",
+        pool);
+    o.log_max_size = berth_logfile_parse_size(cfg->log_max_size);
+    o.log_max_files = cfg->log_max_files;
+    berth_daemon_t *d = berth_daemon_create(ctx, cfg, &o, pool);
+    berth_log(BERTH_LOG_INFO, "berth %s serving %d server%s from %s "
+              "(instance %s; server logs in %s)", BERTH_VERSION,
+              berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s",
+              cfg->file, berth_spawnctx_instance(ctx), o.log_dir);
+    berth_daemon_start(d);
+    int sig;
+    for (;;) {
+        sig = berth_signals_wait(apr_time_from_sec(60));
+#ifdef SIGHUP
+        if (sig == SIGHUP) {
+            berth_log(BERTH_LOG_WARN, "SIGHUP: this berth cannot reload its "
+                      "config yet; still serving the one it started with");
+            continue;
+        }
+#endif
+        if (sig)
+            break;
+    }
+    berth_log(BERTH_LOG_INFO, "signal %d: stopping %d server%s", sig,
+              berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s");
+    apr_time_t t0 = apr_time_now();
+    berth_daemon_stop(d);
+    berth_log(BERTH_LOG_INFO, "all servers stopped in %.2f s",
+              (double)(apr_time_now() - t0) / APR_USEC_PER_SEC);
+    return BERTH_EXIT_OK;
 }

@@ -40,4 +40,14 @@ berth_os_t berth_platform_os(void);
 const char *berth_platform_state_dir(const berth_hostfacts_t *facts,
                                      apr_pool_t *pool);
 
+/* This process's id. */
+long berth_platform_pid(void);
+
+/* When process PID started, in seconds since the epoch (whole seconds; two
+ * reads of one process agree within a second). APR_ENOENT when no such
+ * process runs (a zombie counts as gone); another error when the OS will not
+ * say (then the caller must assume it runs). The pair (pid, start) names a
+ * process across pid reuse: it is how a berth instance is known alive. */
+apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs);
+
 #endif

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
+#include "container.h"
 #include "envset.h"
 #include "isolation.h"
 #include "log.h"
@@ -50,7 +51,7 @@ berth_spawnctx_t *berth_spawnctx_create(berth_hostfacts_t *facts,
     }
     c->cid_dir = berth_path_child(facts, berth_platform_state_dir(facts, pool),
                                   "cid", pool);
-    c->instance = berth_spawnctx_token(pool);
+    c->instance = berth_instance_self(berth_spawnctx_token(pool), pool);
     return c;
 }
 
@@ -128,6 +129,55 @@ apr_status_t berth_spawnctx_plan(berth_spawnctx_t *ctx,
     return berth_plan_build(plan, srv, &in, error, pool);
 }
 
+apr_status_t berth_spawnctx_docker_exec(berth_spawnctx_t *ctx,
+                                        const berth_config_t *cfg,
+                                        const apr_array_header_t *args,
+                                        apr_interval_time_t timeout,
+                                        char **out, const char **error,
+                                        apr_pool_t *pool)
+{
+    berth_plan_in_t in;
+    berth_plan_t *plan;
+    berth_capture_t cap;
+    char errbuf[128];
+    *out = "";
+    fill_in(ctx, cfg, 1, &in);
+    in.instance = ctx->instance;
+    if (!in.docker.path && !in.login) {
+        *error = "docker was not found";
+        return APR_ENOENT;
+    }
+    if (berth_plan_docker_command(&plan, args, &in, pool) != APR_SUCCESS) {
+        *error = "could not plan the docker command";
+        return APR_EGENERAL;
+    }
+    apr_array_header_t *argv = apr_array_copy(pool, plan->argv);
+    APR_ARRAY_PUSH(argv, const char *) = NULL;
+    apr_status_t rv = ctx->facts->capture(
+        ctx->facts, (const char *const *)argv->elts, plan->command_line,
+        plan->env, timeout, &cap, pool);
+    const char *what = args->nelts ? APR_ARRAY_IDX(args, 0, const char *)
+                                   : "";
+    if (rv != APR_SUCCESS) {
+        *error = apr_psprintf(pool, "could not run docker: %s",
+                              apr_strerror(rv, errbuf, sizeof errbuf));
+        return rv;
+    }
+    *out = cap.out ? cap.out : "";
+    if (cap.timed_out) {
+        *error = apr_psprintf(pool, "docker %s did not answer within %g s",
+                              what, (double)timeout / APR_USEC_PER_SEC);
+        return APR_TIMEUP;
+    }
+    if (!cap.exited || cap.status != 0) {
+        *error = apr_psprintf(pool, "docker %s failed (exit status %d)", what,
+                              cap.status);
+        return APR_EGENERAL;
+    }
+    *error = NULL;
+    return APR_SUCCESS;
+}
+
 berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
                                                const berth_config_t *cfg)
 {
@@ -147,46 +197,34 @@ berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
     apr_pool_t *scratch;
     apr_pool_create(&scratch, ctx->pool);
     memset(&res, 0, sizeof res);
-    berth_plan_in_t in;
-    fill_in(ctx, cfg, 1, &in);
     apr_array_header_t *args = apr_array_make(scratch, 3,
                                               sizeof(const char *));
     APR_ARRAY_PUSH(args, const char *) = "info";
     APR_ARRAY_PUSH(args, const char *) = "--format";
     APR_ARRAY_PUSH(args, const char *) = "{{.ServerVersion}}";
-    berth_plan_t *plan;
-    berth_capture_t cap;
-    char errbuf[128];
-    if (!in.docker.path && !in.login) {
-        res.error = "docker was not found";
-    } else if (berth_plan_docker_command(&plan, args, &in, scratch) !=
-               APR_SUCCESS) {
-        res.error = "could not plan docker info";
+    char *out;
+    const char *err;
+    apr_status_t rv = berth_spawnctx_docker_exec(
+        ctx, cfg, args, BERTH_DOCKER_INFO_TIMEOUT, &out, &err, scratch);
+    if (rv == APR_TIMEUP) {
+        res.error = "docker info did not answer within 3 s";
+    } else if (rv == APR_EGENERAL && strncmp(err, "docker info failed", 18) == 0) {
+        res.error = apr_pstrcat(ctx->pool, err, ": the daemon is not reachable",
+                                NULL);
+    } else if (rv != APR_SUCCESS) {
+        res.error = apr_pstrdup(ctx->pool, err);
     } else {
-        apr_array_header_t *argv = apr_array_copy(scratch, plan->argv);
-        APR_ARRAY_PUSH(argv, const char *) = NULL;
-        apr_status_t rv = ctx->facts->capture(
-            ctx->facts, (const char *const *)argv->elts, plan->command_line,
-            plan->env,
-            BERTH_DOCKER_INFO_TIMEOUT, &cap, scratch);
-        if (rv != APR_SUCCESS) {
-            res.error = apr_psprintf(ctx->pool, "could not run docker: %s",
-                                     apr_strerror(rv, errbuf, sizeof errbuf));
-        } else if (cap.timed_out) {
-            res.error = "docker info did not answer within 3 s";
-        } else if (!cap.exited || cap.status != 0) {
-            res.error = apr_psprintf(ctx->pool, "docker info failed (exit "
-                                     "status %d): the daemon is not reachable",
-                                     cap.status);
+        /* the version is the last non-empty line (rc banners first) */
+        berth_capture_t cap;
+        memset(&cap, 0, sizeof cap);
+        cap.out = out;
+        cap.out_len = strlen(out);
+        const char *line = berth_capture_last_line(&cap);
+        if (*line) {
+            res.available = 1;
+            res.server_version = apr_pstrdup(ctx->pool, line);
         } else {
-            /* the version is the last non-empty line (rc banners first) */
-            const char *line = berth_capture_last_line(&cap);
-            if (*line) {
-                res.available = 1;
-                res.server_version = apr_pstrdup(ctx->pool, line);
-            } else {
-                res.error = "docker info printed no server version";
-            }
+            res.error = "docker info printed no server version";
         }
     }
     apr_pool_destroy(scratch);

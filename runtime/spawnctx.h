@@ -29,8 +29,8 @@ const berth_hydration_t *berth_spawnctx_hydration(berth_spawnctx_t *ctx);
 berth_dockerpath_t *berth_spawnctx_resolver(berth_spawnctx_t *ctx);
 /* The login shell's capture, running it now if it never ran. */
 const berth_loginenv_t *berth_spawnctx_login(berth_spawnctx_t *ctx);
-/* This process's instance id: the io.berth.instance label of its
- * containers. */
+/* This process's instance id, "<host>/<pid>/<start>/<random>" (container.h):
+ * the io.berth.instance label of its containers. */
 const char *berth_spawnctx_instance(berth_spawnctx_t *ctx);
 
 /* The folder cidfiles go to (not created here). */
@@ -56,6 +56,18 @@ typedef struct {
  * failure. */
 berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
                                                const berth_config_t *cfg);
+
+/* Runs `docker ARGS...` the way a spawn runs docker (the resolved binary,
+ * the same environment and wrap rules; SPAWN.md section 2), stdin empty,
+ * stdout captured into *OUT (NUL-terminated). Fails with *ERROR when docker
+ * cannot run, TIMEOUT passes (the command is killed) or it exits non-zero
+ * (*OUT still holds what it printed). */
+apr_status_t berth_spawnctx_docker_exec(berth_spawnctx_t *ctx,
+                                        const berth_config_t *cfg,
+                                        const apr_array_header_t *args,
+                                        apr_interval_time_t timeout,
+                                        char **out, const char **error,
+                                        apr_pool_t *pool);
 
 /* A random hex token for a start (cidfile names). */
 const char *berth_spawnctx_token(apr_pool_t *pool);

@@ -281,7 +281,7 @@ apr_status_t berth_plan_build(berth_plan_t **out,
         p->mode = BERTH_PLAN_DOCKER;
         for (int i = 0; srv->args && i < srv->args->nelts; i++) {
             add(dargs, APR_ARRAY_IDX(srv->args, i, const char *));
-            if (i == 0 && run)
+            if (i == 0 && run) {
                 for (int k = 0; srv->env && k < srv->env->nelts; k++) {
                     const berth_kv_t *kv = &APR_ARRAY_IDX(srv->env, k,
                                                           berth_kv_t);
@@ -289,9 +289,22 @@ apr_status_t berth_plan_build(berth_plan_t **out,
                     add(dargs, apr_pstrcat(pool, kv->key, "=", kv->value,
                                            NULL));
                 }
+                /* the labels berth's own containers carry: the sweeps find
+                 * this one too when berth dies before it */
+                add(dargs, "--label");
+                add(dargs, "io.berth.managed=true");
+                add(dargs, "--label");
+                add(dargs, apr_pstrcat(pool, "io.berth.server=", srv->name,
+                                       NULL));
+                add(dargs, "--label");
+                add(dargs, apr_pstrcat(pool, "io.berth.instance=",
+                                       in->instance ? in->instance : "",
+                                       NULL));
+            }
         }
         reason(p, run ? "the command is docker run: never isolated again; "
-                        "the server's env goes in as -e flags"
+                        "the server's env goes in as -e flags, berth's labels "
+                        "as --label"
                       : "the command is docker: run as configured");
         if (berth_path_is_absolute(facts, srv->command) &&
             berth_dockerpath_verified(facts, srv->command) &&

@@ -8,6 +8,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
+#include "container.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "process.h"
@@ -26,6 +27,7 @@ typedef struct {
     apr_pool_t *pool;
     berth_process_t *proc;
     berth_upstream_t *up;
+    berth_container_t *ctr;  /* the container of a docker run, or NULL */
     int holds;
     apr_time_t ready_at;
 } instance_t;
@@ -42,6 +44,8 @@ struct berth_supervisor_t {
     apr_thread_cond_t *cv;        /* state changes and events */
     apr_thread_cond_t *released;  /* an instance's last hold came back */
     apr_thread_t *thread;
+    apr_thread_t *sweeper;   /* removes this server's stale containers */
+    apr_pool_t *sweep_pool;
     berth_sv_state_t state;
     instance_t *inst;
     int stop_requested;
@@ -114,7 +118,10 @@ static void destroy_instance(berth_supervisor_t *s, instance_t *inst,
 }
 
 /* The MCP stdio shutdown: close stdin, wait, SIGTERM the group, wait,
- * SIGKILL. Returns the exit status (-1 unknown). */
+ * SIGKILL. In a container the signals come from docker: stop -t <grace>
+ * (SIGTERM, wait, SIGKILL inside), kill when that fails; a signal to the
+ * docker client would end the client and leave the container running.
+ * Returns the exit status (-1 unknown). */
 static int shutdown_process(berth_supervisor_t *s, instance_t *inst)
 {
     int code = -1;
@@ -122,7 +129,23 @@ static int shutdown_process(berth_supervisor_t *s, instance_t *inst)
         s->srv->timeouts.shutdown * APR_USEC_PER_SEC);
     if (inst->up)
         berth_upstream_close_input(inst->up);
-    if (berth_process_wait(inst->proc, grace, &code) == APR_TIMEUP) {
+    if (inst->ctr && berth_process_wait(inst->proc, grace, &code) ==
+                         APR_TIMEUP) {
+        berth_log(BERTH_LOG_INFO, "server %s did not exit within %g s of "
+                  "its stdin closing; stopping its container",
+                  s->srv->name, s->srv->timeouts.shutdown);
+        int secs = (int)(s->srv->timeouts.shutdown + 0.999);
+        berth_container_stop(inst->ctr, secs);
+        /* the client ends with its container; one that does not is killed
+         * below like any other process */
+        berth_process_wait(inst->proc, apr_time_from_sec(5), &code);
+    } else if (inst->ctr) {
+        /* the client ended by itself: --rm removes the container, and any
+         * other is removed here */
+        berth_container_release(inst->ctr, 0);
+    }
+    if (!inst->ctr && berth_process_wait(inst->proc, grace, &code) ==
+                          APR_TIMEUP) {
         berth_log(BERTH_LOG_INFO, "server %s did not exit within %g s of "
                   "its stdin closing; sending SIGTERM", s->srv->name,
                   s->srv->timeouts.shutdown);
@@ -137,6 +160,46 @@ static int shutdown_process(berth_supervisor_t *s, instance_t *inst)
     /* its children, if it left any behind in its group */
     berth_process_kill_tree(inst->proc);
     return code;
+}
+
+static void *APR_THREAD_FUNC sweep_run(apr_thread_t *thread, void *arg)
+{
+    berth_supervisor_t *s = arg;
+    int removed = 0;
+    const char *err;
+    if (berth_container_sweep(s->ctx, s->cfg, s->srv->name, &removed, &err,
+                              s->sweep_pool) != APR_SUCCESS)
+        berth_log(BERTH_LOG_WARN, "server %s: could not look for stale "
+                  "containers: %s", s->srv->name, err);
+    else if (removed)
+        berth_log(BERTH_LOG_INFO, "server %s: removed %d stale container%s",
+                  s->srv->name, removed, removed == 1 ? "" : "s");
+    (void)thread;
+    return NULL;
+}
+
+/* Joins the last sweep, if one ran. Supervisor thread or after it. */
+static void join_sweep(berth_supervisor_t *s)
+{
+    apr_status_t ts;
+    if (s->sweeper) {
+        apr_thread_join(&ts, s->sweeper);
+        s->sweeper = NULL;
+        apr_pool_destroy(s->sweep_pool);
+        s->sweep_pool = NULL;
+    }
+}
+
+static void start_sweep(berth_supervisor_t *s)
+{
+    join_sweep(s);
+    apr_pool_create(&s->sweep_pool, s->pool);
+    if (apr_thread_create(&s->sweeper, NULL, sweep_run, s, s->sweep_pool) !=
+        APR_SUCCESS) {
+        s->sweeper = NULL;
+        apr_pool_destroy(s->sweep_pool);
+        s->sweep_pool = NULL;
+    }
 }
 
 static int start_instance(berth_supervisor_t *s)
@@ -157,11 +220,17 @@ static int start_instance(berth_supervisor_t *s)
         apr_pool_destroy(pool);
         return 0;
     }
-    if (plan->cidfile)
+    if (plan->cidfile) {
         apr_dir_make_recursive(berth_path_dirname(plan->cidfile, pool),
                                APR_FPROT_UREAD | APR_FPROT_UWRITE |
                                    APR_FPROT_UEXECUTE,
                                pool);
+        inst->ctr = berth_container_for_plan(s->ctx, s->cfg, plan, pool);
+        /* stale containers of this server from a dead berth go while this
+         * one starts (they never carry this berth's instance label) */
+        if (s->attempts > 0 || s->opts.sweep_first)
+            start_sweep(s);
+    }
     berth_process_spec_t spec = { plan->program, plan->argv,
                                   plan->command_line, plan->env, plan->cwd };
     if (berth_process_spawn(&inst->proc, &spec, &err, pool) != APR_SUCCESS) {
@@ -228,8 +297,20 @@ static int start_instance(berth_supervisor_t *s)
     apr_thread_mutex_lock(s->lock);
     inst->ready_at = apr_time_now();
     apr_thread_mutex_unlock(s->lock);
-    berth_log(BERTH_LOG_INFO, "server %s ready (MCP %s)", s->srv->name,
-              berth_upstream_protocol(inst->up));
+    /* the container runs, so docker wrote its id by now */
+    const char *cid = inst->ctr ? berth_container_id(inst->ctr) : NULL;
+    if (inst->ctr)
+        berth_log(BERTH_LOG_INFO, "server %s ready (MCP %s) in container "
+                  "%s%s%.12s%s", s->srv->name,
+                  berth_upstream_protocol(inst->up),
+                  berth_container_name(inst->ctr)
+                      ? berth_container_name(inst->ctr) : "",
+                  berth_container_name(inst->ctr) ? " (" : "",
+                  cid ? cid : "id unknown",
+                  berth_container_name(inst->ctr) ? ")" : "");
+    else
+        berth_log(BERTH_LOG_INFO, "server %s ready (MCP %s)", s->srv->name,
+                  berth_upstream_protocol(inst->up));
     return 1;
 }
 
@@ -249,6 +330,9 @@ static void act_died(berth_supervisor_t *s)
             APR_TIMEUP)
             code = shutdown_process(s, inst);
         berth_process_kill_tree(inst->proc);
+        /* the docker client may have died without its container */
+        if (inst->ctr)
+            berth_container_release(inst->ctr, 1);
         s->last_exit = code;
         destroy_instance(s, inst, s->last_error);
         berth_log(BERTH_LOG_WARN, "%s", s->last_error);
@@ -376,6 +460,7 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *arg)
         }
     }
     apr_thread_mutex_unlock(s->lock);
+    join_sweep(s);
     /* return, not apr_thread_exit(): its pthread_exit unwinds past
      * AddressSanitizer\'s thread teardown (a false stack report) */
     (void)thread;
@@ -509,6 +594,14 @@ apr_status_t berth_supervisor_call(berth_supervisor_t *s, const char *method,
     return rv;
 }
 
+void berth_supervisor_request_stop(berth_supervisor_t *s)
+{
+    apr_thread_mutex_lock(s->lock);
+    s->stop_requested = 1;
+    apr_thread_cond_broadcast(s->cv);
+    apr_thread_mutex_unlock(s->lock);
+}
+
 void berth_supervisor_stop(berth_supervisor_t *s)
 {
     apr_status_t ts;
@@ -535,6 +628,7 @@ berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,
     st.name = s->srv->name;
     st.state = s->state;
     st.pid = s->inst && s->inst->proc ? berth_process_pid(s->inst->proc) : 0;
+    berth_container_t *ctr = s->inst ? s->inst->ctr : NULL;
     st.restarts = s->restarts;
     apr_time_t now = apr_time_now();
     for (unsigned i = 0; i < 32 && i < s->death_count; i++)
@@ -549,6 +643,13 @@ berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,
         json_t *tools = berth_upstream_list(s->inst->up, "tools");
         st.tools = (int)json_array_size(tools);
         json_decref(tools);
+    }
+    if (ctr) {
+        /* the instance's pool lives while s->inst points at it */
+        const char *n = berth_container_name(ctr);
+        const char *id = berth_container_known_id(ctr);
+        st.container_name = n ? apr_pstrdup(pool, n) : NULL;
+        st.container_id = id ? apr_pstrndup(pool, id, 12) : NULL;
     }
     st.backoff = s->backoff;
     apr_thread_mutex_unlock(s->lock);

@@ -24,6 +24,9 @@ typedef enum {
 
 typedef struct {
     int restart;                   /* restart after a death (the daemon) */
+    int sweep_first;               /* remove the server's stale containers
+                                      at its first start too (restarts always
+                                      do); the daemon sweeps all at start */
     const char *log_dir;           /* <log_dir>/<server>.log; NULL: none */
     apr_off_t log_max_size;        /* 0: 10 MiB */
     int log_max_files;             /* 0: 3 */
@@ -44,6 +47,8 @@ typedef struct {
     const char *last_error;  /* NULL when none */
     const char *protocol;    /* the session's MCP revision */
     int tools;               /* tools in the cached list, -1 unknown */
+    const char *container_name; /* its container (docker run), else NULL */
+    const char *container_id;   /* short id, NULL until docker wrote it */
     apr_interval_time_t backoff; /* the next delay */
 } berth_supervisor_status_t;
 
@@ -77,6 +82,10 @@ void berth_supervisor_release(berth_supervisor_t *s, berth_upstream_t *u);
 apr_status_t berth_supervisor_call(berth_supervisor_t *s, const char *method,
                                    json_t *params, json_t **result,
                                    json_t **error);
+
+/* Asks the server to stop and returns at once: stopping N servers is N
+ * requests, then N berth_supervisor_stop calls, in about the time of one. */
+void berth_supervisor_request_stop(berth_supervisor_t *s);
 
 /* Stops the server (the MCP stdio shutdown) and joins its thread. */
 void berth_supervisor_stop(berth_supervisor_t *s);

@@ -15,6 +15,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #include <apr_portable.h>
 #include <apr_thread_mutex.h>
@@ -88,6 +91,7 @@ apr_status_t berth_process_spawn(berth_process_t **out,
         return err;
     }
 
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int err = errno;
@@ -103,6 +107,18 @@ apr_status_t berth_process_spawn(berth_process_t **out,
         for (int s = 1; s < NSIG; s++)
             if (s != SIGKILL && s != SIGSTOP)
                 signal(s, SIG_DFL);
+#if defined(__linux__)
+        /* berth killed with SIGKILL cannot stop its children: the kernel
+         * sends them SIGTERM instead (docker run passes it on to the
+         * container). It fires when the forking thread ends, so servers are
+         * spawned from the thread that supervises them for their whole
+         * life. Kept across exec; a parent already gone gets it now. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            raise(SIGTERM);
+#else
+        (void)parent;
+#endif
         dup2(in[0], 0);
         dup2(o[1], 1);
         dup2(e[1], 2);

@@ -80,7 +80,7 @@ has "$(cat "$TMP/out")" '"HAND_TOKEN":"hand-secret-777"'
 "$BERTH" plan byhand "${C[@]}" --json >"$TMP/plan.json" 2>&1
 [ "$(jq -r '.mode' "$TMP/plan.json")" = docker ] && ok || fail "byhand mode"
 # the cidfile right after run, and the configured value never shown
-jq -r '.argv | join(" ")' "$TMP/plan.json" | grep -q 'docker run --cidfile [^ ]*byhand-[0-9a-f]*\.cid -e HAND_TOKEN=\*\*\* -i --rm' \
+jq -r '.argv | join(" ")' "$TMP/plan.json" | grep -q 'docker run --cidfile [^ ]*byhand-[0-9a-f]*\.cid -e HAND_TOKEN=\*\*\* --label io.berth.managed=true --label io.berth.server=byhand --label io.berth.instance=[^ ]* -i --rm' \
   && ok || fail "byhand plan: $(jq -c .argv "$TMP/plan.json")"
 grep -q hand-secret-777 "$TMP/plan.json" && fail "plan shows HAND_TOKEN" || ok
 for _ in $(seq 100); do

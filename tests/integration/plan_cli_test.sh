@@ -178,6 +178,17 @@ cat >"$TMP/hostile.json" <<'EOF'
   }
 }
 EOF
+# the labels berth adds to the user's own docker run, after its -e flags;
+# the instance label names this berth process (host/pid/start/random)
+labels() {
+  local inst
+  inst=$(jqr '.argv | join(" ")' | grep -o 'io\.berth\.instance=[A-Za-z0-9._/-]*' | head -1)
+  case "$inst" in
+    "io.berth.instance=$(hostname)/"*/*/*) pass ;;
+    *) fail "instance label [$inst] is not io.berth.instance=<host>/<pid>/<start>/<token>" ;;
+  esac
+  dock_labels=(--label io.berth.managed=true --label io.berth.server=dock --label "$inst")
+}
 dock_tail=(-i --rm img "arg with space" "it's" 'say "hi"' '$HOME' '`id`' '$(id)'
            'back\slash' 'trailing\' "日本 é 😀" 'a;b&c|d' '*' '~' '%PATH%' '!x' '#c' ''
            $'two\nlines')
@@ -230,9 +241,10 @@ for shell in "${shells[@]}"; do
     ok_json "plan $srv with SHELL=$shell" || continue
     eq "$srv with SHELL=$shell: wrapped by it" "$(jqr .program)" "$shell"
     cid=$(jqr .cidfile)
+    labels
     exec_plan "$srv via $shell -l -c" || continue
     if [ "$srv" = dock ]; then
-      same_list "$srv via $(basename "$shell") -l -c" run --cidfile "$cid" "${dock_tail[@]}" -- "${got[@]}"
+      same_list "$srv via $(basename "$shell") -l -c" run --cidfile "$cid" "${dock_labels[@]}" "${dock_tail[@]}" -- "${got[@]}"
     else
       same_list "$srv via $(basename "$shell") -l -c (head)" run --cidfile "$cid" -- "${got[@]:0:3}"
       same_list "$srv via $(basename "$shell") -l -c (tail)" "${iso_tail[@]}" -- "${got[@]: -${#iso_tail[@]}}"
@@ -243,9 +255,10 @@ for srv in dock iso; do
   runb "${std_env[@]}" DOCKER_HOST=unix:///tmp/x.sock -- plan "$srv" --json --config "$TMP/hostile.json"
   ok_json "plan $srv direct (hostile)" || continue
   cid=$(jqr .cidfile)
+  labels
   exec_plan "$srv direct" || continue
   if [ "$srv" = dock ]; then
-    same_list "$srv direct exec" run --cidfile "$cid" "${dock_tail[@]}" -- "${got[@]}"
+    same_list "$srv direct exec" run --cidfile "$cid" "${dock_labels[@]}" "${dock_tail[@]}" -- "${got[@]}"
   else
     same_list "$srv direct exec (head)" run --cidfile "$cid" -- "${got[@]:0:3}"
     same_list "$srv direct exec (tail)" "${iso_tail[@]}" -- "${got[@]: -${#iso_tail[@]}}"

@@ -549,7 +549,7 @@ static void assert_gone(long pid)
 
 static const char *const k_tools[] = {
     "echo", "add", "sleep", "crash", "stderr_spam", "env_dump", "big_output",
-    "bad_json", "notify_progress", "ask_sampling", "add_tool", "log", NULL
+    "bad_json", "notify_progress", "ask_sampling", "add_tool", "log", "tcp_connect", NULL
 };
 
 static void assert_names(json_t *list, const char *key,
@@ -579,7 +579,7 @@ static void assert_names(json_t *list, const char *key,
 static void test_handshake_and_lists(void **state)
 {
     (void)state;
-    /* three at a time: tools in 4 pages; tools/call before
+    /* three at a time: tools in 5 pages; tools/call before
      * notifications/initialized would fail */
     setup_t o = { .env = json_pack("{s:s, s:s}", "FIXTURE_PAGE_SIZE", "3",
                                    "FIXTURE_REQUIRE_INITIALIZED", "1") };
@@ -592,7 +592,7 @@ static void test_handshake_and_lists(void **state)
     assert_int_equal(st.state, BERTH_SV_READY);
     assert_string_equal(st.name, "fixture");
     assert_string_equal(st.protocol, "2025-11-25");
-    assert_int_equal(st.tools, 12);
+    assert_int_equal(st.tools, 13);
     assert_true(st.pid > 0);
     assert_int_equal(st.restarts, 0);
     assert_int_equal(st.deaths_recent, 0);
@@ -1087,7 +1087,7 @@ static void test_add_tool_list_changed(void **state)
     setup_t o = { .env = json_pack("{s:s}", "FIXTURE_PAGE_SIZE", "5") };
     server_t *s = server_open(&o);
     server_start_ready(s);
-    assert_int_equal(status_of(s).tools, 12);
+    assert_int_equal(status_of(s).tools, 13);
 
     json_t *r = tool_ok(s, "add_tool", NULL);
     assert_string_equal(text_of(r), "added extra_1");
@@ -1098,15 +1098,15 @@ static void test_add_tool_list_changed(void **state)
     apr_thread_mutex_lock(s->ev.lock);
     int at_change = s->ev.tools_at_change, extra = s->ev.extra_at_change;
     apr_thread_mutex_unlock(s->ev.lock);
-    assert_int_equal(at_change, 13);
+    assert_int_equal(at_change, 14);
     assert_true(extra);
-    assert_int_equal(status_of(s).tools, 13);
+    assert_int_equal(status_of(s).tools, 14);
     berth_upstream_t *u = berth_supervisor_acquire(s->sv, NULL, s->pool);
     assert_non_null(u);
     json_t *tools = berth_upstream_list(u, "tools");
-    assert_int_equal(json_array_size(tools), 13);
+    assert_int_equal(json_array_size(tools), 14);
     assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(tools, 12), "name")),
+                            json_array_get(tools, 13), "name")),
                         "extra_1");
     json_decref(tools);
     berth_supervisor_release(s->sv, u);
@@ -1120,7 +1120,7 @@ static void test_add_tool_list_changed(void **state)
     json_decref(r);
     assert_true(wait_note(&s->ev, "notifications/tools/list_changed",
                           (size_t)i + 1, SEC(10)) > i);
-    assert_int_equal(status_of(s).tools, 14);
+    assert_int_equal(status_of(s).tools, 15);
     long pid = status_of(s).pid;
     server_close(s);
     assert_gone(pid);
@@ -1359,7 +1359,7 @@ static void test_crash_mid_call_restarts(void **state)
     assert_int_equal(st.restarts, 1);
     assert_true(st.deaths_recent >= 1);
     assert_true(st.pid > 0 && st.pid != pid1);
-    assert_int_equal(st.tools, 12);
+    assert_int_equal(st.tools, 13);
     assert_false(pid_alive(pid1));
     echo_ok(s, "after the restart");
     json_t *r = tool_ok(s, "add", json_pack("{s:i, s:i}", "a", 1, "b", 2));
@@ -1480,7 +1480,7 @@ static void test_noise_and_oversize(void **state)
     berth_upstream_counters(u, &dropped, &skipped);
     assert_int_equal(dropped, 0);
     assert_int_equal(skipped, 1);
-    assert_int_equal(status_of(s).tools, 12);
+    assert_int_equal(status_of(s).tools, 13);
 
     /* under the maximum: fine */
     json_t *r = tool_ok(s, "big_output", json_pack("{s:i}", "bytes", 60000));

@@ -168,11 +168,15 @@ static void test_cidfile_position_every_shape(void **state)
         apr_array_header_t *ex = executed_docker_argv(f, p);
         const char *want[] = { "/usr/bin/docker", "run", "--cidfile",
                                "/run/user/1000/berth/cid/gh-abc123.cid", "-e",
-                               "TOKEN=s3cr3t v", "-i", "--rm", "--name", "run",
-                               "img:1", "--cidfile-like", "run", NULL };
+                               "TOKEN=s3cr3t v", "--label",
+                               "io.berth.managed=true", "--label",
+                               "io.berth.server=gh", "--label",
+                               "io.berth.instance=inst1", "-i", "--rm",
+                               "--name", "run", "img:1", "--cidfile-like",
+                               "run", NULL };
         for (int i = 0; want[i]; i++)
             assert_string_equal(arg(ex, i), want[i]);
-        assert_int_equal(ex->nelts, 13);
+        assert_int_equal(ex->nelts, 19);
         if (s == 4)
             assert_non_null(strstr(arg(p->reasons, p->reasons->nelts - 1),
                                    "not one berth knows"));
@@ -198,7 +202,8 @@ static void test_cidfile_position_every_shape(void **state)
         assert_string_equal(arg(ex, 3),
                             "C:\\Users\\ada\\berth state\\cid\\gh-abc123.cid");
         assert_string_equal(arg(ex, 5), "TOKEN=s3cr3t v");
-        assert_string_equal(arg(ex, 12), "run");
+        assert_string_equal(arg(ex, 11), "io.berth.instance=inst1");
+        assert_string_equal(arg(ex, 18), "run");
     }
 }
 

@@ -1,0 +1,27 @@
+/* Process identity on macOS: sysctl's kinfo_proc start time. */
+#include "platform.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/sysctl.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+long berth_platform_pid(void) { return (long)getpid(); }
+
+apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs)
+{
+    struct kinfo_proc kp;
+    size_t len = sizeof kp;
+    int mib[4] = { CTL_KERN, KERN_PROC, KERN_PROC_PID, (int)pid };
+    if (pid <= 0)
+        return APR_ENOENT;
+    memset(&kp, 0, sizeof kp);
+    if (sysctl(mib, 4, &kp, &len, NULL, 0) != 0)
+        return errno;
+    if (len == 0 || kp.kp_proc.p_pid != (pid_t)pid ||
+        kp.kp_proc.p_stat == SZOMB)
+        return APR_ENOENT;
+    *secs = (apr_int64_t)kp.kp_proc.p_starttime.tv_sec;
+    return APR_SUCCESS;
+}

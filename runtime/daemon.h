@@ -1,0 +1,39 @@
+/* The long-running berth: every enabled local server under a supervisor of
+ * its own, started in parallel, restarted when it dies, stopped in parallel;
+ * and at start, the sweep of containers a dead berth left behind. The
+ * fronts (HTTP, stdio) sit on top of it. */
+#ifndef BERTH_DAEMON_H
+#define BERTH_DAEMON_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "spawnctx.h"
+#include "supervisor.h"
+
+typedef struct berth_daemon_t berth_daemon_t;
+
+/* OPTS is the template for every supervisor (restart is forced on). */
+berth_daemon_t *berth_daemon_create(berth_spawnctx_t *ctx,
+                                    const berth_config_t *cfg,
+                                    const berth_supervisor_opts_t *opts,
+                                    apr_pool_t *pool);
+
+/* Starts every enabled stdio server (each in its own thread) and, when any
+ * configured server uses docker, the start-up sweep in another one. Returns
+ * at once. */
+void berth_daemon_start(berth_daemon_t *d);
+
+/* Stops every server in parallel (about one shutdown grace for all) and
+ * waits for the sweep. */
+void berth_daemon_stop(berth_daemon_t *d);
+
+int berth_daemon_count(const berth_daemon_t *d);
+berth_supervisor_t *berth_daemon_server(berth_daemon_t *d, int i);
+
+/* Every server's status as JSON: name, state, pid, restarts, last exit and
+ * error, protocol, tools, and for containers their name and id. */
+json_t *berth_daemon_status(berth_daemon_t *d, apr_pool_t *pool);
+
+#endif
