@@ -37,22 +37,27 @@ const char *berth_instance_self(const char *token, apr_pool_t *pool)
 int berth_instance_parse(const char *id, berth_instance_t *out,
                          apr_pool_t *pool)
 {
-    char *last, *copy = apr_pstrdup(pool, id ? id : "");
-    char *host = apr_strtok(copy, "/", &last);
-    char *pid = apr_strtok(NULL, "/", &last);
-    char *started = apr_strtok(NULL, "/", &last);
-    char *token = apr_strtok(NULL, "/", &last);
-    char *end;
-    if (!host || !pid || !started || !token || apr_strtok(NULL, "/", &last))
-        return 0;
-    out->host = host;
-    out->pid = strtol(pid, &end, 10);
+    char *part[4], *end;
+    char *p = apr_pstrdup(pool, id ? id : "");
+    /* exactly four non-empty parts split by '/' */
+    for (int i = 0; i < 4; i++) {
+        part[i] = p;
+        p = strchr(p, '/');
+        if ((p == NULL) != (i == 3))
+            return 0;
+        if (p)
+            *p++ = '\0';
+        if (!*part[i])
+            return 0;
+    }
+    out->host = part[0];
+    out->pid = strtol(part[1], &end, 10);
     if (*end || out->pid <= 0)
         return 0;
-    out->started = apr_strtoi64(started, &end, 10);
+    out->started = apr_strtoi64(part[2], &end, 10);
     if (*end)
         return 0;
-    out->token = token;
+    out->token = part[3];
     return 1;
 }
 
@@ -347,6 +352,7 @@ apr_status_t berth_container_list(berth_spawnctx_t *ctx,
         f[4] = p;
         berth_container_info_t *ci = apr_array_push(*out);
         ci->id = apr_pstrndup(pool, f[0], 12);
+        ci->full_id = f[0];
         ci->state = f[1];
         ci->name = f[2];
         ci->instance = f[3];
@@ -356,6 +362,58 @@ apr_status_t berth_container_list(berth_spawnctx_t *ctx,
             pool);
     }
     return APR_SUCCESS;
+}
+
+/* Deletes the cidfile folders of berth processes on this host that are
+ * gone (<pid>-<start>-<token>, the instance id without the host). A live
+ * berth's folder is never touched, so no start in progress can lose its
+ * cidfile. */
+static void sweep_cidfiles(berth_spawnctx_t *ctx, apr_pool_t *pool)
+{
+    apr_dir_t *dir, *sub;
+    apr_finfo_t fi, ff;
+    berth_instance_t self;
+    const char *root = berth_spawnctx_cid_root(ctx);
+    const berth_hostfacts_t *facts = berth_spawnctx_facts(ctx);
+    if (!berth_instance_parse(berth_spawnctx_instance(ctx), &self, pool) ||
+        apr_dir_open(&dir, root, pool) != APR_SUCCESS)
+        return;
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
+           APR_SUCCESS) {
+        long pid;
+        char started[32], token[64], *end;
+        if (fi.filetype != APR_DIR || fi.name[0] == '.')
+            continue;
+        pid = strtol(fi.name, &end, 10);
+        if (*end != '-' || pid <= 0)
+            continue;
+        const char *rest = end + 1, *dash = strchr(rest, '-');
+        if (!dash || (size_t)(dash - rest) >= sizeof started ||
+            strlen(dash + 1) >= sizeof token)
+            continue;
+        apr_cpystrn(started, rest, (apr_size_t)(dash - rest) + 1);
+        apr_cpystrn(token, dash + 1, sizeof token);
+        const char *why;
+        const char *id = apr_psprintf(pool, "%s/%ld/%s/%s", self.host, pid,
+                                      started, token);
+        if (berth_instance_alive(&self, id, berth_platform_process_started,
+                                 &why, pool))
+            continue;
+        const char *path = berth_path_child(facts, root, fi.name, pool);
+        if (apr_dir_open(&sub, path, pool) == APR_SUCCESS) {
+            while (apr_dir_read(&ff, APR_FINFO_NAME | APR_FINFO_TYPE, sub) ==
+                   APR_SUCCESS)
+                if (ff.filetype == APR_REG)
+                    apr_file_remove(berth_path_child(facts, path, ff.name,
+                                                     pool),
+                                    pool);
+            apr_dir_close(sub);
+        }
+        berth_log(BERTH_LOG_DEBUG, "removed the cidfiles of a berth that is "
+                  "gone (%s): %s", why, path);
+        apr_dir_remove(path, pool);
+    }
+    apr_dir_close(dir);
 }
 
 apr_status_t berth_container_sweep(berth_spawnctx_t *ctx,
@@ -379,18 +437,22 @@ apr_status_t berth_container_sweep(berth_spawnctx_t *ctx,
                   "%s", ci->name, ci->id, ci->server, ci->why);
         APR_ARRAY_PUSH(args, const char *) = ci->id;
     }
-    if (args->nelts == 2)
-        return APR_SUCCESS;
-    char *out;
-    rv = berth_spawnctx_docker_exec(ctx, cfg, args, DOCKER_RM_TIMEOUT, &out,
-                                    error, pool);
-    /* rm -f fails as a whole when one is already gone (its own --rm won
-     * the race); count what it printed */
-    char *last;
-    for (char *l = apr_strtok(out, "\n", &last); l;
-         l = apr_strtok(NULL, "\n", &last))
-        for (int i = 2; i < args->nelts; i++)
-            if (strcmp(l, APR_ARRAY_IDX(args, i, const char *)) == 0)
-                (*removed)++;
-    return *removed > 0 ? APR_SUCCESS : rv;
+    if (args->nelts > 2) {
+        char *out;
+        rv = berth_spawnctx_docker_exec(ctx, cfg, args, DOCKER_RM_TIMEOUT,
+                                        &out, error, pool);
+        /* rm -f fails as a whole when one is already gone (its own --rm
+         * won the race); count what it printed */
+        char *last;
+        for (char *l = apr_strtok(out, "\n", &last); l;
+             l = apr_strtok(NULL, "\n", &last))
+            for (int i = 2; i < args->nelts; i++)
+                if (strcmp(l, APR_ARRAY_IDX(args, i, const char *)) == 0)
+                    (*removed)++;
+        if (*removed > 0)
+            rv = APR_SUCCESS;
+    }
+    if (!server)
+        sweep_cidfiles(ctx, pool);
+    return rv;
 }

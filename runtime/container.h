@@ -87,6 +87,7 @@ void berth_container_release(berth_container_t *c, int force);
 
 typedef struct {
     const char *id;        /* short container id */
+    const char *full_id;
     const char *name;      /* without the leading '/' */
     const char *server;    /* io.berth.server */
     const char *instance;  /* io.berth.instance */
@@ -105,7 +106,9 @@ apr_status_t berth_container_list(berth_spawnctx_t *ctx,
                                   const char **error, apr_pool_t *pool);
 
 /* Removes (docker rm -f, one command) every managed container whose owner is
- * not alive; only SERVER's when SERVER is not NULL. *REMOVED counts them. */
+ * not alive; only SERVER's when SERVER is not NULL. *REMOVED counts them.
+ * The whole sweep (SERVER NULL) also deletes the cidfiles in berth's folder
+ * that name a container which no longer exists. */
 apr_status_t berth_container_sweep(berth_spawnctx_t *ctx,
                                    const berth_config_t *cfg,
                                    const char *server, int *removed,

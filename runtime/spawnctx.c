@@ -3,6 +3,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include <apr_file_info.h>
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
@@ -19,13 +21,28 @@ struct berth_spawnctx_t {
     berth_loginenv_once_t *login;
     berth_dockerpath_t *resolver;
     berth_hydration_t hydration;
-    const char *cid_dir;
+    const char *cid_root;           /* every berth's cidfile folders */
+    const char *cid_dir;            /* this process's, below cid_root */
     const char *instance;           /* labels this process's containers */
     apr_thread_mutex_t *lock;       /* guards the docker info cache */
     int info_have;
     apr_time_t info_at;
     berth_docker_info_t info;
 };
+
+/* The process's cidfile folder goes with it (only when empty: a container
+ * still tracked keeps it, and the next sweep finds it). */
+static apr_status_t remove_cid_dir(void *data)
+{
+    berth_spawnctx_t *c = data;
+    apr_pool_t *tmp;
+    if (c->cid_dir != c->cid_root &&
+        apr_pool_create(&tmp, NULL) == APR_SUCCESS) {
+        apr_dir_remove(c->cid_dir, tmp);
+        apr_pool_destroy(tmp);
+    }
+    return APR_SUCCESS;
+}
 
 berth_spawnctx_t *berth_spawnctx_create(berth_hostfacts_t *facts,
                                         apr_pool_t *pool)
@@ -49,9 +66,22 @@ berth_spawnctx_t *berth_spawnctx_create(berth_hostfacts_t *facts,
     } else {
         berth_hydrate(facts, NULL, &c->hydration, pool);
     }
-    c->cid_dir = berth_path_child(facts, berth_platform_state_dir(facts, pool),
-                                  "cid", pool);
+    c->cid_root = berth_path_child(facts, berth_platform_state_dir(facts, pool),
+                                   "cid", pool);
     c->instance = berth_instance_self(berth_spawnctx_token(pool), pool);
+    /* one folder per berth process, named after its instance, so a sweep
+     * can delete a dead berth's cidfiles without racing a live one's */
+    berth_instance_t self;
+    if (berth_instance_parse(c->instance, &self, pool))
+        c->cid_dir = berth_path_child(
+            facts, c->cid_root,
+            apr_psprintf(pool, "%ld-%" APR_INT64_T_FMT "-%s", self.pid,
+                         self.started, self.token),
+            pool);
+    else
+        c->cid_dir = c->cid_root;
+    apr_pool_cleanup_register(pool, c, remove_cid_dir,
+                              apr_pool_cleanup_null);
     return c;
 }
 
@@ -83,6 +113,11 @@ const char *berth_spawnctx_instance(berth_spawnctx_t *ctx)
 const char *berth_spawnctx_cid_dir(berth_spawnctx_t *ctx)
 {
     return ctx->cid_dir;
+}
+
+const char *berth_spawnctx_cid_root(berth_spawnctx_t *ctx)
+{
+    return ctx->cid_root;
 }
 
 const char *berth_spawnctx_token(apr_pool_t *pool)

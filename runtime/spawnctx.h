@@ -33,8 +33,11 @@ const berth_loginenv_t *berth_spawnctx_login(berth_spawnctx_t *ctx);
  * the io.berth.instance label of its containers. */
 const char *berth_spawnctx_instance(berth_spawnctx_t *ctx);
 
-/* The folder cidfiles go to (not created here). */
+/* The folder this process's cidfiles go to (not created here; removed with
+ * the context's pool when empty): <cid root>/<pid>-<start>-<token>. */
 const char *berth_spawnctx_cid_dir(berth_spawnctx_t *ctx);
+/* <state dir>/cid, holding every berth process's folder. */
+const char *berth_spawnctx_cid_root(berth_spawnctx_t *ctx);
 
 /* Plans SRV: resolves docker only for docker shapes and captures the login
  * shell only when PATH needs enhancing (each at most once per process). */

@@ -16,6 +16,7 @@ typedef struct {
     apr_hash_t *paths;        /* path -> berth_probe_t + 1 */
     apr_hash_t *answers;      /* command string (argv[3] or argv joined) */
     int captures;             /* how many times capture ran */
+    const char *last_argv;    /* the last capture's argv, joined by blanks */
     apr_time_t clock;
     const char *last_script;  /* the last -c script */
     int login_timeout;        /* the login-env capture times out */
@@ -78,6 +79,10 @@ static inline apr_status_t fake_capture(const berth_hostfacts_t *f,
     fk->captures++;
     const char *script = argv[1] && argv[2] && argv[3] ? argv[3] : "";
     fk->last_script = apr_pstrdup(pool, script);
+    fk->last_argv = "";
+    for (int i = 0; argv[i]; i++)
+        fk->last_argv = apr_pstrcat(pool, fk->last_argv, i ? " " : "",
+                                    argv[i], NULL);
     if (strstr(script, "env -0")) {
         if (fk->login_timeout) {
             out->timed_out = 1;
