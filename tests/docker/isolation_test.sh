@@ -23,6 +23,8 @@ cat >"$TMP/c.json" <<'JSON'
   "mcpServers": {
     "iso": { "command": "/mcp_fixture", "env": { "API_KEY": "iso-secret-4242" },
              "isolation": { "image": "berth-test/fixture:latest", "network_mode": "none" } },
+    "bridged": { "command": "/mcp_fixture",
+                 "isolation": { "image": "berth-test/fixture:latest", "network_mode": "bridge" } },
     "byhand": { "command": "docker",
                 "args": ["run", "-i", "--rm", "--label", "berth.test=byhand", "berth-test/fixture:latest"],
                 "env": { "HAND_TOKEN": "hand-secret-777" } }
@@ -73,6 +75,23 @@ for _ in $(seq 100); do
 done
 [ -z "$(docker ps -aq --filter label=io.berth.server=iso)" ] && ok || fail "the container was left behind"
 
+# network_mode none, for real: a TCP connection to a listener on the host's
+# bridge address fails inside, while the same call from a bridged container
+# (the control) connects
+GW=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+PORT=$((20000 + RANDOM % 20000))
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+"$BUSYBOX" nc -l -p "$PORT" >/dev/null 2>&1 &
+ncpid=$!
+sleep 0.2
+"$BERTH" call bridged tcp_connect --args "{\"host\": \"$GW\", \"port\": $PORT}" "${C[@]}" >"$TMP/out" 2>"$TMP/err" \
+  && has "$(cat "$TMP/out")" "connected to $GW:$PORT" \
+  || fail "the bridged control could not connect to $GW:$PORT: $(cat "$TMP/out" "$TMP/err")"
+"$BERTH" call iso tcp_connect --args "{\"host\": \"$GW\", \"port\": $PORT}" "${C[@]}" >"$TMP/out" 2>"$TMP/err"
+[ $? = 1 ] && ok || fail "tcp_connect from network none did not fail"
+has "$(cat "$TMP/err")" "connect to $GW:$PORT failed: Network is unreachable"
+kill $ncpid 2>/dev/null; wait $ncpid 2>/dev/null
+
 # a server that is docker run itself: never isolated again, env as -e
 "$BERTH" call byhand env_dump "${C[@]}" >"$TMP/out" 2>"$TMP/err"
 [ $? = 0 ] && ok || fail "docker run server: $(cat "$TMP/err")"
@@ -83,6 +102,19 @@ has "$(cat "$TMP/out")" '"HAND_TOKEN":"hand-secret-777"'
 jq -r '.argv | join(" ")' "$TMP/plan.json" | grep -q 'docker run --cidfile [^ ]*byhand-[0-9a-f]*\.cid -e HAND_TOKEN=\*\*\* --label io.berth.managed=true --label io.berth.server=byhand --label io.berth.instance=[^ ]* -i --rm' \
   && ok || fail "byhand plan: $(jq -c .argv "$TMP/plan.json")"
 grep -q hand-secret-777 "$TMP/plan.json" && fail "plan shows HAND_TOKEN" || ok
+# tracked like berth's own: labelled, with its id in the cidfile
+"$BERTH" call byhand sleep --args '{"ms": 1500}' "${C[@]}" >"$TMP/out" 2>"$TMP/err" &
+bpid=$!
+hid=""
+for _ in $(seq 100); do
+  hid=$(docker ps -q --no-trunc --filter label=io.berth.server=byhand --filter label=berth.test=byhand)
+  [ -n "$hid" ] && break
+  sleep 0.05
+done
+[ -n "$hid" ] && ok || fail "the docker run server's container carries no io.berth.server label"
+cidf=$(ls "$HOME"/.cache/berth/cid/*/byhand-*.cid 2>/dev/null | head -1)
+[ -n "$cidf" ] && [ "$(cat "$cidf")" = "$hid" ] && ok || fail "cidfile [$cidf] does not hold the container id $hid"
+wait $bpid && ok || fail "byhand sleep: $(cat "$TMP/err")"
 for _ in $(seq 100); do
   [ -z "$(docker ps -aq --filter label=berth.test=byhand)" ] && break
   sleep 0.05
