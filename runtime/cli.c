@@ -516,6 +516,85 @@ static json_t *server_json(const berth_config_t *cfg,
     return o;
 }
 
+static berth_spawnctx_t *spawn_context(FILE *err, apr_pool_t *pool);
+
+static int uses_docker(const berth_config_t *cfg,
+                       const berth_server_config_t *s)
+{
+    return s->transport == BERTH_TRANSPORT_STDIO &&
+           (berth_isolation_is_docker_command(s->command) ||
+            berth_isolation_effective(cfg, s, NULL) == BERTH_ISOLATION_DOCKER);
+}
+
+/* The containers berth labelled, per server name: {server: [{name, id,
+ * state, owner, owner_alive}]}, or NULL with *ERROR when docker cannot say.
+ * Asked only when a server uses docker; the daemon probe (3 s, cached)
+ * comes first so a dead daemon costs no listing timeout. */
+static json_t *containers_by_server(berth_spawnctx_t *ctx,
+                                    const berth_config_t *cfg,
+                                    const char **error, apr_pool_t *pool)
+{
+    apr_array_header_t *list;
+    int any = 0;
+    for (int i = 0; cfg && i < cfg->servers->nelts; i++)
+        any |= uses_docker(cfg, APR_ARRAY_IDX(cfg->servers, i,
+                                              berth_server_config_t *));
+    *error = NULL;
+    if (!any)
+        return json_object();
+    berth_docker_info_t info = berth_spawnctx_docker_info(ctx, cfg);
+    if (!info.available) {
+        *error = info.error;
+        return NULL;
+    }
+    if (berth_container_list(ctx, cfg, NULL, &list, error, pool) !=
+        APR_SUCCESS)
+        return NULL;
+    json_t *by = json_object();
+    for (int i = 0; i < list->nelts; i++) {
+        const berth_container_info_t *c =
+            &APR_ARRAY_IDX(list, i, berth_container_info_t);
+        json_t *arr = json_object_get(by, c->server);
+        if (!arr) {
+            arr = json_array();
+            json_object_set_new(by, c->server, arr);
+        }
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "name", c->name,
+                           "id", c->id, "state", c->state, "instance",
+                           c->instance, "owner_alive", c->owner_alive,
+                           "owner", c->why));
+    }
+    return by;
+}
+
+/* A server's docker facts: the containers berth's labels tie to it, and
+ * "running" when one of them runs for a live berth. */
+static void add_containers(json_t *o, const berth_config_t *cfg,
+                           const berth_server_config_t *s, json_t *by,
+                           const char *error)
+{
+    if (!uses_docker(cfg, s))
+        return;
+    if (!by) {
+        json_object_set_new(o, "containers", json_null());
+        json_object_set_new(o, "containers_error", json_string(error));
+        return;
+    }
+    json_t *arr = json_object_get(by, s->name);
+    const char *state = "stopped";
+    size_t i;
+    json_t *c;
+    json_array_foreach(arr, i, c)
+        if (json_is_true(json_object_get(c, "owner_alive")) &&
+            strcmp(json_string_value(json_object_get(c, "state")),
+                   "running") == 0)
+            state = "running";
+    json_object_set_new(o, "containers", arr ? json_incref(arr)
+                                             : json_array());
+    json_object_set_new(o, "state", json_string(state));
+}
+
 static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
                        apr_pool_t *pool)
 {
@@ -525,11 +604,21 @@ static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
     if (opt->json) {
         json_t *root = json_object();
         json_t *arr = json_array();
+        const char *cerr = NULL;
+        json_t *by = NULL;
+        berth_spawnctx_t *ctx = spawn_context(err, pool);
+        if (!ctx)
+            return BERTH_EXIT_FAILURE;
+        by = containers_by_server(ctx, cfg, &cerr, pool);
         json_object_set_new(root, "config", json_string(cfg->file));
-        for (int i = 0; i < cfg->servers->nelts; i++)
-            json_array_append_new(arr, server_json(
-                cfg, APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *),
-                pool));
+        for (int i = 0; i < cfg->servers->nelts; i++) {
+            const berth_server_config_t *s =
+                APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
+            json_t *o = server_json(cfg, s, pool);
+            add_containers(o, cfg, s, by, cerr);
+            json_array_append_new(arr, o);
+        }
+        json_decref(by);
         json_object_set_new(root, "servers", arr);
         json_dumpf(root, out, JSON_INDENT(2));
         fputc('\n', out);
@@ -819,12 +908,36 @@ static int cmd_doctor(const options_t *opt, FILE *out, FILE *err,
                                                             const char *)));
     json_object_set_new(j, "env_allow", ja);
     json_object_set_new(j, "cid_dir",
-                        json_string(berth_spawnctx_cid_dir(ctx)));
+                        json_string(berth_spawnctx_cid_root(ctx)));
+    /* per server: isolation, image, and the containers labelled for it */
+    const char *cerr = NULL;
+    json_t *by = containers_by_server(ctx, cfg, &cerr, pool);
+    json_t *jsv = json_array();
+    for (int i = 0; cfg && i < cfg->servers->nelts; i++) {
+        const berth_server_config_t *s =
+            APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
+        const char *why;
+        berth_isolation_mode_t mode = berth_isolation_effective(cfg, s, &why);
+        json_t *o = json_pack("{s:s, s:s, s:s}", "name", s->name, "mode",
+                              berth_isolation_is_docker_command(
+                                  s->transport == BERTH_TRANSPORT_STDIO
+                                      ? s->command : "")
+                                  ? "docker run"
+                                  : berth_isolation_mode_name(mode),
+                              "reason", why);
+        json_object_set_new(o, "image", mode == BERTH_ISOLATION_DOCKER
+                                            ? json_string(berth_isolation_image(
+                                                  cfg, s))
+                                            : json_null());
+        add_containers(o, cfg, s, by, cerr);
+        json_array_append_new(jsv, o);
+    }
+    json_decref(by);
+    json_object_set_new(j, "servers", jsv);
     if (opt->json) {
         print_json(j, out);
         return BERTH_EXIT_OK;
     }
-    json_decref(j);
 
     fprintf(out, "berth %s on %s\n\n", BERTH_VERSION,
             berth_os_name(facts->os));
@@ -880,7 +993,35 @@ static int cmd_doctor(const options_t *opt, FILE *out, FILE *err,
                                             : "");
     for (int i = 0; i < allow->nelts; i++)
         fprintf(out, " %s", APR_ARRAY_IDX(allow, i, const char *));
-    fprintf(out, "\n\ncidfiles: %s\n", berth_spawnctx_cid_dir(ctx));
+    fprintf(out, "\n\ncidfiles: %s (a folder per berth process)\n",
+            berth_spawnctx_cid_root(ctx));
+    if (json_array_size(jsv))
+        fprintf(out, "\nservers:\n");
+    size_t k;
+    json_t *o;
+    json_array_foreach(jsv, k, o) {
+        const char *image = json_string_value(json_object_get(o, "image"));
+        fprintf(out, "  %s: %s%s%s\n",
+                json_string_value(json_object_get(o, "name")),
+                json_string_value(json_object_get(o, "mode")),
+                image ? ", image " : "", image ? image : "");
+        json_t *cs = json_object_get(o, "containers");
+        size_t m;
+        json_t *c;
+        if (json_object_get(o, "containers_error"))
+            fprintf(out, "    containers: unknown (%s)\n",
+                    json_string_value(json_object_get(o,
+                                                      "containers_error")));
+        else if (cs && !json_array_size(cs))
+            fprintf(out, "    no container\n");
+        json_array_foreach(cs, m, c)
+            fprintf(out, "    container %s (%s): %s; %s\n",
+                    json_string_value(json_object_get(c, "name")),
+                    json_string_value(json_object_get(c, "id")),
+                    json_string_value(json_object_get(c, "state")),
+                    json_string_value(json_object_get(c, "owner")));
+    }
+    json_decref(j);
     return BERTH_EXIT_OK;
 }
 

@@ -131,6 +131,27 @@ grep -q "removing container .* its berth (pid $PID_A) is not running" "$TMP/A2.l
 wait_for "$TMP/A2.log" 'server [a-z0-9]+ ready' 5 60 && ok || fail "A2 did not get ready: $(cat "$TMP/A2.log")"
 IA2=$(instance_of A2)
 
+# --- what servers --json and doctor --json say about them ----------------------
+"$BERTH" servers --json --config "$TMP/a.json" >"$TMP/servers.json" 2>"$TMP/err" || fail "servers --json: $(cat "$TMP/err")"
+k1=$(docker ps -q --filter "label=io.berth.instance=$IA2" --filter label=io.berth.server=keep1)
+# keep1 has two: A2's and the other berth's (B's keep1), both alive
+[ "$(jq -r --arg i "$IA2" '.servers[] | select(.name == "keep1") | (.containers | map(select(.instance == $i))[0]) as $c
+     | "\(.isolation.mode) \(.isolation.image) \(.state) \(.containers | length) \($c.id) \($c.state) \($c.owner_alive)"' "$TMP/servers.json")" \
+   = "docker $IMG running 2 $k1 running true" ] && ok || fail "servers --json keep1: $(jq -c '.servers[] | select(.name == "keep1")' "$TMP/servers.json")"
+jq -r --arg i "$IA2" '.servers[] | select(.name == "keep1") | .containers[] | select(.instance == $i) | .name' "$TMP/servers.json" | grep -q '^berth-keep1-[0-9a-f]*$' \
+  && ok || fail "servers --json: keep1's container name"
+[ "$(jq -r '.servers[] | select(.name == "hand") | "\(.state) \(.containers | length)"' "$TMP/servers.json")" = "running 1" ] \
+  && ok || fail "servers --json hand: $(jq -c '.servers[] | select(.name == "hand")' "$TMP/servers.json")"
+[ "$(jq -r '.servers[] | select(.name == "direct") | has("containers")' "$TMP/servers.json")" = false ] \
+  && ok || fail "servers --json: a direct server has no containers"
+"$BERTH" doctor --json --config "$TMP/a.json" >"$TMP/doctor.json" 2>"$TMP/err" || fail "doctor --json: $(cat "$TMP/err")"
+[ "$(jq -r '.servers[] | select(.name == "keep2") | "\(.mode) \(.image) \(.state) \(.containers[0].state)"' "$TMP/doctor.json")" \
+   = "docker $IMG running running" ] && ok || fail "doctor --json keep2: $(jq -c '.servers[] | select(.name == "keep2")' "$TMP/doctor.json")"
+[ "$(jq -r '.servers[] | select(.name == "hand") | .mode' "$TMP/doctor.json")" = "docker run" ] && ok || fail "doctor: hand's mode"
+"$BERTH" doctor --config "$TMP/a.json" >"$TMP/doctor.txt" 2>&1
+grep -q "container berth-keep1-[0-9a-f]* ($k1): running; its berth (pid $PID_A2) is running" "$TMP/doctor.txt" \
+  && ok || fail "doctor text: $(sed -n '/^servers:/,$p' "$TMP/doctor.txt")"
+
 # --- a server killed inside its container is restarted in a new one -----------
 old=$(docker ps -q --filter "label=io.berth.instance=$IA2" --filter label=io.berth.server=keep1)
 [ -n "$old" ] && ok || fail "no keep1 container for A2"
