@@ -421,8 +421,14 @@ static void dispatch(berth_supervisor_t *s, event_t ev)
         s->attempts++;
     berth_log(BERTH_LOG_DEBUG, "server %s: %s -> %s", s->srv->name,
               state_names[s->state], state_names[next]);
+    int changed = s->state != next;
     s->state = next;
     apr_thread_cond_broadcast(s->cv);
+    if (changed && s->opts.on_state) {
+        apr_thread_mutex_unlock(s->lock);
+        s->opts.on_state(s->opts.state_baton, s, next);
+        apr_thread_mutex_lock(s->lock);
+    }
 }
 
 static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *arg)
@@ -617,6 +623,11 @@ void berth_supervisor_stop(berth_supervisor_t *s)
     apr_thread_mutex_unlock(s->lock);
     if (t)
         apr_thread_join(&ts, t);
+}
+
+const berth_server_config_t *berth_supervisor_config(berth_supervisor_t *s)
+{
+    return s->srv;
 }
 
 berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,

@@ -22,6 +22,8 @@ typedef enum {
     BERTH_SV_FAILED
 } berth_sv_state_t;
 
+typedef struct berth_supervisor_t berth_supervisor_t;
+
 typedef struct {
     int restart;                   /* restart after a death (the daemon) */
     int sweep_first;               /* remove the server's stale containers
@@ -32,6 +34,10 @@ typedef struct {
     int log_max_files;             /* 0: 3 */
     apr_size_t max_message;        /* 0: 16 MiB */
     berth_upstream_callbacks_t cb; /* handed to every session */
+    /* after every change of state, on the supervisor's thread, no lock */
+    void (*on_state)(void *baton, struct berth_supervisor_t *s,
+                     berth_sv_state_t state);
+    void *state_baton;
     apr_interval_time_t backoff_initial; /* 0: 1 s */
     apr_interval_time_t backoff_max;     /* 0: 60 s */
     apr_interval_time_t healthy_after;   /* 0: 60 s, resets the backoff */
@@ -51,8 +57,6 @@ typedef struct {
     const char *container_id;   /* short id, NULL until docker wrote it */
     apr_interval_time_t backoff; /* the next delay */
 } berth_supervisor_status_t;
-
-typedef struct berth_supervisor_t berth_supervisor_t;
 
 berth_supervisor_t *berth_supervisor_create(berth_spawnctx_t *ctx,
                                             const berth_config_t *cfg,
@@ -89,6 +93,9 @@ void berth_supervisor_request_stop(berth_supervisor_t *s);
 
 /* Stops the server (the MCP stdio shutdown) and joins its thread. */
 void berth_supervisor_stop(berth_supervisor_t *s);
+
+/* The server's config. */
+const berth_server_config_t *berth_supervisor_config(berth_supervisor_t *s);
 
 berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,
                                                   apr_pool_t *pool);
