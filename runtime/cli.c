@@ -16,10 +16,15 @@
 #include "container.h"
 #include "daemon.h"
 #include "envset.h"
+#ifdef BERTH_HAVE_HTTP
+#include "front_http.h"
+#endif
+#include "hub.h"
 #include "isolation.h"
 #include "log.h"
 #include "platform.h"
 #include "redact.h"
+#include "router.h"
 #include "spawnctx.h"
 #include "signals.h"
 #include "supervisor.h"
@@ -1283,6 +1288,49 @@ static int cmd_call(const options_t *opt, FILE *out, FILE *err,
 
 /* ---- berth serve ---------------------------------------------------------- */
 
+typedef struct {
+    berth_daemon_t *d;
+    berth_spawnctx_t *ctx;
+    const berth_config_t *cfg;
+    apr_time_t started;
+    const char *listen;
+} serve_t;
+
+static json_t *serve_status(void *baton)
+{
+    serve_t *sv = baton;
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    berth_docker_info_t info = berth_spawnctx_docker_info(sv->ctx, sv->cfg);
+    json_t *docker = json_pack("{s:b}", "available", info.available);
+    if (info.server_version)
+        json_object_set_new(docker, "server_version",
+                            json_string(info.server_version));
+    if (info.error)
+        json_object_set_new(docker, "error", json_string(info.error));
+    json_t *j = json_pack(
+        "{s:s, s:I, s:s, s:s, s:s, s:o, s:o}", "version", BERTH_VERSION,
+        "uptime_s", (json_int_t)apr_time_sec(apr_time_now() - sv->started),
+        "instance", berth_spawnctx_instance(sv->ctx), "config", sv->cfg->file,
+        "listen", sv->listen ? sv->listen : "", "docker", docker, "servers",
+        berth_daemon_status(sv->d, pool));
+    apr_pool_destroy(pool);
+    return j;
+}
+
+static int serve_restart(void *baton, const char *name)
+{
+    serve_t *sv = baton;
+    for (int i = 0; i < berth_daemon_count(sv->d); i++) {
+        berth_supervisor_t *s = berth_daemon_server(sv->d, i);
+        if (strcmp(berth_supervisor_config(s)->name, name) == 0) {
+            berth_supervisor_restart(s);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
                      apr_pool_t *pool)
 {
@@ -1293,24 +1341,76 @@ static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
     berth_spawnctx_t *ctx = spawn_context(err, pool);
     if (!ctx)
         return BERTH_EXIT_FAILURE;
+    const berth_hostfacts_t *facts = berth_spawnctx_facts(ctx);
+    const char *state = berth_platform_state_dir(facts, pool);
     berth_signals_install();
+    berth_router_t *router = berth_router_create(pool);
+    berth_hub_t *hub = berth_hub_create(router, NULL, pool);
     berth_supervisor_opts_t o;
     memset(&o, 0, sizeof o);
-    o.log_dir = berth_path_child(
-        berth_spawnctx_facts(ctx),
-        berth_platform_state_dir(berth_spawnctx_facts(ctx), pool), "logs",
-        pool);
+    o.log_dir = berth_path_child(facts, state, "logs", pool);
     o.log_max_size = berth_logfile_parse_size(cfg->log_max_size);
     o.log_max_files = cfg->log_max_files;
+    o.cb = berth_hub_upstream_callbacks(hub);
+    o.on_state = berth_hub_server_state;
+    o.state_baton = hub;
     berth_daemon_t *d = berth_daemon_create(ctx, cfg, &o, pool);
+    for (int i = 0; i < berth_daemon_count(d); i++)
+        berth_router_add(router, berth_daemon_server(d, i));
+    serve_t sv = { d, ctx, cfg, apr_time_now(), NULL };
+#ifdef BERTH_HAVE_HTTP
+    const char *terr = NULL;
+    berth_http_opts_t ho;
+    memset(&ho, 0, sizeof ho);
+    ho.host = cfg->listen_host;
+    ho.port = cfg->listen_port;
+    ho.loopback = cfg->listen_loopback;
+    const char *ctl_file = berth_path_child(facts, state, "control.token",
+                                            pool);
+    ho.control_token = berth_daemon_token(ctl_file, &terr, pool);
+    const char *mcp_file = berth_path_child(facts, state, "mcp.token", pool);
+    if (ho.control_token && !cfg->listen_loopback)
+        ho.mcp_token = berth_daemon_token(mcp_file, &terr, pool);
+    if (!ho.control_token || (!cfg->listen_loopback && !ho.mcp_token)) {
+        fprintf(err, "berth serve: %s\n", terr);
+        return BERTH_EXIT_FAILURE;
+    }
+    ho.control.status = serve_status;
+    ho.control.restart = serve_restart;
+    ho.control.baton = &sv;
+    berth_http_t *http;
+    if (berth_http_start(&http, hub, &ho, &terr, pool) != APR_SUCCESS) {
+        fprintf(err, "berth serve: %s; set \"listen\" in %s to another "
+                "address\n", terr, cfg->file);
+        return BERTH_EXIT_FAILURE;
+    }
+    sv.listen = apr_psprintf(pool, "%s%s%s:%u",
+                             strchr(cfg->listen_host, ':') ? "[" : "",
+                             cfg->listen_host,
+                             strchr(cfg->listen_host, ':') ? "]" : "",
+                             berth_http_port(http));
+#endif
     berth_log(BERTH_LOG_INFO, "berth %s serving %d server%s from %s "
               "(instance %s; server logs in %s)", BERTH_VERSION,
               berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s",
               cfg->file, berth_spawnctx_instance(ctx), o.log_dir);
+#ifdef BERTH_HAVE_HTTP
+    berth_log(BERTH_LOG_INFO, "MCP endpoint: http://%s/mcp (Streamable "
+              "HTTP)%s%s", sv.listen,
+              ho.mcp_token ? "; clients need the bearer token in " : "",
+              ho.mcp_token ? mcp_file : "");
+#endif
     berth_daemon_start(d);
     int sig;
     for (;;) {
-        sig = berth_signals_wait(apr_time_from_sec(60));
+        sig = berth_signals_wait(apr_time_from_sec(10));
+        if (!sig) {
+            int n = berth_hub_reap(hub);
+            if (n)
+                berth_log(BERTH_LOG_INFO, "closed %d idle session%s", n,
+                          n == 1 ? "" : "s");
+            continue;
+        }
 #ifdef SIGHUP
         if (sig == SIGHUP) {
             berth_log(BERTH_LOG_WARN, "SIGHUP: this berth cannot reload its "
@@ -1318,12 +1418,16 @@ static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
             continue;
         }
 #endif
-        if (sig)
-            break;
+        break;
     }
     berth_log(BERTH_LOG_INFO, "signal %d: stopping %d server%s", sig,
               berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s");
     apr_time_t t0 = apr_time_now();
+#ifdef BERTH_HAVE_HTTP
+    berth_http_stop(http);
+#else
+    berth_hub_close_all(hub);
+#endif
     berth_daemon_stop(d);
     berth_log(BERTH_LOG_INFO, "all servers stopped in %.2f s",
               (double)(apr_time_now() - t0) / APR_USEC_PER_SEC);

@@ -1,5 +1,9 @@
 #include "daemon.h"
 
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
@@ -143,4 +147,58 @@ json_t *berth_daemon_status(berth_daemon_t *d, apr_pool_t *pool)
         json_array_append_new(arr, o);
     }
     return arr;
+}
+
+const char *berth_daemon_token(const char *file, const char **error,
+                               apr_pool_t *pool)
+{
+    apr_file_t *f;
+    char buf[129];
+    apr_size_t n = sizeof buf - 1;
+    char errbuf[128];
+    if (apr_file_open(&f, file, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT,
+                      pool) == APR_SUCCESS) {
+        apr_status_t rv = apr_file_read(f, buf, &n);
+        apr_file_close(f);
+        while (rv == APR_SUCCESS && n > 0 &&
+               (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+            n--;
+        if (rv == APR_SUCCESS && n >= 16) {
+            buf[n] = '\0';
+            return apr_pstrdup(pool, buf);
+        }
+    }
+    unsigned char r[16];
+    char hex[33];
+    if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS) {
+        *error = "no random bytes for a token";
+        return NULL;
+    }
+    for (int i = 0; i < 16; i++)
+        apr_snprintf(hex + 2 * i, 3, "%02x", r[i]);
+    char *dir = apr_pstrdup(pool, file);
+    char *slash = strrchr(dir, '/');
+#if defined(_WIN32)
+    char *bs = strrchr(dir, '\\');
+    if (!slash || (bs && bs > slash))
+        slash = bs;
+#endif
+    if (slash) {
+        *slash = '\0';
+        apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE |
+                                        APR_FPROT_UEXECUTE,
+                               pool);
+    }
+    apr_status_t rv = apr_file_open(
+        &f, file, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL,
+        APR_FPROT_UREAD | APR_FPROT_UWRITE, pool);
+    if (rv != APR_SUCCESS) {
+        *error = apr_psprintf(pool, "cannot create %s: %s", file,
+                              apr_strerror(rv, errbuf, sizeof errbuf));
+        return NULL;
+    }
+    apr_file_puts(hex, f);
+    apr_file_puts("\n", f);
+    apr_file_close(f);
+    return apr_pstrdup(pool, hex);
 }

@@ -36,4 +36,10 @@ berth_supervisor_t *berth_daemon_server(berth_daemon_t *d, int i);
  * error, protocol, tools, and for containers their name and id. */
 json_t *berth_daemon_status(berth_daemon_t *d, apr_pool_t *pool);
 
+/* The token in FILE (0600, in berth's state folder), made of 32 random hex
+ * digits on first use. NULL with *ERROR when it can be neither read nor
+ * written. */
+const char *berth_daemon_token(const char *file, const char **error,
+                               apr_pool_t *pool);
+
 #endif

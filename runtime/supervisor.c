@@ -625,6 +625,18 @@ void berth_supervisor_stop(berth_supervisor_t *s)
         apr_thread_join(&ts, t);
 }
 
+void berth_supervisor_restart(berth_supervisor_t *s)
+{
+    berth_supervisor_stop(s);
+    apr_thread_mutex_lock(s->lock);
+    s->stop_requested = 0;
+    s->backoff = 0;
+    apr_thread_mutex_unlock(s->lock);
+    berth_log(BERTH_LOG_INFO, "server %s: restarting on request",
+              s->srv->name);
+    berth_supervisor_start(s);
+}
+
 const berth_server_config_t *berth_supervisor_config(berth_supervisor_t *s)
 {
     return s->srv;

@@ -94,6 +94,10 @@ void berth_supervisor_request_stop(berth_supervisor_t *s);
 /* Stops the server (the MCP stdio shutdown) and joins its thread. */
 void berth_supervisor_stop(berth_supervisor_t *s);
 
+/* Stops the server and starts it again (a fresh process, the backoff
+ * reset): the control API's restart. */
+void berth_supervisor_restart(berth_supervisor_t *s);
+
 /* The server's config. */
 const berth_server_config_t *berth_supervisor_config(berth_supervisor_t *s);
 

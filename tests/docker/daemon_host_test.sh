@@ -106,8 +106,9 @@ call_and_look "DOCKER_HOST from the login shell" SHELL="$TMP/shell/bash"
 # the same shell is used for management commands: a berth serve with it
 # stops its container on the second daemon (the server ignores stdin EOF,
 # so only docker stop through the wrap ends it)
-cat >"$TMP/keep.json" <<'JSON'
-{ "docker_isolation": { "mode": "docker", "network_mode": "none" },
+. "$SRC/tests/lib/free_port.sh"
+cat >"$TMP/keep.json" <<JSON
+{ "listen": "127.0.0.1:$(free_port)", "docker_isolation": { "mode": "docker", "network_mode": "none" },
   "mcpServers": {
     "iso": { "command": "/mcp_fixture", "isolation": { "image": "berth-test/fixture:latest" },
              "env": { "FIXTURE_IGNORE_EOF": "1" }, "timeouts": { "shutdown": 1 } }

@@ -31,6 +31,9 @@ docker info >/dev/null 2>&1 || { echo "FAIL: no Docker daemon answers; run .ci/d
 "$SRC/tests/docker/build-images" "$FIXTURE" >"$TMP/build.log" 2>&1 \
   || { echo "FAIL: building the test images:"; cat "$TMP/build.log"; exit 1; }
 
+. "$SRC/tests/lib/free_port.sh"
+PORT_A=$(free_port) PORT_B=$((PORT_A + 1))
+
 export HOME="$TMP/home"
 unset XDG_RUNTIME_DIR BERTH_CONFIG
 mkdir -p "$HOME"
@@ -40,7 +43,7 @@ IMG=berth-test/fixture:latest
 TAG=(\"--label\", \"berth.lifecycle=$$\")
 
 cat >"$TMP/a.json" <<JSON
-{ "docker_isolation": { "mode": "docker", "extra_args": [${TAG[*]}] },
+{ "listen": "127.0.0.1:$PORT_A", "docker_isolation": { "mode": "docker", "extra_args": [${TAG[*]}] },
   "mcpServers": {
     "keep1": { "command": "/mcp_fixture", "env": { "FIXTURE_IGNORE_EOF": "1" },
                "isolation": { "image": "$IMG" }, "timeouts": { "shutdown": 1 } },
@@ -53,7 +56,7 @@ cat >"$TMP/a.json" <<JSON
 } }
 JSON
 cat >"$TMP/b.json" <<JSON
-{ "docker_isolation": { "mode": "docker", "extra_args": [${TAG[*]}] },
+{ "listen": "127.0.0.1:$PORT_B", "docker_isolation": { "mode": "docker", "extra_args": [${TAG[*]}] },
   "mcpServers": {
     "keep1": { "command": "/mcp_fixture", "env": { "FIXTURE_IGNORE_EOF": "1" },
                "isolation": { "image": "$IMG" }, "timeouts": { "shutdown": 1 } }
