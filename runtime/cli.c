@@ -24,6 +24,7 @@
 #include "log.h"
 #include "platform.h"
 #include "redact.h"
+#include "front_stdio.h"
 #include "router.h"
 #include "spawnctx.h"
 #include "signals.h"
@@ -63,6 +64,8 @@ static int cmd_tools(const options_t *opt, FILE *out, FILE *err,
 static int cmd_call(const options_t *opt, FILE *out, FILE *err,
                     apr_pool_t *pool);
 static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
+                     apr_pool_t *pool);
+static int cmd_stdio(const options_t *opt, FILE *out, FILE *err,
                      apr_pool_t *pool);
 
 #define ARG_NONE 0
@@ -147,8 +150,23 @@ static const command_t commands[] = {
       "running left behind (labelled io.berth.managed); containers of a\n"
       "berth that still runs are left alone. Logs go to stderr, each\n"
       "server's stderr to its own log file.\n\n"
+      "Clients connect to http://<listen>/mcp (MCP Streamable HTTP; listen\n"
+      "is 127.0.0.1:8750 unless the config says otherwise). Off loopback\n"
+      "they need the bearer token berth writes to mcp.token in its state\n"
+      "folder. The control API (/api/v1/status, /api/v1/servers/NAME/\n"
+      "restart) needs the token in control.token there.\n\n"
       "Options:\n" CONFIG_OPTION_HELP COMMON_OPTION_HELP,
       0, ARG_NONE, cmd_serve },
+    { "stdio", "serve every server's tools over stdin and stdout",
+      "[--config FILE]",
+      "The same as serve, for clients that only launch commands: berth\n"
+      "speaks MCP (newline-delimited JSON-RPC) on its stdin and stdout,\n"
+      "as one server offering every configured server's tools, prompts and\n"
+      "resources. Logs go to stderr, never stdout. It stops when stdin\n"
+      "ends, or on SIGINT or SIGTERM. Configure a client with\n"
+      "  \"command\": \"berth\", \"args\": [\"stdio\", \"--config\", FILE]\n\n"
+      "Options:\n" CONFIG_OPTION_HELP COMMON_OPTION_HELP,
+      0, ARG_NONE, cmd_stdio },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -1296,6 +1314,7 @@ typedef struct {
     const char *listen;
 } serve_t;
 
+#ifdef BERTH_HAVE_HTTP
 static json_t *serve_status(void *baton)
 {
     serve_t *sv = baton;
@@ -1330,11 +1349,13 @@ static int serve_restart(void *baton, const char *name)
     }
     return 0;
 }
+#endif
 
-static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
+/* berth serve (HTTP) and berth stdio: the same servers, router and hub
+ * behind a different front. */
+static int run_front(const options_t *opt, FILE *out, FILE *err, int stdio,
                      apr_pool_t *pool)
 {
-    (void)out;
     berth_config_t *cfg = load_config(opt, err, pool);
     if (!cfg)
         return BERTH_EXIT_FAILURE;
@@ -1358,17 +1379,23 @@ static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
     for (int i = 0; i < berth_daemon_count(d); i++)
         berth_router_add(router, berth_daemon_server(d, i));
     serve_t sv = { d, ctx, cfg, apr_time_now(), NULL };
+    (void)sv;
+    berth_stdio_t *sfront = NULL;
 #ifdef BERTH_HAVE_HTTP
+    berth_http_t *http = NULL;
     const char *terr = NULL;
+    const char *mcp_file = NULL;
     berth_http_opts_t ho;
     memset(&ho, 0, sizeof ho);
+    if (stdio)
+        goto no_http;
     ho.host = cfg->listen_host;
     ho.port = cfg->listen_port;
     ho.loopback = cfg->listen_loopback;
     const char *ctl_file = berth_path_child(facts, state, "control.token",
                                             pool);
     ho.control_token = berth_daemon_token(ctl_file, &terr, pool);
-    const char *mcp_file = berth_path_child(facts, state, "mcp.token", pool);
+    mcp_file = berth_path_child(facts, state, "mcp.token", pool);
     if (ho.control_token && !cfg->listen_loopback)
         ho.mcp_token = berth_daemon_token(mcp_file, &terr, pool);
     if (!ho.control_token || (!cfg->listen_loopback && !ho.mcp_token)) {
@@ -1378,7 +1405,6 @@ static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
     ho.control.status = serve_status;
     ho.control.restart = serve_restart;
     ho.control.baton = &sv;
-    berth_http_t *http;
     if (berth_http_start(&http, hub, &ho, &terr, pool) != APR_SUCCESS) {
         fprintf(err, "berth serve: %s; set \"listen\" in %s to another "
                 "address\n", terr, cfg->file);
@@ -1389,18 +1415,51 @@ static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
                              cfg->listen_host,
                              strchr(cfg->listen_host, ':') ? "]" : "",
                              berth_http_port(http));
+no_http:
+#else
+    if (!stdio) {
+        fprintf(err, "berth serve: this build has no HTTP front (built "
+                "without libmicrohttpd); use berth stdio\n");
+        return BERTH_EXIT_FAILURE;
+    }
 #endif
     berth_log(BERTH_LOG_INFO, "berth %s serving %d server%s from %s "
               "(instance %s; server logs in %s)", BERTH_VERSION,
               berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s",
               cfg->file, berth_spawnctx_instance(ctx), o.log_dir);
 #ifdef BERTH_HAVE_HTTP
-    berth_log(BERTH_LOG_INFO, "MCP endpoint: http://%s/mcp (Streamable "
-              "HTTP)%s%s", sv.listen,
-              ho.mcp_token ? "; clients need the bearer token in " : "",
-              ho.mcp_token ? mcp_file : "");
+    if (http) {
+        berth_log(BERTH_LOG_INFO, "MCP endpoint: http://%s/mcp (Streamable "
+                  "HTTP)%s%s", sv.listen,
+                  ho.mcp_token ? "; clients need the bearer token in " : "",
+                  ho.mcp_token ? mcp_file : "");
+        fprintf(out, "berth serves %d server%s at http://%s/mcp\n"
+                "Connect a client to that URL (Streamable HTTP), e.g. in its "
+                "mcpServers:\n"
+                "  \"berth\": { \"type\": \"http\", \"url\": "
+                "\"http://%s/mcp\" }\n"
+                "Clients that only launch commands: \"command\": \"berth\", "
+                "\"args\": [\"stdio\", \"--config\", \"%s\"]\n"
+                "Stop with Ctrl+C.\n",
+                berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s",
+                sv.listen, sv.listen, cfg->file);
+        fflush(out);
+    }
+#else
+    (void)out;
 #endif
     berth_daemon_start(d);
+    if (stdio) {
+        apr_file_t *in, *so;
+        apr_file_open_stdin(&in, pool);
+        apr_file_open_stdout(&so, pool);
+        if (berth_stdio_start(&sfront, hub, in, so, 0, pool) !=
+            APR_SUCCESS) {
+            fprintf(err, "berth stdio: could not start its threads\n");
+            berth_daemon_stop(d);
+            return BERTH_EXIT_FAILURE;
+        }
+    }
     int sig;
     for (;;) {
         sig = berth_signals_wait(apr_time_from_sec(10));
@@ -1420,16 +1479,34 @@ static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
 #endif
         break;
     }
-    berth_log(BERTH_LOG_INFO, "signal %d: stopping %d server%s", sig,
-              berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s");
+    if (sig == BERTH_SIGNAL_INPUT_ENDED)
+        berth_log(BERTH_LOG_INFO, "stdin ended: stopping %d server%s",
+                  berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s");
+    else
+        berth_log(BERTH_LOG_INFO, "signal %d: stopping %d server%s", sig,
+                  berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s");
     apr_time_t t0 = apr_time_now();
+    if (sfront)
+        berth_stdio_stop(sfront);
 #ifdef BERTH_HAVE_HTTP
-    berth_http_stop(http);
-#else
-    berth_hub_close_all(hub);
+    if (http)
+        berth_http_stop(http);
 #endif
+    berth_hub_close_all(hub);
     berth_daemon_stop(d);
     berth_log(BERTH_LOG_INFO, "all servers stopped in %.2f s",
               (double)(apr_time_now() - t0) / APR_USEC_PER_SEC);
     return BERTH_EXIT_OK;
+}
+
+static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
+                     apr_pool_t *pool)
+{
+    return run_front(opt, out, err, 0, pool);
+}
+
+static int cmd_stdio(const options_t *opt, FILE *out, FILE *err,
+                     apr_pool_t *pool)
+{
+    return run_front(opt, out, err, 1, pool);
 }

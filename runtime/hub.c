@@ -274,8 +274,10 @@ void berth_hub_server_state(void *hub, berth_supervisor_t *sv,
 {
     berth_hub_t *h = hub;
     (void)sv;
-    (void)state;
-    /* a server came or went: its tools, prompts and resources did too */
+    /* a server came (ready) or went (any state after ready but starting):
+     * its tools, prompts and resources did too */
+    if (state == BERTH_SV_STARTING)
+        return;
     apr_thread_mutex_lock(h->lock);
     static const char *const lists[] = {
         "notifications/tools/list_changed",

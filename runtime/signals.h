@@ -12,6 +12,10 @@ apr_status_t berth_signals_install(void);
 /* Waits up to TIMEOUT for a signal: its number, or 0 when none came. */
 int berth_signals_wait(apr_interval_time_t timeout);
 
+/* Not a signal: what berth_signals_raise passes when a front's input ended
+ * (berth stdio's stdin), so the waiter stops as on SIGTERM. */
+#define BERTH_SIGNAL_INPUT_ENDED 250
+
 /* Makes a waiter return now with SIGNUM (tests, and a caller that is done). */
 void berth_signals_raise(int signum);
 

@@ -1,0 +1,235 @@
+#include "front_stdio.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include "jsonrpc.h"
+#include "log.h"
+#include "signals.h"
+
+#define MAX_WORKERS 64
+
+struct berth_stdio_t {
+    apr_pool_t *pool;
+    berth_hub_t *hub;
+    berth_client_t *client;
+    apr_file_t *in, *out;
+    apr_size_t max_message;
+    apr_thread_mutex_t *write_lock;
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *cv;
+    json_t *jobs;             /* requests waiting for a worker */
+    apr_thread_t *workers[MAX_WORKERS];
+    int nworkers, idle, busy;
+    int stopping;
+    int input_ended;
+    apr_thread_t *reader, *pusher;
+};
+
+/* One message, one line, whole: writes from threads never interleave. */
+static void write_msg(berth_stdio_t *s, json_t *msg)
+{
+    apr_size_t len;
+    char *line = berth_rpc_line(msg, &len);
+    if (!line)
+        return;
+    apr_thread_mutex_lock(s->write_lock);
+    apr_file_write_full(s->out, line, len, NULL);
+    apr_file_flush(s->out);
+    apr_thread_mutex_unlock(s->write_lock);
+    free(line);
+}
+
+static void sink_send(void *baton, json_t *msg)
+{
+    write_msg(baton, msg);
+    json_decref(msg);
+}
+
+/* Requests run on a pool of threads that grows while all are busy (a call
+ * may wait minutes for a server, or for this client's own answer to a
+ * sampling request) up to MAX_WORKERS; threads live until the front stops,
+ * so nothing is allocated per request. */
+static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *arg)
+{
+    berth_stdio_t *s = arg;
+    berth_sink_t sink = { sink_send, s };
+    apr_thread_mutex_lock(s->lock);
+    for (;;) {
+        while (!json_array_size(s->jobs) && !s->stopping) {
+            s->idle++;
+            apr_thread_cond_wait(s->cv, s->lock);
+            s->idle--;
+        }
+        if (!json_array_size(s->jobs))
+            break;
+        json_t *msg = json_incref(json_array_get(s->jobs, 0));
+        json_array_remove(s->jobs, 0);
+        s->busy++;
+        apr_thread_mutex_unlock(s->lock);
+        json_t *resp = berth_hub_handle(s->hub, s->client, msg, &sink);
+        if (resp) {
+            write_msg(s, resp);
+            json_decref(resp);
+        }
+        json_decref(msg);
+        apr_thread_mutex_lock(s->lock);
+        s->busy--;
+        apr_thread_cond_broadcast(s->cv);
+    }
+    apr_thread_mutex_unlock(s->lock);
+    (void)t;
+    return NULL;
+}
+
+static void dispatch(berth_stdio_t *s, json_t *msg)
+{
+    berth_sink_t sink = { sink_send, s };
+    if (berth_rpc_classify(msg) != BERTH_RPC_REQUEST) {
+        /* notifications and answers: quick, and in order */
+        json_t *resp = berth_hub_handle(s->hub, s->client, msg, &sink);
+        if (resp) {
+            write_msg(s, resp);
+            json_decref(resp);
+        }
+        json_decref(msg);
+        return;
+    }
+    apr_thread_mutex_lock(s->lock);
+    json_array_append_new(s->jobs, msg);
+    if (s->idle == 0 && s->nworkers < MAX_WORKERS &&
+        apr_thread_create(&s->workers[s->nworkers], NULL, worker, s,
+                          s->pool) == APR_SUCCESS)
+        s->nworkers++;
+    apr_thread_cond_signal(s->cv);
+    apr_thread_mutex_unlock(s->lock);
+}
+
+static void *APR_THREAD_FUNC read_input(apr_thread_t *t, void *arg)
+{
+    berth_stdio_t *s = arg;
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    berth_linereader_t *r = berth_linereader_create(s->in, s->max_message,
+                                                    pool);
+    for (;;) {
+        const char *line;
+        apr_size_t len;
+        apr_status_t rv = berth_linereader_next(r, &line, &len);
+        if (rv == BERTH_ELINE_TOO_LONG) {
+            json_t *e = berth_rpc_error(json_null(), BERTH_RPC_INVALID_REQUEST,
+                                        "message too large", NULL);
+            write_msg(s, e);
+            json_decref(e);
+            continue;
+        }
+        if (rv != APR_SUCCESS)
+            break;
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t' ||
+                           line[i] == '\r'))
+            i++;
+        if (i == len)
+            continue;
+        json_error_t jerr;
+        json_t *msg = json_loadb(line, len, 0, &jerr);
+        if (!msg) {
+            json_t *e = berth_rpc_error(json_null(), BERTH_RPC_PARSE_ERROR,
+                                        "parse error: not JSON", NULL);
+            write_msg(s, e);
+            json_decref(e);
+            continue;
+        }
+        if (!json_is_object(msg)) {
+            json_t *e = berth_rpc_error(json_null(), BERTH_RPC_INVALID_REQUEST,
+                                        json_is_array(msg)
+                                            ? "JSON-RPC batches are not "
+                                              "supported"
+                                            : "not a JSON-RPC message",
+                                        NULL);
+            write_msg(s, e);
+            json_decref(e);
+            json_decref(msg);
+            continue;
+        }
+        dispatch(s, msg);
+    }
+    apr_pool_destroy(pool);
+    apr_thread_mutex_lock(s->lock);
+    s->input_ended = 1;
+    apr_thread_mutex_unlock(s->lock);
+    berth_signals_raise(BERTH_SIGNAL_INPUT_ENDED);
+    (void)t;
+    return NULL;
+}
+
+/* The session's own messages (list_changed, resource updates, logs outside
+ * a call) as they come. */
+static void *APR_THREAD_FUNC push_queue(apr_thread_t *t, void *arg)
+{
+    berth_stdio_t *s = arg;
+    for (;;) {
+        int closed = 0;
+        json_t *msg = berth_client_next(s->client, apr_time_from_sec(1),
+                                        &closed);
+        if (msg) {
+            write_msg(s, msg);
+            json_decref(msg);
+        } else if (closed) {
+            break;
+        }
+    }
+    (void)t;
+    return NULL;
+}
+
+apr_status_t berth_stdio_start(berth_stdio_t **out, berth_hub_t *hub,
+                               apr_file_t *in, apr_file_t *out_file,
+                               apr_size_t max_message, apr_pool_t *pool)
+{
+    berth_stdio_t *s = apr_pcalloc(pool, sizeof *s);
+    s->pool = pool;
+    s->hub = hub;
+    s->in = in;
+    s->out = out_file;
+    s->max_message = max_message ? max_message : BERTH_RPC_MAX_MESSAGE;
+    apr_thread_mutex_create(&s->write_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_cond_create(&s->cv, pool);
+    s->jobs = json_array();
+    s->client = berth_hub_session_new(hub);
+    if (!s->client)
+        return APR_EGENERAL;
+    apr_status_t rv = apr_thread_create(&s->pusher, NULL, push_queue, s,
+                                        pool);
+    if (rv == APR_SUCCESS)
+        rv = apr_thread_create(&s->reader, NULL, read_input, s, pool);
+    *out = s;
+    return rv;
+}
+
+void berth_stdio_stop(berth_stdio_t *s)
+{
+    apr_status_t ts;
+    /* calls in flight are cancelled with the session: workers come back */
+    berth_hub_session_close(s->hub, s->client);
+    apr_thread_mutex_lock(s->lock);
+    s->stopping = 1;
+    apr_thread_cond_broadcast(s->cv);
+    int ended = s->input_ended;
+    apr_thread_mutex_unlock(s->lock);
+    for (int i = 0; i < s->nworkers; i++)
+        apr_thread_join(&ts, s->workers[i]);
+    apr_thread_join(&ts, s->pusher);
+    /* a reader blocked on a stdin that never ends stays; the process is
+     * about to exit */
+    if (ended)
+        apr_thread_join(&ts, s->reader);
+    json_decref(s->jobs);
+    berth_hub_session_release(s->hub, s->client);
+}
