@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@
 #include "log.h"
 #include "platform.h"
 #include "redact.h"
+#include "ctlclient.h"
 #include "front_stdio.h"
 #include "router.h"
 #include "spawnctx.h"
@@ -67,6 +69,10 @@ static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
                      apr_pool_t *pool);
 static int cmd_stdio(const options_t *opt, FILE *out, FILE *err,
                      apr_pool_t *pool);
+static int cmd_status(const options_t *opt, FILE *out, FILE *err,
+                      apr_pool_t *pool);
+static int cmd_restart(const options_t *opt, FILE *out, FILE *err,
+                       apr_pool_t *pool);
 
 #define ARG_NONE 0
 #define ARG_SERVER 1          /* SERVER, required */
@@ -167,6 +173,23 @@ static const command_t commands[] = {
       "  \"command\": \"berth\", \"args\": [\"stdio\", \"--config\", FILE]\n\n"
       "Options:\n" CONFIG_OPTION_HELP COMMON_OPTION_HELP,
       0, ARG_NONE, cmd_stdio },
+    { "status", "ask a running berth serve how its servers are",
+      "[--config FILE] [--json]",
+      "Asks the berth serve listening at the config's listen address (its\n"
+      "control API, with the token from control.token in berth's state\n"
+      "folder): version, uptime, docker, and for every server its state,\n"
+      "pid, container, restarts, last error and tool count.\n"
+      "Exit status 1 when no berth answers there.\n\n"
+      "Options:\n" CONFIG_OPTION_HELP
+      "      --json          print the daemon's answer as JSON\n"
+      COMMON_OPTION_HELP,
+      1, ARG_NONE, cmd_status },
+    { "restart", "restart one server of a running berth serve",
+      "SERVER [--config FILE]",
+      "Asks the running berth serve (as for status) to stop SERVER and\n"
+      "start it again, with its backoff reset.\n\n"
+      "Options:\n" CONFIG_OPTION_HELP COMMON_OPTION_HELP,
+      0, ARG_SERVER, cmd_restart },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -1509,4 +1532,141 @@ static int cmd_stdio(const options_t *opt, FILE *out, FILE *err,
                      apr_pool_t *pool)
 {
     return run_front(opt, out, err, 1, pool);
+}
+
+/* ---- berth status / restart: the running daemon's control API ------------ */
+
+/* Asks the daemon CFG describes (or the default listen address) METHOD
+ * PATH. *BODY on success; on failure says why on ERR and returns 0. */
+static int ask_daemon(const options_t *opt, const char *method,
+                      const char *path, const char *cmd, json_t **body,
+                      int *status, FILE *err, apr_pool_t *pool)
+{
+    const char *tried, *error = NULL;
+    berth_config_t *cfg = NULL;
+    const char *host = "127.0.0.1";
+    unsigned port = 8750;
+    if (opt->config || berth_cli_config_path(NULL, &tried, pool)) {
+        cfg = load_config(opt, err, pool);
+        if (!cfg)
+            return 0;
+        host = cfg->listen_host;
+        port = cfg->listen_port;
+    }
+    berth_hostfacts_t *facts;
+    if (berth_hostfacts_real(&facts, pool) != APR_SUCCESS)
+        return 0;
+    const char *file = berth_path_child(
+        facts, berth_platform_state_dir(facts, pool), "control.token", pool);
+    apr_file_t *f;
+    char token[129];
+    apr_size_t n = sizeof token - 1;
+    if (apr_file_open(&f, file, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, pool) !=
+        APR_SUCCESS) {
+        fprintf(err, "berth %s: no berth serve has run for this user (no "
+                "%s); start one with 'berth serve'\n", cmd, file);
+        return 0;
+    }
+    apr_file_read(f, token, &n);
+    apr_file_close(f);
+    while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r'))
+        n--;
+    token[n] = '\0';
+    if (berth_control_call(host, port, method, path, token,
+                           apr_time_from_sec(30), status, body, &error,
+                           pool) != APR_SUCCESS) {
+        fprintf(err, "berth %s: no berth serve answers: %s; start one with "
+                "'berth serve'\n", cmd, error);
+        return 0;
+    }
+    if (*status == 401) {
+        fprintf(err, "berth %s: the berth at %s:%u refused the token in %s "
+                "(is it another user's?)\n", cmd, host, port, file);
+        json_decref(*body);
+        return 0;
+    }
+    return 1;
+}
+
+static int cmd_status(const options_t *opt, FILE *out, FILE *err,
+                      apr_pool_t *pool)
+{
+    json_t *j;
+    int status;
+    if (!ask_daemon(opt, "GET", "/api/v1/status", "status", &j, &status, err,
+                    pool))
+        return BERTH_EXIT_FAILURE;
+    if (status != 200 || !json_is_object(j)) {
+        fprintf(err, "berth status: the daemon answered HTTP %d\n", status);
+        json_decref(j);
+        return BERTH_EXIT_FAILURE;
+    }
+    if (opt->json) {
+        print_json(j, out);
+        return BERTH_EXIT_OK;
+    }
+    json_t *d = json_object_get(j, "docker");
+    fprintf(out, "berth %s at http://%s/mcp, up %lld s, config %s\n",
+            json_string_value(json_object_get(j, "version")),
+            json_string_value(json_object_get(j, "listen")),
+            (long long)json_integer_value(json_object_get(j, "uptime_s")),
+            json_string_value(json_object_get(j, "config")));
+    if (json_is_true(json_object_get(d, "available")))
+        fprintf(out, "docker: Docker Engine %s\n",
+                json_string_value(json_object_get(d, "server_version")));
+    else
+        fprintf(out, "docker: not available (%s)\n",
+                json_string_value(json_object_get(d, "error")));
+    fprintf(out, "\n%-20s  %-8s  %7s  %8s  %5s  %s\n", "SERVER", "STATE",
+            "PID", "RESTARTS", "TOOLS", "CONTAINER / LAST ERROR");
+    size_t i;
+    json_t *sv;
+    json_array_foreach(json_object_get(j, "servers"), i, sv) {
+        json_t *c = json_object_get(sv, "container");
+        const char *last = json_string_value(json_object_get(sv,
+                                                             "last_error"));
+        json_t *tools = json_object_get(sv, "tools");
+        char nt[32];
+        snprintf(nt, sizeof nt, "%lld", (long long)json_integer_value(tools));
+        /* the last error of a server that is up again is history */
+        if (strcmp(json_string_value(json_object_get(sv, "state")),
+                   "ready") == 0)
+            last = NULL;
+        const char *cname = json_string_value(json_object_get(c, "name"));
+        const char *cid = json_string_value(json_object_get(c, "id"));
+        fprintf(out, "%-20s  %-8s  %7lld  %8lld  %5s  %s%s%s%s%s%s\n",
+                json_string_value(json_object_get(sv, "name")),
+                json_string_value(json_object_get(sv, "state")),
+                (long long)json_integer_value(json_object_get(sv, "pid")),
+                (long long)json_integer_value(json_object_get(sv,
+                                                              "restarts")),
+                json_is_integer(tools) ? nt : "-", cname ? cname : "",
+                cid ? " (" : "", cid ? cid : "", cid ? ")" : "",
+                (cname || cid) && last ? "; " : "", last ? last : "");
+    }
+    json_decref(j);
+    return BERTH_EXIT_OK;
+}
+
+static int cmd_restart(const options_t *opt, FILE *out, FILE *err,
+                       apr_pool_t *pool)
+{
+    json_t *j;
+    int status;
+    const char *path = apr_pstrcat(pool, "/api/v1/servers/", opt->server,
+                                   "/restart", NULL);
+    if (!ask_daemon(opt, "POST", path, "restart", &j, &status, err, pool))
+        return BERTH_EXIT_FAILURE;
+    json_decref(j);
+    if (status == 404) {
+        fprintf(err, "berth restart: the running berth has no server \"%s\""
+                "\n", opt->server);
+        return BERTH_EXIT_FAILURE;
+    }
+    if (status != 200) {
+        fprintf(err, "berth restart: the daemon answered HTTP %d\n", status);
+        return BERTH_EXIT_FAILURE;
+    }
+    fprintf(out, "restarting %s\n", opt->server);
+    return BERTH_EXIT_OK;
 }

@@ -44,13 +44,15 @@ cat >"$TMP/c.json" <<JSON
     "filesystem": { "command": "$NODE", "args": ["$MCP/server-filesystem/dist/index.js", "$TMP/files"] }
 } }
 JSON
-"$BERTH" serve --config "$TMP/c.json" 2>"$TMP/serve.log" &
+"$BERTH" serve --config "$TMP/c.json" >"$TMP/serve.out" 2>"$TMP/serve.log" &
 spid=$!
 for _ in $(seq 600); do
   [ "$(grep -c 'server [a-z]* ready' "$TMP/serve.log")" -ge 3 ] && break
   sleep 0.05
 done
 [ "$(grep -c 'server [a-z]* ready' "$TMP/serve.log")" -ge 3 ] && ok || { echo "FAIL: servers not ready:"; cat "$TMP/serve.log"; exit 1; }
+# it says where clients connect, on stdout
+grep -q "\"url\": \"$URL\"" "$TMP/serve.out" && ok || fail "serve's stdout does not show the URL: $(cat "$TMP/serve.out")"
 
 inspector() { (cd "$TMP" && "$NODE22" "$INSPECTOR" --cli "$URL" --transport http "$@") 2>"$TMP/insp.err"; }
 
@@ -121,6 +123,25 @@ code=$(curl -s -o "$TMP/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN
 [ "$code" = 200 ] && ok || fail "status: $code"
 [ "$(jq -r '[.servers[] | select(.state == "ready")] | length' "$TMP/body")" = 3 ] && ok || fail "status servers: $(cat "$TMP/body")"
 
+# ---- berth status / restart through the control API --------------------------
+"$BERTH" status --json --config "$TMP/c.json" >"$TMP/st.json" 2>"$TMP/st.err" && ok || fail "berth status: $(cat "$TMP/st.err")"
+[ "$(jq -r '[.servers[] | "\(.name)=\(.state)"] | sort | join(" ")' "$TMP/st.json")" = "everything=ready filesystem=ready memory=ready" ] \
+  && ok || fail "status --json: $(jq -c .servers "$TMP/st.json")"
+"$BERTH" status --config "$TMP/c.json" >"$TMP/st.txt" 2>&1 && grep -q "^memory  *ready  *[0-9]" "$TMP/st.txt" && ok || fail "berth status text: $(cat "$TMP/st.txt")"
+old_pid=$(jq -r '.servers[] | select(.name == "memory") | .pid' "$TMP/st.json")
+"$BERTH" restart memory --config "$TMP/c.json" >"$TMP/rs.out" 2>&1 && grep -q "restarting memory" "$TMP/rs.out" && ok || fail "berth restart: $(cat "$TMP/rs.out")"
+new_pid=""
+for _ in $(seq 100); do
+  "$BERTH" status --json --config "$TMP/c.json" >"$TMP/st.json" 2>/dev/null
+  new_pid=$(jq -r '.servers[] | select(.name == "memory" and .state == "ready") | .pid' "$TMP/st.json")
+  [ -n "$new_pid" ] && [ "$new_pid" != "$old_pid" ] && break
+  sleep 0.1
+done
+[ -n "$new_pid" ] && [ "$new_pid" != "$old_pid" ] && ok || fail "restart: memory's pid $old_pid -> [$new_pid]"
+kill -0 "$old_pid" 2>/dev/null && fail "the old memory process $old_pid still runs" || ok
+"$BERTH" restart nosuch --config "$TMP/c.json" >"$TMP/rs.out" 2>&1
+[ $? = 1 ] && grep -q 'no server "nosuch"' "$TMP/rs.out" && ok || fail "restart of an unknown server: $(cat "$TMP/rs.out")"
+
 # ---- SIGTERM: no process left ----------------------------------------------
 pids=$(pgrep -P $spid | tr '\n' ' ')
 kill -TERM $spid
@@ -131,6 +152,8 @@ spid=""
 left=""
 for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 [ -z "$left" ] && ok || fail "processes left after SIGTERM:$left"
+"$BERTH" status --config "$TMP/c.json" >"$TMP/st.txt" 2>&1
+[ $? = 1 ] && grep -q "no berth serve answers" "$TMP/st.txt" && ok || fail "status with no daemon: $(cat "$TMP/st.txt")"
 
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

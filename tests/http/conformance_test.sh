@@ -23,7 +23,7 @@ cat >"$TMP/c.json" <<JSON
 { "listen": "127.0.0.1:$PORT", "namespace": "none",
   "mcpServers": { "conformance": { "command": "$SERVER" } } }
 JSON
-"$BERTH" serve --config "$TMP/c.json" 2>"$TMP/serve.log" &
+"$BERTH" serve --config "$TMP/c.json" >"$TMP/serve.out" 2>"$TMP/serve.log" &
 spid=$!
 for _ in $(seq 200); do
   grep -q "server conformance ready" "$TMP/serve.log" && break
