@@ -485,6 +485,20 @@ static int cmd_check(const options_t *opt, FILE *out, FILE *err,
             cfg->listen_loopback ? "this machine only"
                                  : "reachable from the network; a bearer "
                                    "token will be required");
+    if (cfg->http_session_idle || cfg->http_max_body || cfg->http_origins) {
+        const char *origins = "";
+        for (int i = 0; cfg->http_origins && i < cfg->http_origins->nelts;
+             i++)
+            origins = apr_pstrcat(pool, origins, i ? ", " : "",
+                                  APR_ARRAY_IDX(cfg->http_origins, i,
+                                                const char *),
+                                  NULL);
+        fprintf(out, "http:              sessions closed after %gs idle, "
+                "bodies up to %ld bytes, origins: this machine%s%s\n",
+                cfg->http_session_idle ? cfg->http_session_idle : 1800.0,
+                cfg->http_max_body ? cfg->http_max_body : 4194304L,
+                *origins ? " + " : "", origins);
+    }
     fprintf(out, "docker isolation:  %s\n", isolation_summary(cfg));
     for (int i = 0; i < cfg->images->nelts; i++) {
         const berth_kv_t *kv = &APR_ARRAY_IDX(cfg->images, i, berth_kv_t);
@@ -1331,6 +1345,7 @@ static int cmd_call(const options_t *opt, FILE *out, FILE *err,
 
 typedef struct {
     berth_daemon_t *d;
+    berth_hub_t *hub;
     berth_spawnctx_t *ctx;
     const berth_config_t *cfg;
     apr_time_t started;
@@ -1351,11 +1366,12 @@ static json_t *serve_status(void *baton)
     if (info.error)
         json_object_set_new(docker, "error", json_string(info.error));
     json_t *j = json_pack(
-        "{s:s, s:I, s:s, s:s, s:s, s:o, s:o}", "version", BERTH_VERSION,
+        "{s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:i}", "version", BERTH_VERSION,
         "uptime_s", (json_int_t)apr_time_sec(apr_time_now() - sv->started),
         "instance", berth_spawnctx_instance(sv->ctx), "config", sv->cfg->file,
         "listen", sv->listen ? sv->listen : "", "docker", docker, "servers",
-        berth_daemon_status(sv->d, pool));
+        berth_daemon_status(sv->d, pool), "sessions",
+        berth_hub_session_count(sv->hub));
     apr_pool_destroy(pool);
     return j;
 }
@@ -1374,6 +1390,51 @@ static int serve_restart(void *baton, const char *name)
 }
 #endif
 
+/* SIGHUP: the config file again. An invalid one changes nothing (its
+ * problems are logged); a valid one is applied server by server. The
+ * secrets of both stay redacted in the log. */
+static void reload(const options_t *opt, berth_config_t **cfg,
+                   berth_daemon_t *d, berth_router_t *router, serve_t *sv,
+                   FILE *err, apr_pool_t *pool)
+{
+    static apr_array_header_t *seen; /* every reload's, cumulated */
+    berth_log(BERTH_LOG_INFO, "SIGHUP: reloading %s", (*cfg)->file);
+    berth_config_t *ncfg = load_config(opt, err, pool);
+    /* a new array each time: loggers on other threads read the one that
+     * is set while this one is filled */
+    apr_array_header_t *secrets =
+        seen ? apr_array_copy(pool, seen)
+             : apr_array_make(pool, 8, sizeof(const char *));
+    const berth_config_t *both[2] = { *cfg, ncfg };
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; both[c] && i < both[c]->servers->nelts; i++) {
+            const berth_server_config_t *s =
+                APR_ARRAY_IDX(both[c]->servers, i, berth_server_config_t *);
+            for (int k = 0; s->env && k < s->env->nelts; k++)
+                APR_ARRAY_PUSH(secrets, const char *) =
+                    APR_ARRAY_IDX(s->env, k, berth_kv_t).value;
+            for (int k = 0; s->headers && k < s->headers->nelts; k++)
+                APR_ARRAY_PUSH(secrets, const char *) =
+                    APR_ARRAY_IDX(s->headers, k, berth_kv_t).value;
+        }
+    seen = secrets;
+    berth_redact_set_log_secrets(secrets);
+    if (!ncfg) {
+        berth_log(BERTH_LOG_ERROR, "config reload failed (see above); still "
+                  "serving the config loaded before");
+        return;
+    }
+    if (strcmp(ncfg->listen, (*cfg)->listen) != 0)
+        berth_log(BERTH_LOG_WARN, "listen changed to %s: it takes effect "
+                  "when berth restarts; still listening on %s", ncfg->listen,
+                  (*cfg)->listen);
+    const char *summary;
+    berth_daemon_reload(d, ncfg, router, &summary, pool);
+    *cfg = ncfg;
+    sv->cfg = ncfg;
+    berth_log(BERTH_LOG_INFO, "config reloaded: %s", summary);
+}
+
 /* berth serve (HTTP) and berth stdio: the same servers, router and hub
  * behind a different front. */
 static int run_front(const options_t *opt, FILE *out, FILE *err, int stdio,
@@ -1389,7 +1450,11 @@ static int run_front(const options_t *opt, FILE *out, FILE *err, int stdio,
     const char *state = berth_platform_state_dir(facts, pool);
     berth_signals_install();
     berth_router_t *router = berth_router_create(pool);
-    berth_hub_t *hub = berth_hub_create(router, NULL, pool);
+    berth_hub_opts_t hopts;
+    memset(&hopts, 0, sizeof hopts);
+    hopts.session_idle = (apr_interval_time_t)(cfg->http_session_idle *
+                                               APR_USEC_PER_SEC);
+    berth_hub_t *hub = berth_hub_create(router, &hopts, pool);
     berth_supervisor_opts_t o;
     memset(&o, 0, sizeof o);
     o.log_dir = berth_path_child(facts, state, "logs", pool);
@@ -1401,7 +1466,7 @@ static int run_front(const options_t *opt, FILE *out, FILE *err, int stdio,
     berth_daemon_t *d = berth_daemon_create(ctx, cfg, &o, pool);
     for (int i = 0; i < berth_daemon_count(d); i++)
         berth_router_add(router, berth_daemon_server(d, i));
-    serve_t sv = { d, ctx, cfg, apr_time_now(), NULL };
+    serve_t sv = { d, hub, ctx, cfg, apr_time_now(), NULL };
     (void)sv;
     berth_stdio_t *sfront = NULL;
 #ifdef BERTH_HAVE_HTTP
@@ -1415,6 +1480,8 @@ static int run_front(const options_t *opt, FILE *out, FILE *err, int stdio,
     ho.host = cfg->listen_host;
     ho.port = cfg->listen_port;
     ho.loopback = cfg->listen_loopback;
+    ho.max_body = (apr_size_t)cfg->http_max_body;
+    ho.origins = cfg->http_origins;
     const char *ctl_file = berth_path_child(facts, state, "control.token",
                                             pool);
     ho.control_token = berth_daemon_token(ctl_file, &terr, pool);
@@ -1472,6 +1539,11 @@ no_http:
     (void)out;
 #endif
     berth_daemon_start(d);
+    /* idle sessions are looked for every 10 s, or twice per idle time */
+    apr_interval_time_t reap_every = apr_time_from_sec(10);
+    if (hopts.session_idle && hopts.session_idle / 2 < reap_every)
+        reap_every = hopts.session_idle / 2 > apr_time_from_msec(500)
+                         ? hopts.session_idle / 2 : apr_time_from_msec(500);
     if (stdio) {
         apr_file_t *in, *so;
         apr_file_open_stdin(&in, pool);
@@ -1485,18 +1557,19 @@ no_http:
     }
     int sig;
     for (;;) {
-        sig = berth_signals_wait(apr_time_from_sec(10));
+        sig = berth_signals_wait(reap_every);
         if (!sig) {
             int n = berth_hub_reap(hub);
-            if (n)
+            if (n) {
                 berth_log(BERTH_LOG_INFO, "closed %d idle session%s", n,
                           n == 1 ? "" : "s");
+                berth_platform_trim_memory();
+            }
             continue;
         }
 #ifdef SIGHUP
         if (sig == SIGHUP) {
-            berth_log(BERTH_LOG_WARN, "SIGHUP: this berth cannot reload its "
-                      "config yet; still serving the one it started with");
+            reload(opt, &cfg, d, router, &sv, err, pool);
             continue;
         }
 #endif

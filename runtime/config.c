@@ -24,7 +24,10 @@
 
 static const char *const root_keys[] = {
     "mcpServers", "servers", "listen", "docker_isolation", "env", "timeouts",
-    "namespace", NULL
+    "namespace", "http", NULL
+};
+static const char *const http_keys[] = {
+    "session_idle", "max_body", "allowed_origins", NULL
 };
 static const char *const server_keys[] = {
     "command", "args", "env", "cwd", "working_dir", "url", "headers", "type",
@@ -877,6 +880,61 @@ static void parse_timeouts(vctx_t *v, json_t *j, const char *path,
     }
 }
 
+/* "http": the Streamable HTTP front's limits. */
+static void parse_http(vctx_t *v, json_t *j, const char *path,
+                       berth_config_t *cfg)
+{
+    const char *key;
+    json_t *val;
+    if (!want_type(v, j, path, JSON_OBJECT, "an object"))
+        return;
+    check_keys(v, j, path, http_keys, "http");
+    json_object_foreach(j, key, val) {
+        const char *kp = berth_jsonpath_member(v->pool, path, key);
+        if (strcmp(key, "session_idle") == 0) {
+            if (!json_is_number(val))
+                error_at(v, kp, "expected a number of seconds, found %s",
+                         kind_of(val));
+            else if (!(json_number_value(val) >= 1) ||
+                     json_number_value(val) > 7 * 86400)
+                error_at(v, kp, "session_idle must be 1 to 604800 seconds");
+            else
+                cfg->http_session_idle = json_number_value(val);
+        } else if (strcmp(key, "max_body") == 0) {
+            if (!json_is_integer(val))
+                error_at(v, kp, "expected a number of bytes, found %s",
+                         kind_of(val));
+            else if (json_integer_value(val) < 1024 ||
+                     json_integer_value(val) > 1024L * 1024 * 1024)
+                error_at(v, kp, "max_body must be 1024 to 1073741824 bytes");
+            else
+                cfg->http_max_body = (long)json_integer_value(val);
+        } else if (strcmp(key, "allowed_origins") == 0) {
+            size_t i;
+            json_t *o;
+            if (!want_type(v, val, kp, JSON_ARRAY, "an array of origins"))
+                continue;
+            cfg->http_origins = apr_array_make(v->pool, 4,
+                                               sizeof(const char *));
+            json_array_foreach(val, i, o) {
+                const char *ip = berth_jsonpath_index(v->pool, kp, i);
+                const char *os = get_string(v, o, ip, 0);
+                if (!os)
+                    continue;
+                size_t n = strlen(os);
+                if ((strncmp(os, "http://", 7) != 0 &&
+                     strncmp(os, "https://", 8) != 0) ||
+                    strchr(os + (os[4] == 's' ? 8 : 7), '/') || n < 9)
+                    error_at(v, ip, "\"%s\" is not an origin; write "
+                             "scheme://host[:port], like "
+                             "\"https://app.example.com\"", os);
+                else
+                    APR_ARRAY_PUSH(cfg->http_origins, const char *) = os;
+            }
+        }
+    }
+}
+
 static void parse_namespace(vctx_t *v, json_t *j, const char *path,
                             berth_namespace_t *ns)
 {
@@ -1219,6 +1277,8 @@ static void parse_root(vctx_t *v, json_t *root, berth_config_t *cfg)
             parse_env_section(v, val, kp, cfg);
         } else if (strcmp(key, "timeouts") == 0) {
             parse_timeouts(v, val, kp, &cfg->timeouts);
+        } else if (strcmp(key, "http") == 0) {
+            parse_http(v, val, kp, cfg);
         } else if (strcmp(key, "namespace") == 0) {
             parse_namespace(v, val, kp, &cfg->ns);
         } else if (strcmp(key, "mcpServers") == 0 ||

@@ -17,7 +17,9 @@ struct berth_daemon_t {
     const berth_config_t *cfg;
     berth_supervisor_opts_t opts;
     apr_array_header_t *sv;      /* berth_supervisor_t * */
+    apr_array_header_t *sigs;    /* const char *: each one's signature */
     apr_thread_t *sweeper;
+    apr_thread_mutex_t *lock;    /* sv and sigs, swapped by a reload */
 };
 
 berth_daemon_t *berth_daemon_create(berth_spawnctx_t *ctx,
@@ -33,8 +35,10 @@ berth_daemon_t *berth_daemon_create(berth_spawnctx_t *ctx,
     d->opts.restart = 1;
     /* the start-up sweep covers every server's first start */
     d->opts.sweep_first = 0;
+    apr_thread_mutex_create(&d->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     d->sv = apr_array_make(pool, cfg->servers->nelts,
                            sizeof(berth_supervisor_t *));
+    d->sigs = apr_array_make(pool, cfg->servers->nelts, sizeof(const char *));
     for (int i = 0; i < cfg->servers->nelts; i++) {
         const berth_server_config_t *srv =
             APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
@@ -42,6 +46,8 @@ berth_daemon_t *berth_daemon_create(berth_spawnctx_t *ctx,
             continue;
         APR_ARRAY_PUSH(d->sv, berth_supervisor_t *) =
             berth_supervisor_create(ctx, cfg, srv, &d->opts, pool);
+        APR_ARRAY_PUSH(d->sigs, const char *) =
+            berth_daemon_signature(cfg, srv, pool);
     }
     return d;
 }
@@ -110,20 +116,31 @@ void berth_daemon_stop(berth_daemon_t *d)
 
 int berth_daemon_count(const berth_daemon_t *d)
 {
-    return d->sv->nelts;
+    apr_thread_mutex_lock(d->lock);
+    int n = d->sv->nelts;
+    apr_thread_mutex_unlock(d->lock);
+    return n;
 }
 
 berth_supervisor_t *berth_daemon_server(berth_daemon_t *d, int i)
 {
-    return APR_ARRAY_IDX(d->sv, i, berth_supervisor_t *);
+    berth_supervisor_t *sv = NULL;
+    apr_thread_mutex_lock(d->lock);
+    if (i < d->sv->nelts)
+        sv = APR_ARRAY_IDX(d->sv, i, berth_supervisor_t *);
+    apr_thread_mutex_unlock(d->lock);
+    return sv;
 }
 
 json_t *berth_daemon_status(berth_daemon_t *d, apr_pool_t *pool)
 {
     json_t *arr = json_array();
-    for (int i = 0; i < d->sv->nelts; i++) {
+    apr_thread_mutex_lock(d->lock);
+    apr_array_header_t *list = apr_array_copy(pool, d->sv);
+    apr_thread_mutex_unlock(d->lock);
+    for (int i = 0; i < list->nelts; i++) {
         berth_supervisor_status_t st = berth_supervisor_status(
-            APR_ARRAY_IDX(d->sv, i, berth_supervisor_t *), pool);
+            APR_ARRAY_IDX(list, i, berth_supervisor_t *), pool);
         json_t *o = json_pack(
             "{s:s, s:s, s:I, s:i, s:i}", "name", st.name, "state",
             berth_sv_state_name(st.state), "pid", (json_int_t)st.pid,
@@ -201,4 +218,142 @@ const char *berth_daemon_token(const char *file, const char **error,
     apr_file_puts("\n", f);
     apr_file_close(f);
     return apr_pstrdup(pool, hex);
+}
+
+/* ---- reload ---------------------------------------------------------------- */
+
+static void sig_str(apr_array_header_t *parts, const char *s)
+{
+    APR_ARRAY_PUSH(parts, const char *) = s ? s : "\x02";
+}
+
+static void sig_list(apr_array_header_t *parts, const apr_array_header_t *a)
+{
+    sig_str(parts, a ? apr_itoa(parts->pool, a->nelts) : NULL);
+    for (int i = 0; a && i < a->nelts; i++)
+        sig_str(parts, APR_ARRAY_IDX(a, i, const char *));
+}
+
+static void sig_kv(apr_array_header_t *parts, const apr_array_header_t *a)
+{
+    sig_str(parts, a ? apr_itoa(parts->pool, a->nelts) : NULL);
+    for (int i = 0; a && i < a->nelts; i++) {
+        sig_str(parts, APR_ARRAY_IDX(a, i, berth_kv_t).key);
+        sig_str(parts, APR_ARRAY_IDX(a, i, berth_kv_t).value);
+    }
+}
+
+static void sig_iso(apr_array_header_t *parts, const berth_isolation_t *i)
+{
+    sig_str(parts, apr_psprintf(parts->pool, "%d/%d", (int)i->mode,
+                                i->enabled));
+    sig_str(parts, i->image);
+    sig_str(parts, i->network_mode);
+    sig_str(parts, i->memory_limit);
+    sig_str(parts, i->cpu_limit);
+    sig_list(parts, i->extra_args);
+}
+
+const char *berth_daemon_signature(const berth_config_t *cfg,
+                                   const berth_server_config_t *s,
+                                   apr_pool_t *pool)
+{
+    apr_array_header_t *p = apr_array_make(pool, 32, sizeof(const char *));
+    sig_str(p, apr_psprintf(pool, "%d/%d/%d", (int)s->transport, s->disabled,
+                            (int)s->ns));
+    sig_str(p, s->command);
+    sig_list(p, s->args);
+    sig_kv(p, s->env);
+    sig_str(p, s->cwd);
+    sig_str(p, s->url);
+    sig_kv(p, s->headers);
+    sig_iso(p, &s->isolation);
+    sig_str(p, apr_psprintf(pool, "%g/%g/%g", s->timeouts.initialize,
+                            s->timeouts.call, s->timeouts.shutdown));
+    /* the globals a spawn plan reads */
+    sig_iso(p, &cfg->isolation);
+    sig_kv(p, cfg->images);
+    sig_str(p, cfg->log_max_size);
+    sig_str(p, apr_psprintf(pool, "%d/%d/%d", cfg->log_max_files,
+                            cfg->env_allow_defaults, cfg->forward_proxy_env));
+    sig_list(p, cfg->env_allow);
+    return apr_array_pstrcat(pool, p, '\x1f');
+}
+
+void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
+                         berth_router_t *router, const char **summary,
+                         apr_pool_t *pool)
+{
+    apr_array_header_t *keep_sv = apr_array_make(
+        d->pool, cfg->servers->nelts, sizeof(berth_supervisor_t *));
+    apr_array_header_t *keep_sig = apr_array_make(
+        d->pool, cfg->servers->nelts, sizeof(const char *));
+    apr_array_header_t *gone = apr_array_make(pool, 4,
+                                              sizeof(berth_supervisor_t *));
+    apr_array_header_t *fresh = apr_array_make(pool, 4,
+                                               sizeof(berth_supervisor_t *));
+    int started = 0, unchanged = 0;
+    /* what runs now, by name, with its signature */
+    int n = d->sv->nelts;
+    int *kept = apr_pcalloc(pool, sizeof(int) * (size_t)(n + 1));
+    for (int i = 0; i < cfg->servers->nelts; i++) {
+        const berth_server_config_t *srv =
+            APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
+        if (srv->disabled || srv->transport != BERTH_TRANSPORT_STDIO)
+            continue;
+        const char *sig = berth_daemon_signature(cfg, srv, d->pool);
+        int found = -1;
+        for (int k = 0; k < n && found < 0; k++) {
+            berth_supervisor_t *sv = APR_ARRAY_IDX(d->sv, k,
+                                                   berth_supervisor_t *);
+            if (!kept[k] &&
+                strcmp(berth_supervisor_config(sv)->name, srv->name) == 0 &&
+                strcmp(APR_ARRAY_IDX(d->sigs, k, const char *), sig) == 0)
+                found = k;
+        }
+        if (found >= 0) {
+            kept[found] = 1;
+            APR_ARRAY_PUSH(keep_sv, berth_supervisor_t *) =
+                APR_ARRAY_IDX(d->sv, found, berth_supervisor_t *);
+            APR_ARRAY_PUSH(keep_sig, const char *) =
+                APR_ARRAY_IDX(d->sigs, found, const char *);
+            unchanged++;
+        } else {
+            /* new, or changed: a supervisor of its own (started below,
+             * after the old one stopped) */
+            berth_supervisor_t *sv =
+                berth_supervisor_create(d->ctx, cfg, srv, &d->opts, d->pool);
+            APR_ARRAY_PUSH(keep_sv, berth_supervisor_t *) = sv;
+            APR_ARRAY_PUSH(keep_sig, const char *) = sig;
+            APR_ARRAY_PUSH(fresh, berth_supervisor_t *) = sv;
+            started++;
+        }
+    }
+    for (int k = 0; k < n; k++)
+        if (!kept[k])
+            APR_ARRAY_PUSH(gone, berth_supervisor_t *) =
+                APR_ARRAY_IDX(d->sv, k, berth_supervisor_t *);
+    /* the old ones stop in parallel, then leave the router; their objects
+     * stay (a request may still hold a pointer) */
+    for (int i = 0; i < gone->nelts; i++)
+        berth_supervisor_request_stop(APR_ARRAY_IDX(gone, i,
+                                                    berth_supervisor_t *));
+    for (int i = 0; i < gone->nelts; i++) {
+        berth_supervisor_t *sv = APR_ARRAY_IDX(gone, i, berth_supervisor_t *);
+        berth_supervisor_stop(sv);
+        berth_router_remove(router, sv);
+    }
+    apr_thread_mutex_lock(d->lock);
+    d->cfg = cfg;
+    d->sv = keep_sv;
+    d->sigs = keep_sig;
+    apr_thread_mutex_unlock(d->lock);
+    for (int i = 0; i < fresh->nelts; i++) {
+        berth_supervisor_t *sv = APR_ARRAY_IDX(fresh, i,
+                                               berth_supervisor_t *);
+        berth_router_add(router, sv);
+        berth_supervisor_start(sv);
+    }
+    *summary = apr_psprintf(pool, "%d started, %d stopped, %d unchanged",
+                            started, gone->nelts, unchanged);
 }

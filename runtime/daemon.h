@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "router.h"
 #include "spawnctx.h"
 #include "supervisor.h"
 
@@ -28,6 +29,20 @@ void berth_daemon_start(berth_daemon_t *d);
 /* Stops every server in parallel (about one shutdown grace for all) and
  * waits for the sweep. */
 void berth_daemon_stop(berth_daemon_t *d);
+
+/* Applies a new config (SIGHUP): servers that are gone, disabled or whose
+ * effective settings changed are stopped (in parallel), new and changed
+ * ones started; untouched ones keep running. ROUTER follows. *SUMMARY
+ * says what happened ("2 started, 1 stopped, 3 unchanged"). */
+void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
+                         berth_router_t *router, const char **summary,
+                         apr_pool_t *pool);
+
+/* What the server's spawn depends on, as one string: equal strings mean
+ * an unchanged server across a reload. */
+const char *berth_daemon_signature(const berth_config_t *cfg,
+                                   const berth_server_config_t *srv,
+                                   apr_pool_t *pool);
 
 int berth_daemon_count(const berth_daemon_t *d);
 berth_supervisor_t *berth_daemon_server(berth_daemon_t *d, int i);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include <apr_allocator.h>
 #include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_ring.h>
@@ -303,7 +304,17 @@ berth_client_t *berth_hub_session_new(berth_hub_t *h)
         apr_thread_mutex_unlock(h->lock);
         return NULL;
     }
-    apr_pool_create(&pool, h->pool);
+    /* a session's memory goes back to the system when it ends (an
+     * allocator of its own that keeps nothing), so 10,000 abandoned
+     * sessions do not stay in berth's footprint */
+    apr_allocator_t *alloc;
+    if (apr_allocator_create(&alloc) != APR_SUCCESS) {
+        apr_thread_mutex_unlock(h->lock);
+        return NULL;
+    }
+    apr_allocator_max_free_set(alloc, 1);
+    apr_pool_create_ex(&pool, NULL, NULL, alloc);
+    apr_allocator_owner_set(alloc, pool);
     berth_client_t *c = apr_pcalloc(pool, sizeof *c);
     c->pool = pool;
     c->hub = h;

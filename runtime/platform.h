@@ -50,4 +50,8 @@ long berth_platform_pid(void);
  * process across pid reuse: it is how a berth instance is known alive. */
 apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs);
 
+/* Gives memory the C library keeps free back to the system (after many
+ * sessions ended); a no-op where the C library has no such call. */
+void berth_platform_trim_memory(void);
+
 #endif

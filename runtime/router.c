@@ -130,14 +130,44 @@ void berth_router_add(berth_router_t *r, berth_supervisor_t *sv)
     apr_thread_mutex_unlock(r->lock);
 }
 
+void berth_router_remove(berth_router_t *r, berth_supervisor_t *sv)
+{
+    apr_thread_mutex_lock(r->lock);
+    for (int i = 0; i < r->entries->nelts; i++) {
+        if (APR_ARRAY_IDX(r->entries, i, entry_t).sv != sv)
+            continue;
+        memmove(&APR_ARRAY_IDX(r->entries, i, entry_t),
+                &APR_ARRAY_IDX(r->entries, i + 1, entry_t),
+                sizeof(entry_t) * (size_t)(r->entries->nelts - i - 1));
+        r->entries->nelts--;
+        break;
+    }
+    /* the maps may point at it: rebuilt on the next list or miss */
+    for (int m = 0; m < 4; m++) {
+        if (r->map_pools[m])
+            apr_pool_destroy(r->map_pools[m]);
+        r->map_pools[m] = NULL;
+        r->maps[m] = NULL;
+    }
+    apr_thread_mutex_unlock(r->lock);
+}
+
 int berth_router_count(berth_router_t *r)
 {
-    return r->entries->nelts;
+    apr_thread_mutex_lock(r->lock);
+    int n = r->entries->nelts;
+    apr_thread_mutex_unlock(r->lock);
+    return n;
 }
 
 berth_supervisor_t *berth_router_server(berth_router_t *r, int i)
 {
-    return APR_ARRAY_IDX(r->entries, i, entry_t).sv;
+    berth_supervisor_t *sv = NULL;
+    apr_thread_mutex_lock(r->lock);
+    if (i < r->entries->nelts)
+        sv = APR_ARRAY_IDX(r->entries, i, entry_t).sv;
+    apr_thread_mutex_unlock(r->lock);
+    return sv;
 }
 
 static void report_once(berth_router_t *r, const char *what,

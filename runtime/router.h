@@ -41,6 +41,9 @@ berth_router_t *berth_router_create(apr_pool_t *pool);
  * keep the order they are added in: that order settles collisions. */
 void berth_router_add(berth_router_t *r, berth_supervisor_t *sv);
 
+/* Removes SV (a config reload stopped it); routes to it are forgotten. */
+void berth_router_remove(berth_router_t *r, berth_supervisor_t *sv);
+
 /* "tools", "prompts", "resources" or "resourceTemplates", merged over the
  * servers that are ready now (a new array). */
 json_t *berth_router_list(berth_router_t *r, const char *which);

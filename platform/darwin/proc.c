@@ -25,3 +25,5 @@ apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs)
     *secs = (apr_int64_t)kp.kp_proc.p_starttime.tv_sec;
     return APR_SUCCESS;
 }
+
+void berth_platform_trim_memory(void) {}

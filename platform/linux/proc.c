@@ -3,6 +3,7 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,4 +61,11 @@ apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs)
         return APR_EGENERAL;
     *secs = (apr_int64_t)(bt + ticks / hz);
     return APR_SUCCESS;
+}
+
+void berth_platform_trim_memory(void)
+{
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
 }

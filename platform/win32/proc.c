@@ -33,3 +33,5 @@ apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs)
     *secs = (apr_int64_t)(t.QuadPart / 10000000ULL) - 11644473600LL;
     return APR_SUCCESS;
 }
+
+void berth_platform_trim_memory(void) {}

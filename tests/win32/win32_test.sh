@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # berth.exe as a Windows user runs it, under Wine: docker.exe found at a
 # well-known location (not on PATH) and what happens when it is gone, the
-# user PATH from the registry (REG_EXPAND_SZ with %VAR%), plan and doctor.
-# Usage: win32_test.sh BERTH_EXE FAKE_DOCKER_EXE SOURCE_DIR WINE
-# Needs WINEPREFIX set (ctest passes the CI's); writes into that prefix and
-# restores what it changed.
+# user PATH from the registry (REG_EXPAND_SZ with %VAR%), plan and doctor;
+# and berth serve's Streamable HTTP front, reached from Linux curl (Wine's
+# sockets are the host's), in front of the Windows MCP fixture.
+# Usage: win32_test.sh BERTH_EXE FAKE_DOCKER_EXE SOURCE_DIR WINE [MCP_FIXTURE_EXE]
+# MCP_FIXTURE_EXE defaults to mcp_fixture.exe beside FAKE_DOCKER_EXE (both
+# are built in tests/fixtures). Needs WINEPREFIX set (ctest passes the CI's);
+# writes into that prefix and restores what it changed.
 set -u
 BERTH=$1 FAKE=$2 SRC=$3 WINE=$4
+MCP_FX=${5:-$(dirname "$FAKE")/mcp_fixture.exe}
 : "${WINEPREFIX:?WINEPREFIX must be set}"
 export WINEDEBUG=-all
 TMP=$(mktemp -d)
@@ -18,7 +22,9 @@ check() { # check DESCRIPTION JQ_EXPR EXPECTED FILE
   got=$(jq -r "$2" "$4" 2>/dev/null)
   [ "$got" = "$3" ] && passes=$((passes+1)) || fail "$1: got [$got], want [$3]"
 }
+serve_pid=""
 cleanup() {
+  if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; fi
   rm -rf "$TMP"
   rm -f "$DOCKER_DIR/docker.exe"
   "$WINE" reg delete 'HKCU\Environment' /v Path /f >/dev/null 2>&1
@@ -83,6 +89,94 @@ check "registry PATH first" '[.env[] | select(ascii_downcase | startswith("path=
 check "tool found through it" '.program | ascii_downcase' 'c:\berth-tools\mytool.exe' "$TMP/p.json"
 check "tool line" '.command_line | ascii_downcase' 'c:\berth-tools\mytool.exe "a b"' "$TMP/p.json"
 rm -rf "$WINEPREFIX/drive_c/berth-tools"
+
+# 4. berth serve: MCP over HTTP from Linux curl to berth.exe under Wine.
+# A copy of the fixture under a name of its own, so that "nothing left
+# behind" counts only this test's processes.
+. "$SRC/tests/lib/free_port.sh"
+serve_test() {
+  local fx="$TMP/fx-$$.exe" port url try code sid left
+  command -v curl >/dev/null || { fail "serve: curl is not installed"; return; }
+  [ -f "$MCP_FX" ] || { fail "serve: no MCP fixture at $MCP_FX"; return; }
+  cp "$MCP_FX" "$fx"
+  # Started up to three times: on a fresh port when another process took
+  # the one free_port gave, and after Wine's start-up failure (exit 66 with
+  # no output, as run_berth retries).
+  for try in 1 2 3; do
+    port=$(free_port) || { fail "serve: no free port"; return; }
+    printf '{ "listen": "127.0.0.1:%s",\n  "mcpServers": { "fx": { "command": "%s" } } }\n' \
+      "$port" "$fx" >"$TMP/serve.json"
+    : >"$TMP/serve.log"
+    BERTH_LOG_LEVEL=debug "$WINE" "$BERTH" serve --config "$TMP/serve.json" \
+      </dev/null >"$TMP/serve.out" 2>"$TMP/serve.log" &
+    serve_pid=$!
+    for _ in $(seq 600); do   # 60 s
+      grep -q 'server fx ready' "$TMP/serve.log" && break
+      kill -0 "$serve_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    grep -q 'server fx ready' "$TMP/serve.log" && break
+    kill "$serve_pid" 2>/dev/null
+    wait "$serve_pid"
+    code=$?
+    serve_pid=""
+    if grep -q 'cannot listen' "$TMP/serve.log" \
+       || { [ "$code" = 66 ] && [ ! -s "$TMP/serve.log" ]; }; then
+      echo "note: berth serve did not start (exit $code), retrying" >&2
+      continue
+    fi
+    break
+  done
+  if [ -z "$serve_pid" ]; then
+    fail "serve: not ready: $(cat "$TMP/serve.log" "$TMP/serve.out")"
+    return
+  fi
+  passes=$((passes+1))
+  grep -q "MCP endpoint: http://127.0.0.1:$port/mcp" "$TMP/serve.log" \
+    && passes=$((passes+1)) || fail "serve: no endpoint line in $(cat "$TMP/serve.log")"
+
+  url=http://127.0.0.1:$port/mcp
+  local C=(-s -m 30 --noproxy '*' -o "$TMP/body" -w '%{http_code}'
+           -H 'Accept: application/json, text/event-stream'
+           -H 'Content-Type: application/json')
+  # the JSON-RPC message of an answer, plain JSON or one SSE event
+  body() { if jq -e . "$TMP/body" >/dev/null 2>&1; then cat "$TMP/body"; else sed -n 's/^data: //p' "$TMP/body"; fi; }
+  code=$(curl "${C[@]}" -D "$TMP/hdr" "$url" -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}')
+  [ "$code" = 200 ] && passes=$((passes+1)) || fail "serve initialize: HTTP $code: $(cat "$TMP/body")"
+  [ "$(body | jq -r '.result.serverInfo.name')" = berth ] && passes=$((passes+1)) \
+    || fail "serve initialize result: $(cat "$TMP/body")"
+  sid=$(tr -d '\r' <"$TMP/hdr" | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
+  [ ${#sid} -ge 16 ] && passes=$((passes+1)) || fail "serve: no Mcp-Session-Id in $(cat "$TMP/hdr")"
+  C+=(-H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-11-25')
+  code=$(curl "${C[@]}" "$url" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}')
+  [ "$code" = 202 ] && passes=$((passes+1)) || fail "serve initialized: HTTP $code: $(cat "$TMP/body")"
+  code=$(curl "${C[@]}" "$url" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}')
+  [ "$code" = 200 ] && passes=$((passes+1)) || fail "serve tools/list: HTTP $code: $(cat "$TMP/body")"
+  body | jq -e '[.result.tools[].name] | index("fx__echo") != null' >/dev/null 2>&1 \
+    && passes=$((passes+1)) || fail "serve tools/list lacks fx__echo: $(head -c 600 "$TMP/body")"
+  code=$(curl "${C[@]}" "$url" -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fx__echo","arguments":{"text":"hello from wine"}}}')
+  [ "$code" = 200 ] && passes=$((passes+1)) || fail "serve tools/call: HTTP $code: $(cat "$TMP/body")"
+  [ "$(body | jq -r '.result.content[0].text')" = "hello from wine" ] && passes=$((passes+1)) \
+    || fail "serve echo: $(cat "$TMP/body")"
+
+  # Stop: there is no console to send Ctrl+C to; end the Wine process. Its
+  # server goes with it (berth's job object), and nothing of ours is left.
+  kill "$serve_pid" 2>/dev/null
+  wait "$serve_pid" 2>/dev/null
+  serve_pid=""
+  for _ in $(seq 100); do
+    left=$(pgrep -f -- "$fx")
+    [ -z "$left" ] && break
+    sleep 0.1
+  done
+  if [ -z "$left" ]; then
+    passes=$((passes+1))
+  else
+    fail "serve: the fixture outlived berth.exe: $left"
+    kill $left 2>/dev/null
+  fi
+}
+serve_test
 
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# berth serve's life as a daemon, with fixture servers:
+#  - SIGHUP with a valid config: a removed server stops, an added one
+#    starts, an unchanged one keeps its process; the tool list follows;
+#  - SIGHUP with an invalid config: nothing changes, the log says why;
+#  - 200 sessions opened and abandoned are closed after http.session_idle,
+#    and berth's resident memory comes back to its baseline;
+#  - SIGTERM leaves no process.
+# Usage: serve_test.sh BERTH FIXTURE SOURCE_DIR
+set -u
+BERTH=$1 FIXTURE=$2 SRC=$3
+TMP=$(mktemp -d)
+spid=""
+trap '[ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+fails=0 passes=0
+fail() { echo "FAIL: $1"; fails=$((fails+1)); }
+ok() { passes=$((passes+1)); }
+note() { echo "  $*"; }
+. "$SRC/tests/lib/free_port.sh"
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT/mcp
+export HOME="$TMP/home"
+unset XDG_RUNTIME_DIR
+mkdir -p "$HOME"
+config() { # SERVERS...: a config with those fixture servers
+  local list="" s
+  for s in "$@"; do list="$list${list:+, }\"$s\": { \"command\": \"$FIXTURE\" }"; done
+  printf '{ "listen": "127.0.0.1:%s", "http": { "session_idle": 8 },\n  "mcpServers": { %s } }\n' "$PORT" "$list" >"$TMP/c.json"
+}
+status() { "$BERTH" status --json --config "$TMP/c.json" 2>/dev/null; }
+pid_of() { status | jq -r --arg n "$1" '.servers[] | select(.name == $n and .state == "ready") | .pid'; }
+wait_ready() { # NAMES...
+  local n i
+  for ((i = 0; i < 100; i++)); do
+    n=0
+    for s in "$@"; do [ -n "$(pid_of "$s")" ] && n=$((n + 1)); done
+    [ $n = $# ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+H=(-s -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
+INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
+session() { curl "${H[@]}" -D - -o /dev/null "$URL" -d "$INIT" | tr -d '\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p'; }
+tools() { # the tool names a fresh session lists
+  local sid
+  sid=$(session)
+  curl "${H[@]}" -H "Mcp-Session-Id: $sid" "$URL" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}' >/dev/null
+  curl "${H[@]}" -H "Mcp-Session-Id: $sid" "$URL" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' \
+    | sed -n 's/^data: //p' | jq -r '.result.tools[].name' | sort | tr '\n' ' '
+}
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$spid/status"; }
+
+config keep gone
+"$BERTH" serve --config "$TMP/c.json" >/dev/null 2>"$TMP/serve.log" &
+spid=$!
+wait_ready keep gone && ok || { echo "FAIL: not ready: $(cat "$TMP/serve.log")"; exit 1; }
+keep_pid=$(pid_of keep) gone_pid=$(pid_of gone)
+
+# ---- SIGHUP, valid: gone stops, new starts, keep stays ---------------------
+config keep new
+kill -HUP $spid
+wait_ready keep new && ok || fail "after SIGHUP: $(status | jq -c .servers)"
+[ "$(pid_of keep)" = "$keep_pid" ] && ok || fail "the unchanged server was restarted ($keep_pid -> $(pid_of keep))"
+[ "$(status | jq '[.servers[] | select(.name == "gone")] | length')" = 0 ] && ok || fail "the removed server is still listed"
+for _ in $(seq 50); do kill -0 "$gone_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$gone_pid" 2>/dev/null && fail "the removed server's process $gone_pid still runs" || ok
+grep -q "config reloaded: 1 started, 1 stopped, 1 unchanged" "$TMP/serve.log" && ok || fail "reload summary: $(grep -i reload "$TMP/serve.log")"
+t=$(tools)
+case "$t" in *keep__echo*new__echo*) ok ;; *) fail "tools after reload: $t" ;; esac
+case "$t" in *gone__*) fail "the removed server's tools are still listed" ;; *) ok ;; esac
+
+# ---- SIGHUP, invalid: nothing changes ---------------------------------------
+cp "$TMP/c.json" "$TMP/good.json"
+echo '{ "mcpServers": { "keep": { "command": 7 } } }' >"$TMP/c.json"
+kill -HUP $spid
+for _ in $(seq 50); do grep -q "config reload failed" "$TMP/serve.log" && break; sleep 0.1; done
+grep -q "config reload failed" "$TMP/serve.log" && ok || fail "no failure logged: $(tail -5 "$TMP/serve.log")"
+grep -q 'mcpServers.keep.command: expected a string' "$TMP/serve.log" && ok || fail "the reason is not logged"
+cp "$TMP/good.json" "$TMP/c.json"
+[ "$(pid_of keep)" = "$keep_pid" ] && [ -n "$(pid_of new)" ] && ok || fail "an invalid config changed the servers: $(status | jq -c .servers)"
+
+# ---- 200 abandoned sessions: reaped, memory back to its baseline -------------
+# warm-up: one round of 20 so that every allocator has seen the load
+for i in $(seq 20); do session >/dev/null; done
+for _ in $(seq 200); do [ "$(status | jq .sessions)" = 0 ] && break; sleep 0.1; done
+base=$(rss)
+for i in $(seq 200); do session >/dev/null; done
+open=$(status | jq .sessions)
+[ "$open" -ge 200 ] && ok || fail "200 sessions opened, the daemon counts $open"
+peak=$(rss)
+for _ in $(seq 200); do [ "$(status | jq .sessions)" = 0 ] && break; sleep 0.1; done
+[ "$(status | jq .sessions)" = 0 ] && ok || fail "sessions left after idle time: $(status | jq .sessions)"
+after=$(rss)
+note "VmRSS: baseline $base kB, with 200 sessions $peak kB, after reaping $after kB"
+[ "$after" -le $((base + 256)) ] && ok || fail "memory did not return to its baseline: $base kB -> $after kB"
+grep -q "closed [0-9]* idle sessions" "$TMP/serve.log" && ok || fail "no reaping logged"
+
+# ---- SIGTERM ----------------------------------------------------------------
+pids=$(pgrep -P $spid | tr '\n' ' ')
+kill -TERM $spid
+wait $spid
+rc=$?
+spid=""
+[ $rc = 0 ] && ok || fail "berth serve exited $rc"
+left=""
+for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
+[ -z "$left" ] && ok || fail "left after SIGTERM:$left"
+echo "$passes passed, $fails failed"
+[ "$fails" = 0 ]
