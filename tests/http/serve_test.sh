@@ -85,7 +85,13 @@ cp "$TMP/good.json" "$TMP/c.json"
 for i in $(seq 20); do session >/dev/null; done
 for _ in $(seq 200); do [ "$(status | jq .sessions)" = 0 ] && break; sleep 0.1; done
 base=$(rss)
-for i in $(seq 200); do session >/dev/null; done
+# one curl, 200 requests on one connection: fast enough that none idles out
+for i in $(seq 200); do
+  printf 'url = "%s"\nheader = "Content-Type: application/json"\nheader = "Accept: application/json, text/event-stream"\ndata = %s\noutput = "/dev/null"\n' \
+    "$URL" "$(jq -Rn --arg s "$INIT" '$s')"
+  [ "$i" = 200 ] || echo next
+done >"$TMP/200.curl"
+curl -s -K "$TMP/200.curl"
 open=$(status | jq .sessions)
 [ "$open" -ge 200 ] && ok || fail "200 sessions opened, the daemon counts $open"
 peak=$(rss)
