@@ -712,6 +712,34 @@ static int route_ref(berth_hub_t *h, json_t *ref, berth_route_t *rt,
     return 0;
 }
 
+/* NAME routes nowhere: when it carries the prefix of a server that is not
+ * ready, that server is down (-32030, naming it and why); else the name is
+ * unknown. */
+static json_t *not_routed(berth_hub_t *h, json_t *id, const char *what,
+                          const char *name, apr_pool_t *pool)
+{
+    for (int i = 0; i < berth_router_count(h->router); i++) {
+        berth_supervisor_t *sv = berth_router_server(h->router, i);
+        const berth_server_config_t *srv = sv ? berth_supervisor_config(sv)
+                                              : NULL;
+        if (!srv || srv->ns == BERTH_NAMESPACE_NONE)
+            continue;
+        const char *prefix = berth_router_expose(srv->name, "", srv->ns,
+                                                 pool);
+        if (strncmp(name, prefix, strlen(prefix)) != 0)
+            continue;
+        const char *why = NULL;
+        berth_upstream_t *u = berth_supervisor_acquire(sv, &why, pool);
+        if (u) {
+            berth_supervisor_release(sv, u);
+            break; /* it runs: the name is just not one of its */
+        }
+        return error_of(id, BERTH_RPC_SERVER_GONE, "%s", why);
+    }
+    return error_of(id, BERTH_RPC_INVALID_PARAMS, "unknown %s: %s", what,
+                    name);
+}
+
 static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
                           const char *method, json_t *params,
                           const berth_sink_t *sink)
@@ -744,8 +772,7 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
                            method);
         else if (!berth_router_route(h->router, tool ? "tools" : "prompts",
                                      name, &rt, scratch))
-            out = error_of(id, BERTH_RPC_INVALID_PARAMS, "unknown %s: %s",
-                           tool ? "tool" : "prompt", name);
+            out = not_routed(h, id, tool ? "tool" : "prompt", name, scratch);
         else
             out = forward(h, c, id, method, params, &rt, "name", sink);
     } else if (strcmp(method, "resources/read") == 0 ||

@@ -112,5 +112,21 @@ spid=""
 left=""
 for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 [ -z "$left" ] && ok || fail "left after SIGTERM:$left"
+# ---- the README's first command: the bundled example, from the repository
+# root (its commands are build/tests/fixtures/...), on a free port ---------
+mkdir -p "$TMP/root"
+ln -s "$(cd "$(dirname "$FIXTURE")/../.." && pwd)" "$TMP/root/build"
+EPORT=$(free_port)
+sed "s/127.0.0.1:8750/127.0.0.1:$EPORT/" "$SRC/examples/serve.json" >"$TMP/root/serve.json"
+(cd "$TMP/root" && exec "$BERTH" serve --config serve.json) >"$TMP/ex.out" 2>"$TMP/ex.log" &
+spid=$!
+for _ in $(seq 100); do [ "$(grep -c 'server [a-z]* ready' "$TMP/ex.log")" = 2 ] && break; sleep 0.05; done
+[ "$(grep -c 'server [a-z]* ready' "$TMP/ex.log")" = 2 ] && ok || fail "the example's servers: $(cat "$TMP/ex.log")"
+grep -q "http://127.0.0.1:$EPORT/mcp" "$TMP/ex.out" && ok || fail "the example does not say where to connect: $(cat "$TMP/ex.out")"
+URL=http://127.0.0.1:$EPORT/mcp
+t=$(tools)
+case "$t" in *conformance__test_simple_text*fixture__echo*) ok ;; *) fail "the example's tools: $t" ;; esac
+kill -TERM $spid; wait $spid; spid=""
+
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

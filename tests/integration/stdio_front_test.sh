@@ -63,6 +63,19 @@ t0=$(date +%s)
 send '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5,"reason":"test"}}'
 r=$(recv_id 5)
 [ $(( $(date +%s) - t0 )) -lt 5 ] && jq -e 'has("error")' <<<"$r" >/dev/null && ok || fail "cancel: $r"
+# a server that is down: calls fail at once, naming it; it comes back
+send '{"jsonrpc":"2.0","id":"c","method":"tools/call","params":{"name":"b__crash","arguments":{"code":3}}}'
+r=$(recv_id '"c"') && [ "$(jq .error.code <<<"$r")" = -32030 ] && ok || fail "crash: $r"
+send '{"jsonrpc":"2.0","id":"d","method":"tools/call","params":{"name":"b__echo","arguments":{"text":"x"}}}'
+r=$(recv_id '"d"')
+[ "$(jq .error.code <<<"$r")" = -32030 ] && jq -e '.error.message | test("server b")' <<<"$r" >/dev/null && ok || fail "call to a down server: $r"
+for i in $(seq 60); do
+  send "{\"jsonrpc\":\"2.0\",\"id\":\"e$i\",\"method\":\"tools/call\",\"params\":{\"name\":\"b__echo\",\"arguments\":{\"text\":\"back\"}}}"
+  r=$(recv_id "\"e$i\"")
+  [ "$(jq -r '.result.content[0].text // empty' <<<"$r")" = back ] && break
+  sleep 0.1
+done
+[ "$(jq -r '.result.content[0].text // empty' <<<"$r")" = back ] && ok || fail "b did not come back: $r"
 send '{"jsonrpc":"2.0","id":6,"method":"nope"}'
 r=$(recv_id 6) && [ "$(jq .error.code <<<"$r")" = -32601 ] && ok || fail "unknown method: $r"
 send 'not json'
