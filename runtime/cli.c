@@ -655,12 +655,39 @@ static void add_containers(json_t *o, const berth_config_t *cfg,
     json_object_set_new(o, "state", json_string(state));
 }
 
+static int ask_daemon_at(const berth_config_t *cfg, const char *method,
+                         const char *path, const char *cmd,
+                         apr_interval_time_t timeout, json_t **body,
+                         int *status, FILE *err, apr_pool_t *pool);
+
+/* The running berth serve's view of server NAME, or NULL (borrowed). */
+static json_t *live_server(json_t *live, const char *name)
+{
+    size_t i;
+    json_t *sv;
+    json_array_foreach(json_object_get(live, "servers"), i, sv)
+        if (strcmp(json_string_value(json_object_get(sv, "name")), name) == 0)
+            return sv;
+    return NULL;
+}
+
 static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
                        apr_pool_t *pool)
 {
     berth_config_t *cfg = load_config(opt, err, pool);
     if (!cfg)
         return BERTH_EXIT_FAILURE;
+    /* a berth serve running this config adds each server's live state */
+    json_t *live = NULL;
+    int hs = 0;
+    const char *lcfg = NULL;
+    if (ask_daemon_at(cfg, "GET", "/api/v1/status", "servers",
+                      apr_time_from_msec(500), &live, &hs, NULL, pool))
+        lcfg = json_string_value(json_object_get(live, "config"));
+    if (hs != 200 || !lcfg || strcmp(lcfg, cfg->file) != 0) {
+        json_decref(live);
+        live = NULL;
+    }
     if (opt->json) {
         json_t *root = json_object();
         json_t *arr = json_array();
@@ -676,9 +703,14 @@ static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
                 APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
             json_t *o = server_json(cfg, s, pool);
             add_containers(o, cfg, s, by, cerr);
+            if (live) {
+                json_t *l = live_server(live, s->name);
+                json_object_set(o, "live", l ? l : json_null());
+            }
             json_array_append_new(arr, o);
         }
         json_decref(by);
+        json_decref(live);
         json_object_set_new(root, "servers", arr);
         json_dumpf(root, out, JSON_INDENT(2));
         fputc('\n', out);
@@ -709,12 +741,22 @@ static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
         } else {
             target = berth_config_redact_url(s->url, pool);
         }
+        json_t *l = live ? live_server(live, s->name) : NULL;
+        const char *state = s->disabled ? "disabled"
+                            : l ? json_string_value(json_object_get(l,
+                                                                    "state"))
+                            : live ? "-"
+                                   : "enabled";
         fprintf(out, "%-*s  %-5s  %-9s  %-8s  %s\n", w, s->name,
                 berth_transport_name(s->transport),
                 berth_isolation_mode_name(
                     berth_isolation_effective(cfg, s, NULL)),
-                s->disabled ? "disabled" : "enabled", target);
+                state, target);
     }
+    if (live)
+        fprintf(out, "(STATE as the berth serve at http://%s/mcp sees it)\n",
+                json_string_value(json_object_get(live, "listen")));
+    json_decref(live);
     return BERTH_EXIT_OK;
 }
 
@@ -1609,24 +1651,19 @@ static int cmd_stdio(const options_t *opt, FILE *out, FILE *err,
 
 /* ---- berth status / restart: the running daemon's control API ------------ */
 
-/* Asks the daemon CFG describes (or the default listen address) METHOD
- * PATH. *BODY on success; on failure says why on ERR and returns 0. */
-static int ask_daemon(const options_t *opt, const char *method,
-                      const char *path, const char *cmd, json_t **body,
-                      int *status, FILE *err, apr_pool_t *pool)
+/* Asks the berth serve at CFG's listen address (127.0.0.1:8750 without a
+ * config) METHOD PATH with the control token. *BODY on success; on failure
+ * says why on ERR (when not NULL) and returns 0. */
+static int ask_daemon_at(const berth_config_t *cfg, const char *method,
+                         const char *path, const char *cmd,
+                         apr_interval_time_t timeout, json_t **body,
+                         int *status, FILE *err, apr_pool_t *pool)
 {
-    const char *tried, *error = NULL;
-    berth_config_t *cfg = NULL;
-    const char *host = "127.0.0.1";
-    unsigned port = 8750;
-    if (opt->config || berth_cli_config_path(NULL, &tried, pool)) {
-        cfg = load_config(opt, err, pool);
-        if (!cfg)
-            return 0;
-        host = cfg->listen_host;
-        port = cfg->listen_port;
-    }
+    const char *error = NULL;
+    const char *host = cfg ? cfg->listen_host : "127.0.0.1";
+    unsigned port = cfg ? cfg->listen_port : 8750;
     berth_hostfacts_t *facts;
+    *body = NULL;
     if (berth_hostfacts_real(&facts, pool) != APR_SUCCESS)
         return 0;
     const char *file = berth_path_child(
@@ -1636,8 +1673,9 @@ static int ask_daemon(const options_t *opt, const char *method,
     apr_size_t n = sizeof token - 1;
     if (apr_file_open(&f, file, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, pool) !=
         APR_SUCCESS) {
-        fprintf(err, "berth %s: no berth serve has run for this user (no "
-                "%s); start one with 'berth serve'\n", cmd, file);
+        if (err)
+            fprintf(err, "berth %s: no berth serve has run for this user (no "
+                    "%s); start one with 'berth serve'\n", cmd, file);
         return 0;
     }
     apr_file_read(f, token, &n);
@@ -1645,20 +1683,37 @@ static int ask_daemon(const options_t *opt, const char *method,
     while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r'))
         n--;
     token[n] = '\0';
-    if (berth_control_call(host, port, method, path, token,
-                           apr_time_from_sec(30), status, body, &error,
-                           pool) != APR_SUCCESS) {
-        fprintf(err, "berth %s: no berth serve answers: %s; start one with "
-                "'berth serve'\n", cmd, error);
+    if (berth_control_call(host, port, method, path, token, timeout, status,
+                           body, &error, pool) != APR_SUCCESS) {
+        if (err)
+            fprintf(err, "berth %s: no berth serve answers: %s; start one "
+                    "with 'berth serve'\n", cmd, error);
         return 0;
     }
     if (*status == 401) {
-        fprintf(err, "berth %s: the berth at %s:%u refused the token in %s "
-                "(is it another user's?)\n", cmd, host, port, file);
+        if (err)
+            fprintf(err, "berth %s: the berth at %s:%u refused the token in "
+                    "%s (is it another user's?)\n", cmd, host, port, file);
         json_decref(*body);
+        *body = NULL;
         return 0;
     }
     return 1;
+}
+
+static int ask_daemon(const options_t *opt, const char *method,
+                      const char *path, const char *cmd, json_t **body,
+                      int *status, FILE *err, apr_pool_t *pool)
+{
+    const char *tried;
+    berth_config_t *cfg = NULL;
+    if (opt->config || berth_cli_config_path(NULL, &tried, pool)) {
+        cfg = load_config(opt, err, pool);
+        if (!cfg)
+            return 0;
+    }
+    return ask_daemon_at(cfg, method, path, cmd, apr_time_from_sec(30), body,
+                         status, err, pool);
 }
 
 static int cmd_status(const options_t *opt, FILE *out, FILE *err,

@@ -128,6 +128,10 @@ code=$(curl -s -o "$TMP/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN
 [ "$(jq -r '[.servers[] | "\(.name)=\(.state)"] | sort | join(" ")' "$TMP/st.json")" = "everything=ready filesystem=ready memory=ready" ] \
   && ok || fail "status --json: $(jq -c .servers "$TMP/st.json")"
 "$BERTH" status --config "$TMP/c.json" >"$TMP/st.txt" 2>&1 && grep -q "^memory  *ready  *[0-9]" "$TMP/st.txt" && ok || fail "berth status text: $(cat "$TMP/st.txt")"
+"$BERTH" servers --config "$TMP/c.json" >"$TMP/sv.txt" 2>&1 && grep -q "^memory  *stdio  *none  *ready " "$TMP/sv.txt" \
+  && ok || fail "berth servers with a daemon: $(cat "$TMP/sv.txt")"
+[ "$("$BERTH" servers --json --config "$TMP/c.json" | jq -r '[.servers[].live.state] | join(" ")')" = "ready ready ready" ] \
+  && ok || fail "berth servers --json live states"
 old_pid=$(jq -r '.servers[] | select(.name == "memory") | .pid' "$TMP/st.json")
 "$BERTH" restart memory --config "$TMP/c.json" >"$TMP/rs.out" 2>&1 && grep -q "restarting memory" "$TMP/rs.out" && ok || fail "berth restart: $(cat "$TMP/rs.out")"
 new_pid=""
