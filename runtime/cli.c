@@ -1432,6 +1432,7 @@ static int serve_restart(void *baton, const char *name)
 }
 #endif
 
+#ifdef SIGHUP
 /* SIGHUP: the config file again. An invalid one changes nothing (its
  * problems are logged); a valid one is applied server by server. The
  * secrets of both stay redacted in the log. */
@@ -1476,6 +1477,7 @@ static void reload(const options_t *opt, berth_config_t **cfg,
     sv->cfg = ncfg;
     berth_log(BERTH_LOG_INFO, "config reloaded: %s", summary);
 }
+#endif
 
 /* berth serve (HTTP) and berth stdio: the same servers, router and hub
  * behind a different front. */

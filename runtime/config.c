@@ -1321,6 +1321,28 @@ static void parse_root(vctx_t *v, json_t *root, berth_config_t *cfg)
     }
 }
 
+/* Two servers that keep their names (namespace "none") may offer the same
+ * tool or prompt name: said once per pair with the first such server. */
+static void warn_unprefixed(vctx_t *v, berth_config_t *cfg)
+{
+    const char *first = NULL;
+    for (int i = 0; i < cfg->servers->nelts; i++) {
+        const berth_server_config_t *s =
+            APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
+        if (s->disabled || s->ns != BERTH_NAMESPACE_NONE)
+            continue;
+        if (!first) {
+            first = s->name;
+            continue;
+        }
+        warn_at(v, berth_jsonpath_member(v->pool, cfg->servers_key, s->name),
+                "%s and %s both keep their tool and prompt names (namespace "
+                "\"none\"): when both offer a name, berth serve keeps it for "
+                "%s, gives %s's a hash suffix and logs the collision", first,
+                s->name, first, s->name);
+    }
+}
+
 static void apply_defaults(berth_config_t *cfg)
 {
     if (!cfg->listen) {
@@ -1457,6 +1479,8 @@ apr_status_t berth_config_parse(const char *file, const char *text,
     json_decref(root);
 
     apply_defaults(cfg);
+    if (cfg->servers_key)
+        warn_unprefixed(&v, cfg);
     sort_diags(diags, first);
     *out = cfg;
     return v.errors ? BERTH_ECONFIG : APR_SUCCESS;

@@ -94,5 +94,22 @@ rc=$?
 left=""
 for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 [ -z "$left" ] && ok || fail "servers left after stdin ended:$left"
+# namespace none on both: a name both offer is kept for the first, the
+# second's gets a hash suffix, and the collision is logged, not shadowed
+cat >"$TMP/none.json" <<JSON
+{ "namespace": "none", "mcpServers": { "a": { "command": "$FIXTURE" }, "b": { "command": "$FIXTURE" } } }
+JSON
+out=$( (printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+          '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+        sleep 1.5
+        printf '%s\n' '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"first"}}}'
+        sleep 0.5) | "$BERTH" stdio --config "$TMP/none.json" 2>"$TMP/none.err")
+names=$(jq -r 'select(.id == 2) | .result.tools[].name' <<<"$out" | sort)
+[ "$(grep -c . <<<"$names")" = 26 ] && ok || fail "namespace none: $(echo $names)"
+grep -qx echo <<<"$names" && grep -qx 'echo_[0-9a-f]\{8\}' <<<"$names" && ok || fail "no suffixed echo: $(echo $names)"
+[ "$(jq -r 'select(.id == 3) | .result.content[0].text' <<<"$out")" = first ] && ok || fail "echo routed: $out"
+grep -q "tool name collision: echo is offered by a and b; a keeps it, b's is exposed as echo_" "$TMP/none.err" && ok \
+  || fail "collision not logged: $(grep -i collision "$TMP/none.err")"
+
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
