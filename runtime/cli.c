@@ -1401,7 +1401,15 @@ static json_t *serve_status(void *baton)
     apr_pool_t *pool;
     apr_pool_create(&pool, NULL);
     berth_docker_info_t info = berth_spawnctx_docker_info(sv->ctx, sv->cfg);
-    json_t *docker = json_pack("{s:b}", "available", info.available);
+    const berth_hostfacts_t *facts = berth_spawnctx_facts(sv->ctx);
+    berth_docker_t dk = berth_dockerpath_resolve(
+        berth_spawnctx_resolver(sv->ctx), facts);
+    json_t *docker = json_pack(
+        "{s:b, s:o, s:s, s:b, s:b}", "available", info.available, "path",
+        dk.path ? json_string(dk.path) : json_null(), "source",
+        berth_docker_source_name(dk.source), "verified", dk.verified,
+        "daemon_env_guaranteed",
+        berth_docker_daemon_env_guaranteed(facts, facts->env));
     if (info.server_version)
         json_object_set_new(docker, "server_version",
                             json_string(info.server_version));

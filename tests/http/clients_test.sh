@@ -122,6 +122,8 @@ code=$(curl -s -o "$TMP/body" -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/s
 code=$(curl -s -o "$TMP/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/status")
 [ "$code" = 200 ] && ok || fail "status: $code"
 [ "$(jq -r '[.servers[] | select(.state == "ready")] | length' "$TMP/body")" = 3 ] && ok || fail "status servers: $(cat "$TMP/body")"
+[ "$(jq -r '.docker | has("available") and has("path") and has("source")' "$TMP/body")" = true ] && ok || fail "status docker facts: $(jq -c .docker "$TMP/body")"
+[ "$(jq -r '.servers[0] | has("pid") and has("restarts") and has("last_error") and has("tools")' "$TMP/body")" = true ] && ok || fail "status server fields: $(jq -c '.servers[0]' "$TMP/body")"
 
 # ---- berth status / restart through the control API --------------------------
 "$BERTH" status --json --config "$TMP/c.json" >"$TMP/st.json" 2>"$TMP/st.err" && ok || fail "berth status: $(cat "$TMP/st.err")"
