@@ -128,5 +128,25 @@ t=$(tools)
 case "$t" in *conformance__test_simple_text*fixture__echo*) ok ;; *) fail "the example's tools: $t" ;; esac
 kill -TERM $spid; wait $spid; spid=""
 
+# ---- listening beyond loopback: the bearer token is required ------------------
+TPORT=$(free_port)
+printf '{ "listen": "0.0.0.0:%s", "mcpServers": { "keep": { "command": "%s" } } }\n' "$TPORT" "$FIXTURE" >"$TMP/open.json"
+"$BERTH" serve --config "$TMP/open.json" >"$TMP/open.out" 2>"$TMP/open.log" &
+spid=$!
+for _ in $(seq 100); do grep -q "server keep ready" "$TMP/open.log" && break; sleep 0.05; done
+TOKFILE=$HOME/.cache/berth/mcp.token
+[ -s "$TOKFILE" ] && [ "$(stat -c %a "$TOKFILE")" = 600 ] && ok || fail "no 0600 mcp.token: $(ls -l "$TOKFILE" 2>&1)"
+grep -q "bearer token in $TOKFILE" "$TMP/open.log" && ok || fail "the log does not say where the token is"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+  "http://127.0.0.1:$TPORT/mcp" -d "$INIT")
+[ "$code" = 401 ] && jq -e '.error.code == -32600' "$TMP/body" >/dev/null && ok || fail "no token: HTTP $code $(cat "$TMP/body")"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+  -H "Authorization: Bearer wrong" "http://127.0.0.1:$TPORT/mcp" -d "$INIT")
+[ "$code" = 401 ] && ok || fail "wrong token: HTTP $code"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+  -H "Authorization: Bearer $(cat "$TOKFILE")" "http://127.0.0.1:$TPORT/mcp" -d "$INIT")
+[ "$code" = 200 ] && ok || fail "with the token: HTTP $code $(cat "$TMP/body")"
+kill -TERM $spid; wait $spid; spid=""
+
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
