@@ -6,7 +6,7 @@
 #
 # BERTH_WIN_PREFIX (cache variable, or the environment variable of the same
 # name) is the prefix holding the static Windows builds of APR, jansson,
-# PCRE2 and cmocka, as made by .ci/win-deps. Libraries, headers, packages
+# PCRE2, libmicrohttpd and cmocka, as made by .ci/win-deps. Libraries, headers, packages
 # and pkg-config files are searched only there and in the mingw-w64 sysroot;
 # programs only on the build host.
 #

@@ -711,11 +711,12 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
     }
     f->mhd = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, f,
+        /* first, so MHD's own complaints about the others reach it */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, completed, f,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
         MHD_OPTION_END);
     if (!f->mhd) {
         *error = apr_psprintf(pool, "cannot listen on %s:%u (in use, or not "

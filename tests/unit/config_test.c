@@ -138,7 +138,13 @@ static void test_defaults_and_inheritance(void **state)
                        "  \"r\": {\"url\": \"https://h/mcp\", \"type\": \"sse\"}"
                        "}}");
     assert_int_equal(p.rv, APR_SUCCESS);
-    assert_int_equal(p.diags->nelts, 0);
+    /* a and r both inherit namespace none: the one possible collision */
+    assert_int_equal(p.diags->nelts, 1);
+    const berth_diag_t *d = &APR_ARRAY_IDX(p.diags, 0, berth_diag_t);
+    assert_int_equal(d->severity, BERTH_DIAG_WARNING);
+    assert_string_equal(d->path, "mcpServers.r");
+    assert_non_null(strstr(d->message, "a and r both keep their tool and "
+                                       "prompt names"));
     assert_string_equal(p.cfg->listen, BERTH_DEFAULT_LISTEN);
     assert_int_equal(p.cfg->listen_port, 8750);
     assert_true(p.cfg->listen_loopback);
