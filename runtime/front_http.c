@@ -689,6 +689,10 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
+#if !defined(_WIN32)
+    /* poll, not select: no limit at descriptor 1024 */
+    flags |= MHD_USE_POLL;
+#endif
     if (strchr(host, ':')) {
         struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
         a6->sin6_family = AF_INET6;
