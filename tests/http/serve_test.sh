@@ -99,7 +99,13 @@ for _ in $(seq 200); do [ "$(status | jq .sessions)" = 0 ] && break; sleep 0.1; 
 [ "$(status | jq .sessions)" = 0 ] && ok || fail "sessions left after idle time: $(status | jq .sessions)"
 after=$(rss)
 note "VmRSS: baseline $base kB, with 200 sessions $peak kB, after reaping $after kB"
-[ "$after" -le $((base + 256)) ] && ok || fail "memory did not return to its baseline: $base kB -> $after kB"
+if ldd "$BERTH" 2>/dev/null | grep -q libasan; then
+  # AddressSanitizer's allocator quarantines what is freed: resident memory
+  # cannot come back under it; the plain build (.ci/test) checks it
+  note "ASan build: the memory comparison is left to the plain build"
+else
+  [ "$after" -le $((base + 256)) ] && ok || fail "memory did not return to its baseline: $base kB -> $after kB"
+fi
 grep -q "closed [0-9]* idle sessions" "$TMP/serve.log" && ok || fail "no reaping logged"
 
 # ---- SIGTERM ----------------------------------------------------------------
