@@ -22,8 +22,16 @@
 /* How long a caller watches for its answer before it sleeps. */
 #define BERTH_UPSTREAM_SPIN (200)
 
+/* A condition variable of one call, recycled through the session's free
+ * list: answers wake only their own caller. */
+typedef struct waiter_t {
+    apr_thread_cond_t *cv;
+    struct waiter_t *next;
+} waiter_t;
+
 struct berth_call_t {
     berth_upstream_t *u;
+    waiter_t *waiter;
     json_int_t id;
     int done;
     volatile apr_uint32_t answered; /* done, readable without the lock */
@@ -46,7 +54,9 @@ struct berth_upstream_t {
     apr_size_t max_message;
 
     apr_thread_mutex_t *lock;       /* pending, lists, state */
-    apr_thread_cond_t *answered;    /* broadcast when a call completes */
+    apr_thread_cond_t *answered;    /* the session closed, a refresh ended */
+    waiter_t *free_waiters;         /* recycled per-call condition vars */
+    volatile apr_uint32_t inflight; /* calls started, not yet answered */
     apr_thread_mutex_t *write_lock; /* one message at a time on stdin */
     apr_hash_t *pending;            /* json_int_t id -> berth_call_t */
     json_int_t next_id;
@@ -123,6 +133,7 @@ static void complete(berth_call_t *c, json_t *result, json_t *error)
     c->error = error;
     c->done = 1;
     apr_atomic_set32(&c->answered, 1);
+    apr_atomic_dec32(&c->u->inflight);
     if (c->registered) {
         apr_hash_set(c->u->pending, &c->id, sizeof c->id, NULL);
         c->registered = 0;
@@ -138,7 +149,9 @@ static void fail_all(berth_upstream_t *u, const char *why)
         u->closed_why = apr_pstrdup(u->pool, why);
     for (hi = apr_hash_first(NULL, u->pending); hi; hi = apr_hash_next(hi)) {
         berth_call_t *c = apr_hash_this_val(hi);
+        apr_thread_cond_t *cv = c->waiter->cv;
         complete(c, NULL, error_obj(BERTH_RPC_SERVER_GONE, u->closed_why));
+        apr_thread_cond_signal(cv);
     }
     apr_thread_cond_broadcast(u->answered);
     apr_thread_mutex_unlock(u->lock);
@@ -153,19 +166,24 @@ static void handle_response(berth_upstream_t *u, json_t *msg)
         return;
     }
     json_int_t key = json_integer_value(id);
+    apr_thread_cond_t *cv = NULL;
     apr_thread_mutex_lock(u->lock);
     berth_call_t *c = apr_hash_get(u->pending, &key, sizeof key);
     if (c) {
         json_t *err = json_object_get(msg, "error");
+        /* the caller may free C once it sees the answer; its condition
+         * variable stays with the session */
+        cv = c->waiter->cv;
         if (err)
             complete(c, NULL, json_incref(err));
         else
             complete(c, json_incref(json_object_get(msg, "result")), NULL);
     }
     apr_thread_mutex_unlock(u->lock);
-    /* after the unlock: the woken caller does not block on the lock */
-    if (c)
-        apr_thread_cond_broadcast(u->answered);
+    /* after the unlock (the woken caller does not block on the lock), and
+     * only that caller: a broadcast would wake every waiter on the server */
+    if (cv)
+        apr_thread_cond_signal(cv);
     if (!c)
         berth_log(BERTH_LOG_DEBUG, "server %s: a late answer to request %"
                   JSON_INTEGER_FORMAT " (cancelled or timed out), ignored",
@@ -435,6 +453,14 @@ apr_status_t berth_upstream_call_start(berth_upstream_t *u, const char *method,
     c->deadline = apr_time_now() + opts->timeout;
     apr_cpystrn(c->method, method, sizeof c->method);
     apr_thread_mutex_lock(u->lock);
+    if (u->free_waiters) {
+        c->waiter = u->free_waiters;
+        u->free_waiters = c->waiter->next;
+    } else {
+        c->waiter = apr_pcalloc(u->pool, sizeof *c->waiter);
+        apr_thread_cond_create(&c->waiter->cv, u->pool);
+    }
+    apr_atomic_inc32(&u->inflight);
     c->id = u->next_id++;
     if (u->closed) {
         complete(c, NULL, error_obj(BERTH_RPC_SERVER_GONE, u->closed_why));
@@ -487,7 +513,9 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
     /* Most answers take tens of microseconds. Watching for a short while
      * before sleeping saves the reader thread a wake-up of this one, often
      * on the other CPU, which costs more than the whole round trip. */
-    if (u->spin) {
+    /* Only a caller alone on the server watches: with others in flight,
+     * the CPU it would burn is the one the server and the reader need. */
+    if (u->spin && apr_atomic_read32(&u->inflight) <= 1) {
         apr_time_t spin_until = apr_time_now() + BERTH_UPSTREAM_SPIN;
         for (unsigned i = 1; !apr_atomic_read32(&c->answered); i++)
             if ((i & 63) == 0 && apr_time_now() >= spin_until)
@@ -506,7 +534,7 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
                                          c->method, secs));
             break;
         }
-        apr_thread_cond_timedwait(u->answered, u->lock, left);
+        apr_thread_cond_timedwait(c->waiter->cv, u->lock, left);
     }
     *result = c->result;
     *error = c->error;
@@ -525,7 +553,7 @@ void berth_upstream_call_cancel(berth_call_t *c, const char *reason)
     was_pending = !c->done;
     complete(c, NULL, error_objf(BERTH_RPC_INTERNAL_ERROR, "request to %s "
                                  "cancelled: %s", u->name, reason));
-    apr_thread_cond_broadcast(u->answered);
+    apr_thread_cond_signal(c->waiter->cv);
     apr_thread_mutex_unlock(u->lock);
     if (was_pending)
         send_cancelled(c, reason);
@@ -538,6 +566,10 @@ void berth_upstream_call_free(berth_call_t *c)
     apr_thread_mutex_lock(c->u->lock);
     if (c->registered)
         apr_hash_set(c->u->pending, &c->id, sizeof c->id, NULL);
+    if (!c->done)
+        apr_atomic_dec32(&c->u->inflight);
+    c->waiter->next = c->u->free_waiters;
+    c->u->free_waiters = c->waiter;
     apr_thread_mutex_unlock(c->u->lock);
     json_decref(c->result);
     json_decref(c->error);
