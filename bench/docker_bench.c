@@ -41,6 +41,7 @@
 #include <apr_strings.h>
 #include <jansson.h>
 
+#include "bench_util.h"
 #include "config.h"
 #include "daemon.h"
 #include "hostfacts.h"
@@ -56,15 +57,7 @@
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    return bench_now_us() / 1e3;
 }
 
 static void die(const char *what)
@@ -77,7 +70,7 @@ static void die(const char *what)
  * count). */
 static double median(double *s, int n)
 {
-    qsort(s, (size_t)n, sizeof(double), cmp);
+    qsort(s, (size_t)n, sizeof(double), bench_cmp_double);
     return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 

@@ -38,6 +38,7 @@
 #include <apr_strings.h>
 #include <jansson.h>
 
+#include "bench_util.h"
 #include "config.h"
 #include "hostfacts.h"
 #include "jsonrpc.h"
@@ -52,19 +53,6 @@ extern char **environ;
 #define WARMUP 2000
 #define BLOCK 1000
 #define TEXT "hello from the echo bench"
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void die(const char *what)
 {
@@ -367,9 +355,9 @@ int main(int argc, const char *const *argv)
             if (!on[m])
                 continue;
             for (int i = 0; i < k; i++) {
-                double t0 = now_us();
+                double t0 = bench_now_us();
                 one_call(&b, m);
-                samples[m][done + i] = now_us() - t0;
+                samples[m][done + i] = bench_now_us() - t0;
             }
         }
     }
@@ -383,7 +371,7 @@ int main(int argc, const char *const *argv)
         double total = 0;
         for (int i = 0; i < n; i++)
             total += samples[m][i];
-        qsort(samples[m], (size_t)n, sizeof(double), cmp);
+        qsort(samples[m], (size_t)n, sizeof(double), bench_cmp_double);
         median[m] = samples[m][n / 2];
         printf("%-12s %-30s %10.2f %10.2f %10.2f\n", mode_names[m],
                mode_what[m], median[m], samples[m][(size_t)n * 99 / 100],

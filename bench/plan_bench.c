@@ -9,6 +9,7 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 
+#include "bench_util.h"
 #include "config.h"
 #include "redact.h"
 #include "spawnctx.h"
@@ -29,19 +30,6 @@ static apr_status_t counting_capture(const berth_hostfacts_t *f,
 {
     captures++;
     return real_capture(f, argv, command_line, env, timeout, out, pool);
-}
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, const char *const *argv)
@@ -88,13 +76,13 @@ int main(int argc, const char *const *argv)
         double total = 0;
         for (int i = 0; i < n; i++) {
             apr_pool_clear(iter);
-            double t0 = now_us();
+            double t0 = bench_now_us();
             berth_spawnctx_plan(ctx, cfg, srv, "0123456789ab", &plan, &err,
                                 iter);
-            samples[i] = now_us() - t0;
+            samples[i] = bench_now_us() - t0;
             total += samples[i];
         }
-        qsort(samples, (size_t)n, sizeof(double), cmp);
+        qsort(samples, (size_t)n, sizeof(double), bench_cmp_double);
         printf("%-14s %-16s %9.2f %9.2f %9.2f %7d\n", srv->name, mode,
                samples[n / 2], samples[(size_t)n * 99 / 100], total / n,
                captures - before);

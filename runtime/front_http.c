@@ -25,6 +25,7 @@
 #include "mcpver.h"
 
 #define KEEPALIVE_EVERY (15 * APR_USEC_PER_SEC)
+#define MAX_WORKERS 256
 #define SSE_BLOCK 16384
 
 struct berth_http_t {
@@ -34,8 +35,16 @@ struct berth_http_t {
     struct MHD_Daemon *mhd;
     unsigned port;
     apr_thread_mutex_t *lock;
-    apr_thread_cond_t *cv;
-    int workers;              /* streaming request threads alive */
+    apr_thread_cond_t *cv;    /* jobs queued, workers idle, stopping */
+    /* streamed requests run on a pool of threads that grows while all are
+     * busy (a call may wait long for a server or for the client's own
+     * answer) up to MAX_WORKERS and lives until the front stops: no thread
+     * is created per request */
+    void **jobs;              /* stream_t *, a ring */
+    int job_head, job_count, job_cap;
+    apr_thread_t *workers[MAX_WORKERS];
+    int nworkers, idle, busy;
+    int stopping;
 };
 
 /* ---- what each request collects ----------------------------------------- */
@@ -229,9 +238,8 @@ static void stream_send(void *baton, json_t *msg)
     apr_thread_mutex_unlock(s->lock);
 }
 
-static void *APR_THREAD_FUNC stream_worker(apr_thread_t *t, void *arg)
+static void run_stream(stream_t *s)
 {
-    stream_t *s = arg;
     berth_sink_t sink = { stream_send, s };
     json_t *resp = berth_hub_handle(s->f->hub, s->client, s->msg, &sink);
     apr_thread_mutex_lock(s->lock);
@@ -242,14 +250,66 @@ static void *APR_THREAD_FUNC stream_worker(apr_thread_t *t, void *arg)
     s->done = 1;
     apr_thread_cond_signal(s->cv);
     apr_thread_mutex_unlock(s->lock);
-    berth_http_t *f = s->f;
     stream_unref(s);
+}
+
+static void *APR_THREAD_FUNC stream_worker(apr_thread_t *t, void *arg)
+{
+    berth_http_t *f = arg;
     apr_thread_mutex_lock(f->lock);
-    f->workers--;
-    apr_thread_cond_broadcast(f->cv);
+    for (;;) {
+        while (!f->job_count && !f->stopping) {
+            f->idle++;
+            apr_thread_cond_wait(f->cv, f->lock);
+            f->idle--;
+        }
+        if (!f->job_count)
+            break;
+        stream_t *s = f->jobs[f->job_head];
+        f->job_head = (f->job_head + 1) % f->job_cap;
+        f->job_count--;
+        f->busy++;
+        apr_thread_mutex_unlock(f->lock);
+        run_stream(s);
+        apr_thread_mutex_lock(f->lock);
+        f->busy--;
+        apr_thread_cond_broadcast(f->cv);
+    }
     apr_thread_mutex_unlock(f->lock);
     (void)t;
     return NULL;
+}
+
+/* Queues S for a worker, starting one when none is idle. 0 when the pool
+ * is at its limit and every worker is busy. */
+static int submit(berth_http_t *f, stream_t *s)
+{
+    int ok = 1;
+    apr_thread_mutex_lock(f->lock);
+    if (f->idle <= f->job_count && f->nworkers < MAX_WORKERS &&
+        apr_thread_create(&f->workers[f->nworkers], NULL, stream_worker, f,
+                          f->pool) == APR_SUCCESS)
+        f->nworkers++;
+    if (f->idle <= f->job_count && f->nworkers == MAX_WORKERS &&
+        f->busy >= MAX_WORKERS) {
+        ok = 0;
+    } else {
+        if (f->job_count == f->job_cap) {
+            int cap = f->job_cap ? f->job_cap * 2 : 64;
+            void **j = calloc((size_t)cap, sizeof *j);
+            for (int i = 0; i < f->job_count; i++)
+                j[i] = f->jobs[(f->job_head + i) % f->job_cap];
+            free(f->jobs);
+            f->jobs = j;
+            f->job_cap = cap;
+            f->job_head = 0;
+        }
+        f->jobs[(f->job_head + f->job_count) % f->job_cap] = s;
+        f->job_count++;
+        apr_thread_cond_broadcast(f->cv);
+    }
+    apr_thread_mutex_unlock(f->lock);
+    return ok;
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -451,23 +511,12 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
          berth_client_can_be_asked(c))) {
         stream_t *s = stream_new(f, c, msg, 0);
         json_decref(msg);
-        apr_threadattr_t *attr;
-        apr_thread_t *t;
         s->refs = 2;
-        apr_threadattr_create(&attr, s->pool);
-        apr_threadattr_detach_set(attr, 1);
-        apr_thread_mutex_lock(f->lock);
-        f->workers++;
-        apr_thread_mutex_unlock(f->lock);
-        if (apr_thread_create(&t, attr, stream_worker, s, s->pool) !=
-            APR_SUCCESS) {
-            apr_thread_mutex_lock(f->lock);
-            f->workers--;
-            apr_thread_mutex_unlock(f->lock);
+        if (!submit(f, s)) {
             s->refs = 1;
             stream_free(s);
-            return http_error(conn, 500, BERTH_RPC_INTERNAL_ERROR, NULL,
-                              "could not start a thread for the request");
+            return http_error(conn, 503, BERTH_RPC_INTERNAL_ERROR, NULL,
+                              "too many requests in progress");
         }
         return send_stream(conn, s, NULL);
     }
@@ -747,11 +796,16 @@ void berth_http_stop(berth_http_t *f)
      * its connection threads */
     MHD_socket s = MHD_quiesce_daemon(f->mhd);
     berth_hub_close_all(f->hub);
+    /* the workers finish what is queued (cancelled calls end at once) */
+    apr_status_t ts;
     apr_thread_mutex_lock(f->lock);
-    apr_time_t until = apr_time_now() + apr_time_from_sec(10);
-    while (f->workers > 0 && apr_time_now() < until)
-        apr_thread_cond_timedwait(f->cv, f->lock, apr_time_from_msec(100));
+    f->stopping = 1;
+    apr_thread_cond_broadcast(f->cv);
     apr_thread_mutex_unlock(f->lock);
+    for (int i = 0; i < f->nworkers; i++)
+        apr_thread_join(&ts, f->workers[i]);
+    free(f->jobs);
+    f->jobs = NULL;
     MHD_stop_daemon(f->mhd);
     if (s != MHD_INVALID_SOCKET) {
 #if defined(_WIN32)
