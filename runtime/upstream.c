@@ -517,8 +517,10 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
      * the CPU it would burn is the one the server and the reader need. */
     if (u->spin && apr_atomic_read32(&u->inflight) <= 1) {
         apr_time_t spin_until = apr_time_now() + BERTH_UPSTREAM_SPIN;
+        /* ... and stops as soon as another call joins it */
         for (unsigned i = 1; !apr_atomic_read32(&c->answered); i++)
-            if ((i & 63) == 0 && apr_time_now() >= spin_until)
+            if ((i & 63) == 0 && (apr_time_now() >= spin_until ||
+                                  apr_atomic_read32(&u->inflight) > 1))
                 break;
     }
     apr_thread_mutex_lock(u->lock);
