@@ -143,7 +143,8 @@ berth_container_t *berth_container_for_plan(berth_spawnctx_t *ctx,
     if (!plan->cidfile || !plan->docker_argv)
         return NULL;
     berth_container_t *c = apr_pcalloc(pool, sizeof *c);
-    c->pool = pool;
+    /* its own: the supervisor thread and status readers use it */
+    apr_pool_create(&c->pool, pool);
     c->ctx = ctx;
     c->cfg = cfg;
     c->server = plan->server;

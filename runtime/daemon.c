@@ -28,7 +28,7 @@ berth_daemon_t *berth_daemon_create(berth_spawnctx_t *ctx,
                                     apr_pool_t *pool)
 {
     berth_daemon_t *d = apr_pcalloc(pool, sizeof *d);
-    d->pool = pool;
+    apr_pool_create(&d->pool, pool);
     d->ctx = ctx;
     d->cfg = cfg;
     d->opts = *opts;

@@ -212,7 +212,7 @@ berth_dockerpath_t *berth_dockerpath_create(apr_interval_time_t failure_ttl,
                                             apr_pool_t *pool)
 {
     berth_dockerpath_t *r = apr_pcalloc(pool, sizeof *r);
-    r->pool = pool;
+    apr_pool_create(&r->pool, pool); /* used under r->lock only */
     r->failure_ttl = failure_ttl;
     apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     return r;

@@ -240,7 +240,7 @@ static void stream_send(void *baton, json_t *msg)
 
 static void run_stream(stream_t *s)
 {
-    berth_sink_t sink = { stream_send, s };
+    berth_sink_t sink = { stream_send, s, 1 };
     json_t *resp = berth_hub_handle(s->f->hub, s->client, s->msg, &sink);
     apr_thread_mutex_lock(s->lock);
     if (resp && !s->gone)
@@ -281,11 +281,17 @@ static void *APR_THREAD_FUNC stream_worker(apr_thread_t *t, void *arg)
 }
 
 /* Queues S for a worker, starting one when none is idle. 0 when the pool
- * is at its limit and every worker is busy. */
+ * is at its limit and every worker is busy, or the front is stopping. */
 static int submit(berth_http_t *f, stream_t *s)
 {
     int ok = 1;
     apr_thread_mutex_lock(f->lock);
+    if (f->stopping) {
+        /* a request on a connection kept alive while berth stops: no
+         * worker would ever take it */
+        apr_thread_mutex_unlock(f->lock);
+        return 0;
+    }
     if (f->idle <= f->job_count && f->nworkers < MAX_WORKERS &&
         apr_thread_create(&f->workers[f->nworkers], NULL, stream_worker, f,
                           f->pool) == APR_SUCCESS)
@@ -366,8 +372,6 @@ static void stream_free(void *cls)
     apr_thread_mutex_lock(s->lock);
     s->gone = 1;
     apr_thread_mutex_unlock(s->lock);
-    if (s->get)
-        berth_client_attach(s->client, 0);
     stream_unref(s);
 }
 
@@ -497,7 +501,7 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
     char session[64];
     apr_cpystrn(session, berth_client_id(c), sizeof session);
     if (kind != BERTH_RPC_REQUEST) {
-        berth_sink_t none = { buffer_send, json_array() };
+        berth_sink_t none = { buffer_send, json_array(), 0 };
         json_decref(berth_hub_handle(f->hub, c, msg, &none));
         json_decref((json_t *)none.baton);
         berth_hub_session_release(f->hub, c);
@@ -524,7 +528,7 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
      * reference SDK answers), with the request's own messages, if any,
      * before the response; else plain JSON */
     json_t *buf = json_array();
-    berth_sink_t sink = { buffer_send, buf };
+    berth_sink_t sink = { buffer_send, buf, 0 };
     json_t *resp = berth_hub_handle(f->hub, c, msg, &sink);
     json_decref(msg);
     if (sse) {
@@ -575,7 +579,7 @@ static enum MHD_Result mcp_get(berth_http_t *f, struct MHD_Connection *conn)
     if (!c)
         return http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
                           "Session not found");
-    berth_client_attach(c, 1);
+    /* several GET streams may be open: each message goes to one of them */
     return send_stream(conn, stream_new(f, c, NULL, 1), NULL);
 }
 
@@ -723,7 +727,7 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
                               const char **error, apr_pool_t *pool)
 {
     berth_http_t *f = apr_pcalloc(pool, sizeof *f);
-    f->pool = pool;
+    apr_pool_create(&f->pool, pool);
     f->hub = hub;
     f->opts = *opts;
     if (!f->opts.max_body)

@@ -58,7 +58,7 @@ static void sink_send(void *baton, json_t *msg)
 static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *arg)
 {
     berth_stdio_t *s = arg;
-    berth_sink_t sink = { sink_send, s };
+    berth_sink_t sink = { sink_send, s, 1 };
     apr_thread_mutex_lock(s->lock);
     for (;;) {
         while (!json_array_size(s->jobs) && !s->stopping) {
@@ -89,20 +89,41 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *arg)
 
 static void dispatch(berth_stdio_t *s, json_t *msg)
 {
-    berth_sink_t sink = { sink_send, s };
+    berth_sink_t sink = { sink_send, s, 1 };
     if (berth_rpc_classify(msg) != BERTH_RPC_REQUEST) {
-        /* notifications and answers: quick, and in order */
-        json_t *resp = berth_hub_handle(s->hub, s->client, msg, &sink);
-        if (resp) {
-            write_msg(s, resp);
-            json_decref(resp);
+        /* notifications and answers: quick, and in order; counted as busy
+         * so a stop waits for them before the session goes */
+        apr_thread_mutex_lock(s->lock);
+        int stopping = s->stopping;
+        if (!stopping)
+            s->busy++;
+        apr_thread_mutex_unlock(s->lock);
+        if (!stopping) {
+            json_t *resp = berth_hub_handle(s->hub, s->client, msg, &sink);
+            if (resp) {
+                write_msg(s, resp);
+                json_decref(resp);
+            }
+            apr_thread_mutex_lock(s->lock);
+            s->busy--;
+            apr_thread_cond_broadcast(s->cv);
+            apr_thread_mutex_unlock(s->lock);
         }
         json_decref(msg);
         return;
     }
     apr_thread_mutex_lock(s->lock);
+    if (s->stopping) {
+        /* berth is stopping: the session is gone */
+        apr_thread_mutex_unlock(s->lock);
+        json_decref(msg);
+        return;
+    }
     json_array_append_new(s->jobs, msg);
-    if (s->idle == 0 && s->nworkers < MAX_WORKERS &&
+    /* an idle worker only counts once it took a job: two requests queued
+     * before it wakes must not both wait for it */
+    if (s->idle < (int)json_array_size(s->jobs) &&
+        s->nworkers < MAX_WORKERS &&
         apr_thread_create(&s->workers[s->nworkers], NULL, worker, s,
                           s->pool) == APR_SUCCESS)
         s->nworkers++;
@@ -193,7 +214,7 @@ apr_status_t berth_stdio_start(berth_stdio_t **out, berth_hub_t *hub,
                                apr_size_t max_message, apr_pool_t *pool)
 {
     berth_stdio_t *s = apr_pcalloc(pool, sizeof *s);
-    s->pool = pool;
+    apr_pool_create(&s->pool, pool);
     s->hub = hub;
     s->in = in;
     s->out = out_file;
@@ -221,15 +242,20 @@ void berth_stdio_stop(berth_stdio_t *s)
     apr_thread_mutex_lock(s->lock);
     s->stopping = 1;
     apr_thread_cond_broadcast(s->cv);
+    /* the reader's inline work (answers, notifications) finishes first */
+    while (s->busy > 0)
+        apr_thread_cond_wait(s->cv, s->lock);
     int ended = s->input_ended;
     apr_thread_mutex_unlock(s->lock);
     for (int i = 0; i < s->nworkers; i++)
         apr_thread_join(&ts, s->workers[i]);
     apr_thread_join(&ts, s->pusher);
-    /* a reader blocked on a stdin that never ends stays; the process is
-     * about to exit */
-    if (ended)
+    /* a reader blocked on a stdin that never ends stays, and may still
+     * look at this front: its jobs and session are left to the process's
+     * end, which is near */
+    if (ended) {
         apr_thread_join(&ts, s->reader);
-    json_decref(s->jobs);
-    berth_hub_session_release(s->hub, s->client);
+        json_decref(s->jobs);
+        berth_hub_session_release(s->hub, s->client);
+    }
 }

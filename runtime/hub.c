@@ -1,5 +1,6 @@
 #include "hub.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_allocator.h>
@@ -37,6 +38,7 @@ struct call_t {
 typedef struct {
     call_t *call;                /* the call it belongs to */
     json_t *upstream_id;         /* the server's id for it */
+    char id[48];                 /* berth's id for it, the hash key */
 } pending_t;
 
 typedef struct {
@@ -56,7 +58,6 @@ struct berth_client_t {
     int log_level;               /* index in k_levels; -1 none set */
     apr_time_t last_used;
     queue_t queue;
-    int attached;
     apr_hash_t *subs;            /* uri -> "" */
 };
 
@@ -91,7 +92,7 @@ berth_hub_t *berth_hub_create(berth_router_t *router,
                               const berth_hub_opts_t *opts, apr_pool_t *pool)
 {
     berth_hub_t *h = apr_pcalloc(pool, sizeof *h);
-    h->pool = pool;
+    apr_pool_create(&h->pool, pool);
     h->router = router;
     if (opts)
         h->opts = *opts;
@@ -148,7 +149,8 @@ static call_t *newest_call(berth_hub_t *h, const char *server,
 {
     for (call_t *k = h->calls.prev; k != &h->calls; k = k->prev)
         if (!k->cancelled && strcmp(k->server, server) == 0 &&
-            (!cap || json_object_get(k->client->caps, cap)))
+            (!cap || (k->sink.streams &&
+                      json_object_get(k->client->caps, cap))))
             return k;
     return NULL;
 }
@@ -246,12 +248,18 @@ static void on_request(void *baton, berth_upstream_t *u, json_t *id,
                                          "message", text));
         return;
     }
-    pending_t *p = apr_pcalloc(k->client->pool, sizeof *p);
+    /* malloc'ed: a long session (stdio) must not grow per request; the id
+     * carries randomness so one client cannot answer another's */
+    pending_t *p = calloc(1, sizeof *p);
+    unsigned char r[4];
+    if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS)
+        memset(r, 0, sizeof r);
     p->call = k;
     p->upstream_id = json_incref(id);
-    const char *ours = apr_psprintf(k->client->pool, "berth-%lu",
-                                    ++h->next_id);
-    apr_hash_set(h->pending, ours, APR_HASH_KEY_STRING, p);
+    apr_snprintf(p->id, sizeof p->id, "berth-%lu-%02x%02x%02x%02x",
+                 ++h->next_id, r[0], r[1], r[2], r[3]);
+    const char *ours = p->id;
+    apr_hash_set(h->pending, p->id, APR_HASH_KEY_STRING, p);
     json_t *req = json_pack("{s:s, s:s, s:s}", "jsonrpc", "2.0", "id", ours,
                             "method", method);
     if (params)
@@ -371,7 +379,9 @@ void berth_hub_session_release(berth_hub_t *h, berth_client_t *c)
     apr_thread_mutex_unlock(h->lock);
 }
 
-/* Lock held: forget pending server requests of calls of C (or of CALL). */
+/* Lock held: forget pending server requests of calls of C (or of CALL),
+ * answering each server that it will get no answer (its call is over, so
+ * its upstream is still held here). */
 static void drop_pending(berth_hub_t *h, berth_client_t *c, call_t *call)
 {
     for (apr_hash_index_t *hi = apr_hash_first(NULL, h->pending); hi;
@@ -381,8 +391,14 @@ static void drop_pending(berth_hub_t *h, berth_client_t *c, call_t *call)
         apr_hash_this(hi, &key, NULL, &v);
         pending_t *p = v;
         if ((call && p->call == call) || (!call && p->call->client == c)) {
-            json_decref(p->upstream_id);
             apr_hash_set(h->pending, key, APR_HASH_KEY_STRING, NULL);
+            berth_upstream_respond(
+                p->call->u, p->upstream_id, NULL,
+                json_pack("{s:i, s:s}", "code", BERTH_RPC_INTERNAL_ERROR,
+                          "message", "the client's request ended before it "
+                          "answered"));
+            json_decref(p->upstream_id);
+            free(p);
         }
     }
 }
@@ -408,10 +424,12 @@ void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
         c->closed = 1;
         apr_hash_set(h->sessions, c->id, APR_HASH_KEY_STRING, NULL);
         for (call_t *k = h->calls.next; k != &h->calls; k = k->next)
-            if (k->client == c && k->uc && !k->cancelled) {
+            if (k->client == c && !k->cancelled) {
+                /* one not started yet is cancelled as soon as it is */
                 k->cancelled = 1;
-                berth_upstream_call_cancel(k->uc, "the client closed its "
-                                                  "session");
+                if (k->uc)
+                    berth_upstream_call_cancel(k->uc, "the client closed its "
+                                                      "session");
             }
         drop_pending(h, c, NULL);
         unsubscribe_all(h, c);
@@ -526,18 +544,6 @@ json_t *berth_client_next(berth_client_t *c, apr_interval_time_t timeout,
     return msg;
 }
 
-int berth_client_attach(berth_client_t *c, int attach)
-{
-    berth_hub_t *h = c->hub;
-    int ok = 1;
-    apr_thread_mutex_lock(h->lock);
-    if (attach && c->attached)
-        ok = 0;
-    else
-        c->attached = attach;
-    apr_thread_mutex_unlock(h->lock);
-    return ok;
-}
 
 /* ---- the request path ------------------------------------------------- */
 
@@ -643,6 +649,14 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
                                                   APR_USEC_PER_SEC),
                             token ? on_progress : NULL, k };
     apr_thread_mutex_lock(h->lock);
+    if (c->closed) {
+        apr_thread_mutex_unlock(h->lock);
+        berth_supervisor_release(rt->sv, u);
+        json_decref(p);
+        json_decref(k->token);
+        apr_pool_destroy(scratch);
+        return error_of(id, BERTH_RPC_INVALID_REQUEST, "the session ended");
+    }
     k->prev = h->calls.prev;
     k->next = &h->calls;
     h->calls.prev->next = k;
@@ -658,7 +672,7 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
         int cancelled = k->cancelled;
         apr_thread_mutex_unlock(h->lock);
         if (cancelled)
-            berth_upstream_call_cancel(uc, "the client closed its session");
+            berth_upstream_call_cancel(uc, "cancelled before it started");
         rv = berth_upstream_call_wait(uc, &result, &error);
     }
     apr_thread_mutex_lock(h->lock);
@@ -671,12 +685,17 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
     berth_supervisor_release(rt->sv, u);
     if (rv == APR_SUCCESS)
         out = berth_rpc_result(id, result);
-    else if (error)
-        out = berth_rpc_error(id, (int)json_integer_value(json_object_get(
-                                      error, "code")),
-                              json_string_value(json_object_get(error,
-                                                                "message")),
-                              json_incref(json_object_get(error, "data")));
+    else if (error) {
+        /* a server's error object as it came, made valid where it is not */
+        json_t *code = json_object_get(error, "code");
+        const char *msg = json_string_value(json_object_get(error, "message"));
+        json_t *data = json_object_get(error, "data");
+        out = berth_rpc_error(id, json_is_integer(code)
+                                      ? (int)json_integer_value(code)
+                                      : BERTH_RPC_INTERNAL_ERROR,
+                              msg ? msg : "the server answered with an error",
+                              data ? json_incref(data) : NULL);
+    }
     else
         out = error_of(id, BERTH_RPC_INTERNAL_ERROR, "server %s did not "
                        "answer", rt->server);
@@ -796,7 +815,7 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
                                                 APR_HASH_KEY_STRING);
             if (sub && !had) {
                 apr_hash_set(c->subs, apr_pstrdup(c->pool, uri),
-                             APR_HASH_KEY_STRING, "");
+                             APR_HASH_KEY_STRING, ""); /* once per URI */
                 apr_hash_set(h->subs, n ? uri : apr_pstrdup(h->pool, uri),
                              APR_HASH_KEY_STRING, (void *)(n + 1));
             } else if (!sub && had) {
@@ -862,7 +881,7 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
 }
 
 /* A client's answer to a request a server sent it through berth. */
-static void do_response(berth_hub_t *h, json_t *msg)
+static void do_response(berth_hub_t *h, berth_client_t *c, json_t *msg)
 {
     json_t *id = json_object_get(msg, "id");
     const char *key = json_string_value(id);
@@ -870,7 +889,7 @@ static void do_response(berth_hub_t *h, json_t *msg)
         return;
     apr_thread_mutex_lock(h->lock);
     pending_t *p = apr_hash_get(h->pending, key, APR_HASH_KEY_STRING);
-    if (p) {
+    if (p && p->call->client == c) {
         apr_hash_set(h->pending, key, APR_HASH_KEY_STRING, NULL);
         /* the call still runs, so its upstream is held */
         json_t *r = json_object_get(msg, "result");
@@ -879,6 +898,7 @@ static void do_response(berth_hub_t *h, json_t *msg)
                                r ? json_incref(r) : NULL,
                                e ? json_incref(e) : NULL);
         json_decref(p->upstream_id);
+        free(p);
     }
     apr_thread_mutex_unlock(h->lock);
 }
@@ -893,13 +913,15 @@ static void do_notification(berth_hub_t *h, berth_client_t *c,
     } else if (strcmp(method, "notifications/cancelled") == 0) {
         json_t *rid = json_object_get(params, "requestId");
         apr_thread_mutex_lock(h->lock);
+        const char *reason = json_string_value(json_object_get(params,
+                                                               "reason"));
         for (call_t *k = h->calls.next; k != &h->calls; k = k->next)
-            if (k->client == c && json_equal(k->client_id, rid) && k->uc &&
+            if (k->client == c && json_equal(k->client_id, rid) &&
                 !k->cancelled) {
                 k->cancelled = 1;
-                berth_upstream_call_cancel(k->uc, json_string_value(
-                                                      json_object_get(
-                                                          params, "reason")));
+                if (k->uc)
+                    berth_upstream_call_cancel(
+                        k->uc, reason ? reason : "cancelled by the client");
                 break;
             }
         apr_thread_mutex_unlock(h->lock);
@@ -933,7 +955,7 @@ json_t *berth_hub_handle(berth_hub_t *h, berth_client_t *c, json_t *msg,
                         json_object_get(msg, "params"));
         return NULL;
     case BERTH_RPC_RESPONSE:
-        do_response(h, msg);
+        do_response(h, c, msg);
         return NULL;
     default:
         return berth_rpc_error(json_null(), BERTH_RPC_INVALID_REQUEST,

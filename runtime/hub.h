@@ -33,6 +33,8 @@ typedef struct berth_client_t berth_client_t;
 typedef struct {
     void (*send)(void *baton, json_t *msg);
     void *baton;
+    int streams;   /* messages reach the client while the request runs (a
+                      server's questions can only go to such a request) */
 } berth_sink_t;
 
 typedef struct {
@@ -80,9 +82,6 @@ void berth_hub_close_all(berth_hub_t *h);
  * up to TIMEOUT; NULL when none came or the session closed (*CLOSED). */
 json_t *berth_client_next(berth_client_t *c, apr_interval_time_t timeout,
                           int *closed);
-/* Marks whether a stream is attached to take the queue (only one at a time
- * gets it): returns 0 when another one already has it. */
-int berth_client_attach(berth_client_t *c, int attach);
 
 /* ---- the request path --------------------------------------------------- */
 

@@ -73,7 +73,7 @@ apr_status_t berth_logfile_open(berth_logfile_t **out, const char *path,
                                 apr_pool_t *pool)
 {
     berth_logfile_t *lf = apr_pcalloc(pool, sizeof *lf);
-    lf->pool = pool;
+    apr_pool_create(&lf->pool, pool);
     lf->path = path ? apr_pstrdup(pool, path) : NULL;
     lf->max_size = max_size > 0 ? max_size : BERTH_LOGFILE_DEFAULT_MAX;
     lf->max_files = max_files > 0 ? max_files : BERTH_LOGFILE_DEFAULT_FILES;

@@ -129,7 +129,7 @@ struct berth_loginenv_once_t {
 berth_loginenv_once_t *berth_loginenv_once_create(apr_pool_t *pool)
 {
     berth_loginenv_once_t *o = apr_pcalloc(pool, sizeof *o);
-    o->pool = pool;
+    apr_pool_create(&o->pool, pool); /* used under o->lock only */
     apr_thread_mutex_create(&o->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     return o;
 }

@@ -114,7 +114,7 @@ struct berth_router_t {
 berth_router_t *berth_router_create(apr_pool_t *pool)
 {
     berth_router_t *r = apr_pcalloc(pool, sizeof *r);
-    r->pool = pool;
+    apr_pool_create(&r->pool, pool);
     apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     r->entries = apr_array_make(pool, 8, sizeof(entry_t));
     r->reported = apr_hash_make(pool);
@@ -172,13 +172,16 @@ berth_supervisor_t *berth_router_server(berth_router_t *r, int i)
 
 static void report_once(berth_router_t *r, const char *what,
                         const char *exposed, const char *first,
-                        const char *second, const char *renamed)
+                        const char *second, const char *renamed,
+                        apr_pool_t *scratch)
 {
-    const char *key = apr_pstrcat(r->pool, what, "/", exposed, "/", second,
+    const char *key = apr_pstrcat(scratch, what, "/", exposed, "/", second,
                                   NULL);
     if (apr_hash_get(r->reported, key, APR_HASH_KEY_STRING))
         return;
-    apr_hash_set(r->reported, key, APR_HASH_KEY_STRING, "");
+    /* kept for good only the first time: a rebuild must not grow it */
+    apr_hash_set(r->reported, apr_pstrdup(r->pool, key), APR_HASH_KEY_STRING,
+                 "");
     if (renamed)
         berth_log(BERTH_LOG_WARN, "%s name collision: %s is offered by %s "
                   "and %s; %s keeps it, %s's is exposed as %s", what, exposed,
@@ -218,7 +221,8 @@ static json_t *build(berth_router_t *r, const char *which, apr_hash_t *map,
             if (prev) {
                 if (!named) {
                     report_once(r, by_uri ? "resource" : "resource template",
-                                exposed, prev->server, e->srv->name, NULL);
+                                exposed, prev->server, e->srv->name, NULL,
+                                mp);
                     continue;
                 }
                 const char *renamed = berth_router_clean_name(
@@ -228,7 +232,7 @@ static json_t *build(berth_router_t *r, const char *which, apr_hash_t *map,
                     mp);
                 report_once(r, strcmp(which, "tools") == 0 ? "tool"
                                                            : "prompt",
-                            exposed, prev->server, e->srv->name, renamed);
+                            exposed, prev->server, e->srv->name, renamed, mp);
                 exposed = renamed;
             }
             route_t *rt = apr_palloc(mp, sizeof *rt);
@@ -308,10 +312,14 @@ int berth_router_route(berth_router_t *r, const char *which,
         return 1;
     if (strcmp(which, "resources") != 0)
         return 0;
-    /* a resource no list names: the first server with a matching template */
+    /* a resource no list names: the first server with a matching template
+     * (over a copy of the entries: a reload may change them meanwhile) */
     int found = 0;
-    for (int i = 0; !found && i < r->entries->nelts; i++) {
-        const entry_t *e = &APR_ARRAY_IDX(r->entries, i, entry_t);
+    apr_thread_mutex_lock(r->lock);
+    apr_array_header_t *entries = apr_array_copy(pool, r->entries);
+    apr_thread_mutex_unlock(r->lock);
+    for (int i = 0; !found && i < entries->nelts; i++) {
+        const entry_t *e = &APR_ARRAY_IDX(entries, i, entry_t);
         berth_upstream_t *u = berth_supervisor_acquire(e->sv, NULL, pool);
         if (!u)
             continue;

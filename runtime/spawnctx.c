@@ -48,7 +48,7 @@ berth_spawnctx_t *berth_spawnctx_create(berth_hostfacts_t *facts,
                                         apr_pool_t *pool)
 {
     berth_spawnctx_t *c = apr_pcalloc(pool, sizeof *c);
-    c->pool = pool;
+    apr_pool_create(&c->pool, pool);
     c->facts = facts;
     c->login = berth_loginenv_once_create(pool);
     c->resolver = berth_dockerpath_create(BERTH_DOCKER_FAILURE_TTL, pool);
@@ -230,7 +230,9 @@ berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
     apr_thread_mutex_unlock(ctx->lock);
 
     apr_pool_t *scratch;
-    apr_pool_create(&scratch, ctx->pool);
+    /* unparented: status readers on other threads ask at the same time,
+     * and ctx->pool is touched only under the lock */
+    apr_pool_create(&scratch, NULL);
     memset(&res, 0, sizeof res);
     apr_array_header_t *args = apr_array_make(scratch, 3,
                                               sizeof(const char *));
@@ -244,10 +246,10 @@ berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
     if (rv == APR_TIMEUP) {
         res.error = "docker info did not answer within 3 s";
     } else if (rv == APR_EGENERAL && strncmp(err, "docker info failed", 18) == 0) {
-        res.error = apr_pstrcat(ctx->pool, err, ": the daemon is not reachable",
+        res.error = apr_pstrcat(scratch, err, ": the daemon is not reachable",
                                 NULL);
     } else if (rv != APR_SUCCESS) {
-        res.error = apr_pstrdup(ctx->pool, err);
+        res.error = err;
     } else {
         /* the version is the last non-empty line (rc banners first) */
         berth_capture_t cap;
@@ -257,16 +259,20 @@ berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
         const char *line = berth_capture_last_line(&cap);
         if (*line) {
             res.available = 1;
-            res.server_version = apr_pstrdup(ctx->pool, line);
+            res.server_version = line;
         } else {
             res.error = "docker info printed no server version";
         }
     }
-    apr_pool_destroy(scratch);
     apr_thread_mutex_lock(ctx->lock);
+    if (res.error)
+        res.error = apr_pstrdup(ctx->pool, res.error);
+    if (res.server_version)
+        res.server_version = apr_pstrdup(ctx->pool, res.server_version);
     ctx->info = res;
     ctx->info_at = now;
     ctx->info_have = 1;
     apr_thread_mutex_unlock(ctx->lock);
+    apr_pool_destroy(scratch);
     return res;
 }

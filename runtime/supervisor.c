@@ -482,7 +482,7 @@ berth_supervisor_t *berth_supervisor_create(berth_spawnctx_t *ctx,
                                             apr_pool_t *pool)
 {
     berth_supervisor_t *s = apr_pcalloc(pool, sizeof *s);
-    s->pool = pool;
+    apr_pool_create(&s->pool, pool);
     s->ctx = ctx;
     s->cfg = cfg;
     s->srv = srv;

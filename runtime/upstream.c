@@ -410,7 +410,7 @@ apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
 {
     berth_upstream_t *u = apr_pcalloc(pool, sizeof *u);
     apr_status_t rv;
-    u->pool = pool;
+    apr_pool_create(&u->pool, pool);
     u->name = apr_pstrdup(pool, name);
     u->proc = proc;
     u->log = log;
@@ -500,7 +500,8 @@ static void send_cancelled(berth_call_t *c, const char *reason)
 {
     json_t *n = berth_rpc_notification(
         "notifications/cancelled",
-        json_pack("{s:I, s:s}", "requestId", c->id, "reason", reason));
+        json_pack("{s:I, s:s}", "requestId", c->id, "reason",
+                  reason ? reason : "cancelled"));
     write_msg(c->u, n);
     json_decref(n);
 }
