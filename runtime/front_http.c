@@ -772,7 +772,9 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, completed, f,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
+        /* an idle keep-alive connection holds a thread: closed after 5
+         * minutes (streams send a comment every 15 s, so they stay) */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
         MHD_OPTION_END);
     if (!f->mhd) {

@@ -28,10 +28,16 @@ struct berth_stdio_t {
     int nworkers, idle, busy;
     int stopping;
     int input_ended;
-    apr_thread_t *reader, *pusher;
+    apr_thread_t *reader, *pusher, *writer;
+    apr_thread_cond_t *write_cv;  /* out_queue filled, or stop */
+    json_t *out_queue;            /* lines (strings) to write */
+    int writer_stop;
 };
 
-/* One message, one line, whole: writes from threads never interleave. */
+/* One message, one line, whole, in the order queued. The writing itself
+ * is the writer thread's: a client that does not read its stdin must not
+ * block a thread that holds a lock of the hub or of a server session (they
+ * call sinks with their locks held). */
 static void write_msg(berth_stdio_t *s, json_t *msg)
 {
     apr_size_t len;
@@ -39,10 +45,33 @@ static void write_msg(berth_stdio_t *s, json_t *msg)
     if (!line)
         return;
     apr_thread_mutex_lock(s->write_lock);
-    apr_file_write_full(s->out, line, len, NULL);
-    apr_file_flush(s->out);
+    json_array_append_new(s->out_queue, json_stringn_nocheck(line, len));
+    apr_thread_cond_signal(s->write_cv);
     apr_thread_mutex_unlock(s->write_lock);
     free(line);
+}
+
+static void *APR_THREAD_FUNC writer(apr_thread_t *t, void *arg)
+{
+    berth_stdio_t *s = arg;
+    apr_thread_mutex_lock(s->write_lock);
+    for (;;) {
+        while (!json_array_size(s->out_queue) && !s->writer_stop)
+            apr_thread_cond_wait(s->write_cv, s->write_lock);
+        if (!json_array_size(s->out_queue))
+            break;
+        json_t *line = json_incref(json_array_get(s->out_queue, 0));
+        json_array_remove(s->out_queue, 0);
+        apr_thread_mutex_unlock(s->write_lock);
+        apr_file_write_full(s->out, json_string_value(line),
+                            json_string_length(line), NULL);
+        apr_file_flush(s->out);
+        json_decref(line);
+        apr_thread_mutex_lock(s->write_lock);
+    }
+    apr_thread_mutex_unlock(s->write_lock);
+    (void)t;
+    return NULL;
 }
 
 static void sink_send(void *baton, json_t *msg)
@@ -220,14 +249,17 @@ apr_status_t berth_stdio_start(berth_stdio_t **out, berth_hub_t *hub,
     s->out = out_file;
     s->max_message = max_message ? max_message : BERTH_RPC_MAX_MESSAGE;
     apr_thread_mutex_create(&s->write_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_cond_create(&s->write_cv, pool);
+    s->out_queue = json_array();
     apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_thread_cond_create(&s->cv, pool);
     s->jobs = json_array();
     s->client = berth_hub_session_new(hub);
     if (!s->client)
         return APR_EGENERAL;
-    apr_status_t rv = apr_thread_create(&s->pusher, NULL, push_queue, s,
-                                        pool);
+    apr_status_t rv = apr_thread_create(&s->writer, NULL, writer, s, pool);
+    if (rv == APR_SUCCESS)
+        rv = apr_thread_create(&s->pusher, NULL, push_queue, s, pool);
     if (rv == APR_SUCCESS)
         rv = apr_thread_create(&s->reader, NULL, read_input, s, pool);
     *out = s;
@@ -250,12 +282,19 @@ void berth_stdio_stop(berth_stdio_t *s)
     for (int i = 0; i < s->nworkers; i++)
         apr_thread_join(&ts, s->workers[i]);
     apr_thread_join(&ts, s->pusher);
+    /* everything queued is written before berth exits */
+    apr_thread_mutex_lock(s->write_lock);
+    s->writer_stop = 1;
+    apr_thread_cond_signal(s->write_cv);
+    apr_thread_mutex_unlock(s->write_lock);
+    apr_thread_join(&ts, s->writer);
     /* a reader blocked on a stdin that never ends stays, and may still
      * look at this front: its jobs and session are left to the process's
      * end, which is near */
     if (ended) {
         apr_thread_join(&ts, s->reader);
         json_decref(s->jobs);
+        json_decref(s->out_queue);
         berth_hub_session_release(s->hub, s->client);
     }
 }

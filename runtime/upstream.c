@@ -192,6 +192,7 @@ static void handle_response(berth_upstream_t *u, json_t *msg)
 
 typedef struct {
     berth_upstream_t *u;
+    apr_pool_t *pool;   /* the thread's own, destroyed as it ends */
     char which[32];
     char method[64];
 } refresh_job_t;
@@ -207,6 +208,9 @@ static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *arg)
     u->refreshers--;
     apr_thread_cond_broadcast(u->answered);
     apr_thread_mutex_unlock(u->lock);
+    /* the thread's memory goes with it (APR touches nothing of a thread
+     * after its function returns) */
+    apr_pool_destroy(job->pool);
     free(job);
     /* return, not apr_thread_exit(): its pthread_exit unwinds past
      * AddressSanitizer\'s thread teardown (a false stack report) */
@@ -227,16 +231,25 @@ static void start_refresh(berth_upstream_t *u, const char *which,
     job->u = u;
     apr_cpystrn(job->which, which, sizeof job->which);
     apr_cpystrn(job->method, method, sizeof job->method);
-    /* the thread's memory comes from u->pool: under the lock */
+    /* a pool per refresh, not u->pool: a server that sends list_changed
+     * for hours must not grow berth by a thread's worth each time */
+    if (apr_pool_create(&job->pool, NULL) != APR_SUCCESS) {
+        free(job);
+        return;
+    }
     apr_thread_mutex_lock(u->lock);
     u->refreshers++;
-    apr_threadattr_create(&attr, u->pool);
+    apr_thread_mutex_unlock(u->lock);
+    apr_threadattr_create(&attr, job->pool);
     apr_threadattr_detach_set(attr, 1);
-    if (apr_thread_create(&t, attr, refresher, job, u->pool) != APR_SUCCESS) {
+    if (apr_thread_create(&t, attr, refresher, job, job->pool) !=
+        APR_SUCCESS) {
+        apr_thread_mutex_lock(u->lock);
         u->refreshers--;
+        apr_thread_mutex_unlock(u->lock);
+        apr_pool_destroy(job->pool);
         free(job);
     }
-    apr_thread_mutex_unlock(u->lock);
 }
 
 static void handle_notification(berth_upstream_t *u, const char *method,
