@@ -178,5 +178,32 @@ serve_test() {
 }
 serve_test
 
+# 5. berth.exe stdio: the same server on its own stdin and stdout, in front
+# of the Windows fixture; stdin's end stops it (retried once after Wine's
+# start-up failure, exit 66 with no output)
+stdio_test() {
+  local fx="$TMP/fxs-$$.exe" code try
+  [ -f "$MCP_FX" ] || { fail "stdio: no MCP fixture at $MCP_FX"; return; }
+  cp "$MCP_FX" "$fx"
+  printf '{ "mcpServers": { "fx": { "command": "%s" } } }\n' "$fx" >"$TMP/stdio.json"
+  for try in 1 2; do
+    { printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+                     '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+      # the server joins when ready
+      sleep 5
+      printf '%s\n' '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"fx__echo","arguments":{"text":"stdio on windows"}}}'
+      sleep 3; } | "$WINE" "$BERTH" stdio --config "$TMP/stdio.json" >"$TMP/stdio.out" 2>"$TMP/stdio.err"
+    code=$?
+    [ "$code" = 66 ] && [ ! -s "$TMP/stdio.out" ] && continue
+    break
+  done
+  [ "$code" = 0 ] && passes=$((passes+1)) || fail "stdio: exit $code: $(tail -3 "$TMP/stdio.err")"
+  [ "$(jq -r 'select(.id == 1) | .result.serverInfo.name' "$TMP/stdio.out" 2>/dev/null)" = berth ] \
+    && passes=$((passes+1)) || fail "stdio initialize: $(head -c 400 "$TMP/stdio.out")"
+  [ "$(jq -r 'select(.id == 2) | .result.content[0].text' "$TMP/stdio.out" 2>/dev/null)" = "stdio on windows" ] \
+    && passes=$((passes+1)) || fail "stdio echo: $(head -c 600 "$TMP/stdio.out") / $(tail -3 "$TMP/stdio.err")"
+}
+stdio_test
+
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
