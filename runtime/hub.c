@@ -32,13 +32,17 @@ struct call_t {
     json_t *token;               /* the client's progressToken, or NULL */
     berth_sink_t sink;
     int cancelled;
+    int busy;                    /* threads writing to its server after
+                                    dropping the hub lock: the call (and
+                                    its upstream) stays until they are done */
 };
 
 /* A server-to-client request sent on to a client, until it answers. */
-typedef struct {
+typedef struct pending_t {
     call_t *call;                /* the call it belongs to */
     json_t *upstream_id;         /* the server's id for it */
     char id[48];                 /* berth's id for it, the hash key */
+    struct pending_t *next;      /* in a list being answered */
 } pending_t;
 
 typedef struct {
@@ -379,11 +383,29 @@ void berth_hub_session_release(berth_hub_t *h, berth_client_t *c)
     apr_thread_mutex_unlock(h->lock);
 }
 
-/* Lock held: forget pending server requests of calls of C (or of CALL),
- * answering each server that it will get no answer (its call is over, so
- * its upstream is still held here). */
-static void drop_pending(berth_hub_t *h, berth_client_t *c, call_t *call)
+/* Nothing is written to a server's stdin with the hub lock held (a server
+ * that does not read would stall every session): under the lock the work
+ * is collected and its calls held (busy), then done, then released. */
+
+/* Lock held. */
+static void hold(call_t *k)
 {
+    k->busy++;
+}
+
+/* Lock held. */
+static void unhold(berth_hub_t *h, call_t *k)
+{
+    if (--k->busy == 0)
+        apr_thread_cond_broadcast(h->cv);
+}
+
+/* Lock held: takes the pending server requests of calls of C (or of CALL)
+ * out of the table, their calls held, as a list for answer_dropped. */
+static pending_t *take_pending(berth_hub_t *h, berth_client_t *c,
+                               call_t *call)
+{
+    pending_t *list = NULL;
     for (apr_hash_index_t *hi = apr_hash_first(NULL, h->pending); hi;
          hi = apr_hash_next(hi)) {
         const void *key;
@@ -392,15 +414,32 @@ static void drop_pending(berth_hub_t *h, berth_client_t *c, call_t *call)
         pending_t *p = v;
         if ((call && p->call == call) || (!call && p->call->client == c)) {
             apr_hash_set(h->pending, key, APR_HASH_KEY_STRING, NULL);
-            berth_upstream_respond(
-                p->call->u, p->upstream_id, NULL,
-                json_pack("{s:i, s:s}", "code", BERTH_RPC_INTERNAL_ERROR,
-                          "message", "the client's request ended before it "
-                          "answered"));
-            json_decref(p->upstream_id);
-            free(p);
+            hold(p->call);
+            p->next = list;
+            list = p;
         }
     }
+    return list;
+}
+
+/* Lock not held: tells each server that its request will get no answer. */
+static void answer_dropped(berth_hub_t *h, pending_t *list)
+{
+    for (pending_t *p = list; p; p = p->next)
+        berth_upstream_respond(
+            p->call->u, p->upstream_id, NULL,
+            json_pack("{s:i, s:s}", "code", BERTH_RPC_INTERNAL_ERROR,
+                      "message", "the client's request ended before it "
+                      "answered"));
+    apr_thread_mutex_lock(h->lock);
+    while (list) {
+        pending_t *p = list;
+        list = p->next;
+        unhold(h, p->call);
+        json_decref(p->upstream_id);
+        free(p);
+    }
+    apr_thread_mutex_unlock(h->lock);
 }
 
 /* Lock held. */
@@ -419,24 +458,43 @@ static void unsubscribe_all(berth_hub_t *h, berth_client_t *c)
 
 void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
 {
+    call_t *cancel[64];
+    int n = 0, closed_here = 0;
+    pending_t *dropped = NULL;
     apr_thread_mutex_lock(h->lock);
     if (!c->closed) {
+        closed_here = 1;
         c->closed = 1;
         apr_hash_set(h->sessions, c->id, APR_HASH_KEY_STRING, NULL);
         for (call_t *k = h->calls.next; k != &h->calls; k = k->next)
             if (k->client == c && !k->cancelled) {
-                /* one not started yet is cancelled as soon as it is */
+                /* one not started yet is cancelled as soon as it is; more
+                 * than 64 at once are cancelled at their timeout */
                 k->cancelled = 1;
-                if (k->uc)
-                    berth_upstream_call_cancel(k->uc, "the client closed its "
-                                                      "session");
+                if (k->uc && n < 64) {
+                    hold(k);
+                    cancel[n++] = k;
+                }
             }
-        drop_pending(h, c, NULL);
+        dropped = take_pending(h, c, NULL);
         unsubscribe_all(h, c);
         apr_thread_cond_broadcast(h->cv);
+        c->refs++; /* until the work below is done */
         drop_ref(h, c); /* the registry's */
     }
     apr_thread_mutex_unlock(h->lock);
+    if (!closed_here)
+        return;
+    for (int i = 0; i < n; i++)
+        berth_upstream_call_cancel(cancel[i]->uc, "the client closed its "
+                                                  "session");
+    if (dropped)
+        answer_dropped(h, dropped);
+    apr_thread_mutex_lock(h->lock);
+    for (int i = 0; i < n; i++)
+        unhold(h, cancel[i]);
+    apr_thread_mutex_unlock(h->lock);
+    berth_hub_session_release(h, c);
 }
 
 int berth_hub_reap(berth_hub_t *h)
@@ -676,9 +734,19 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
         rv = berth_upstream_call_wait(uc, &result, &error);
     }
     apr_thread_mutex_lock(h->lock);
+    /* over: no server request attaches to it any more */
+    k->cancelled = 1;
+    pending_t *dropped = take_pending(h, c, k);
+    apr_thread_mutex_unlock(h->lock);
+    /* the upstream is still held here */
+    if (dropped)
+        answer_dropped(h, dropped);
+    apr_thread_mutex_lock(h->lock);
+    /* nobody may still write on this call's behalf */
+    while (k->busy > 0)
+        apr_thread_cond_wait(h->cv, h->lock);
     k->prev->next = k->next;
     k->next->prev = k->prev;
-    drop_pending(h, c, k);
     apr_thread_mutex_unlock(h->lock);
     if (uc)
         berth_upstream_call_free(uc);
@@ -889,18 +957,24 @@ static void do_response(berth_hub_t *h, berth_client_t *c, json_t *msg)
         return;
     apr_thread_mutex_lock(h->lock);
     pending_t *p = apr_hash_get(h->pending, key, APR_HASH_KEY_STRING);
-    if (p && p->call->client == c) {
-        apr_hash_set(h->pending, key, APR_HASH_KEY_STRING, NULL);
-        /* the call still runs, so its upstream is held */
-        json_t *r = json_object_get(msg, "result");
-        json_t *e = json_object_get(msg, "error");
-        berth_upstream_respond(p->call->u, p->upstream_id,
-                               r ? json_incref(r) : NULL,
-                               e ? json_incref(e) : NULL);
-        json_decref(p->upstream_id);
-        free(p);
+    if (!p || p->call->client != c) {
+        apr_thread_mutex_unlock(h->lock);
+        return;
     }
+    apr_hash_set(h->pending, key, APR_HASH_KEY_STRING, NULL);
+    hold(p->call);
     apr_thread_mutex_unlock(h->lock);
+    /* the call runs and is held, so its upstream is too */
+    json_t *r = json_object_get(msg, "result");
+    json_t *e = json_object_get(msg, "error");
+    berth_upstream_respond(p->call->u, p->upstream_id,
+                           r ? json_incref(r) : NULL,
+                           e ? json_incref(e) : NULL);
+    apr_thread_mutex_lock(h->lock);
+    unhold(h, p->call);
+    apr_thread_mutex_unlock(h->lock);
+    json_decref(p->upstream_id);
+    free(p);
 }
 
 static void do_notification(berth_hub_t *h, berth_client_t *c,
@@ -915,16 +989,26 @@ static void do_notification(berth_hub_t *h, berth_client_t *c,
         apr_thread_mutex_lock(h->lock);
         const char *reason = json_string_value(json_object_get(params,
                                                                "reason"));
+        call_t *held = NULL;
         for (call_t *k = h->calls.next; k != &h->calls; k = k->next)
             if (k->client == c && json_equal(k->client_id, rid) &&
                 !k->cancelled) {
                 k->cancelled = 1;
-                if (k->uc)
-                    berth_upstream_call_cancel(
-                        k->uc, reason ? reason : "cancelled by the client");
+                if (k->uc) {
+                    hold(k);
+                    held = k;
+                }
                 break;
             }
         apr_thread_mutex_unlock(h->lock);
+        if (held) {
+            berth_upstream_call_cancel(held->uc, reason ? reason
+                                                        : "cancelled by the "
+                                                          "client");
+            apr_thread_mutex_lock(h->lock);
+            unhold(h, held);
+            apr_thread_mutex_unlock(h->lock);
+        }
     } else if (strcmp(method, "notifications/roots/list_changed") == 0) {
         /* every server that may ask for roots hears it */
         apr_pool_t *scratch;
