@@ -673,15 +673,13 @@ static void on_progress(void *baton, json_t *params)
 static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
                        const char *method, json_t *params,
                        const berth_route_t *rt, const char *name_key,
-                       const berth_sink_t *sink)
+                       const berth_sink_t *sink, apr_pool_t *scratch)
 {
-    apr_pool_t *scratch;
+    /* SCRATCH is the request's: one pool per request, not two */
     const char *why = NULL;
-    apr_pool_create(&scratch, NULL);
     berth_upstream_t *u = berth_supervisor_acquire(rt->sv, &why, scratch);
     if (!u) {
         json_t *e = error_of(id, BERTH_RPC_SERVER_GONE, "%s", why);
-        apr_pool_destroy(scratch);
         return e;
     }
     const berth_server_config_t *srv = berth_supervisor_config(rt->sv);
@@ -712,7 +710,6 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
         berth_supervisor_release(rt->sv, u);
         json_decref(p);
         json_decref(k->token);
-        apr_pool_destroy(scratch);
         return error_of(id, BERTH_RPC_INVALID_REQUEST, "the session ended");
     }
     k->prev = h->calls.prev;
@@ -769,7 +766,6 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
                        "answer", rt->server);
     json_decref(error);
     json_decref(k->token);
-    apr_pool_destroy(scratch);
     return out;
 }
 
@@ -861,7 +857,8 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
                                      name, &rt, scratch))
             out = not_routed(h, id, tool ? "tool" : "prompt", name, scratch);
         else
-            out = forward(h, c, id, method, params, &rt, "name", sink);
+            out = forward(h, c, id, method, params, &rt, "name", sink,
+                          scratch);
     } else if (strcmp(method, "resources/read") == 0 ||
                strcmp(method, "resources/subscribe") == 0 ||
                strcmp(method, "resources/unsubscribe") == 0) {
@@ -873,7 +870,8 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
                                      scratch))
             out = error_of(id, -32002, "resource not found: %s", uri);
         else if (strcmp(method, "resources/read") == 0)
-            out = forward(h, c, id, method, params, &rt, NULL, sink);
+            out = forward(h, c, id, method, params, &rt, NULL, sink,
+                          scratch);
         else {
             /* the server is asked once per URI, however many clients */
             int sub = strcmp(method, "resources/subscribe") == 0;
@@ -893,7 +891,8 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
             }
             int ask = (sub && !had && n == 0) || (!sub && had && n == 1);
             apr_thread_mutex_unlock(h->lock);
-            out = ask ? forward(h, c, id, method, params, &rt, NULL, sink)
+            out = ask ? forward(h, c, id, method, params, &rt, NULL, sink,
+                                scratch)
                       : berth_rpc_result(id, json_object());
         }
     } else if (strcmp(method, "completion/complete") == 0) {
@@ -907,7 +906,7 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
             if (key)
                 json_object_set_new(json_object_get(p, "ref"), key,
                                     json_string(rt.name));
-            out = forward(h, c, id, method, p, &rt, NULL, sink);
+            out = forward(h, c, id, method, p, &rt, NULL, sink, scratch);
             json_decref(p);
         }
     } else if (strcmp(method, "logging/setLevel") == 0) {
