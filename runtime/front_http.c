@@ -561,24 +561,37 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
     return send_json(conn, 200, resp, init ? session : NULL);
 }
 
-static enum MHD_Result mcp_get(berth_http_t *f, struct MHD_Connection *conn)
+/* The session a GET or DELETE names, with a reference; NULL after queuing
+ * the refusal (400 without the header, 404 for an unknown session). */
+static berth_client_t *named_session(berth_http_t *f,
+                                     struct MHD_Connection *conn,
+                                     enum MHD_Result *refused)
 {
-    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     "Accept");
     const char *sid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                   "Mcp-Session-Id");
+    berth_client_t *c = sid ? berth_hub_session_find(f->hub, sid) : NULL;
+    if (!sid)
+        *refused = http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
+                              "Bad Request: the Mcp-Session-Id header is "
+                              "required");
+    else if (!c)
+        *refused = http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
+                              "Session not found");
+    return c;
+}
+
+static enum MHD_Result mcp_get(berth_http_t *f, struct MHD_Connection *conn)
+{
+    enum MHD_Result refused;
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Accept");
     if (!accept || !strstr(accept, "text/event-stream"))
         return http_error(conn, 406, BERTH_RPC_INVALID_REQUEST, NULL,
                           "GET /mcp opens an event stream: Accept must list "
                           "text/event-stream");
-    if (!sid)
-        return http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Bad Request: the Mcp-Session-Id header is "
-                          "required");
-    berth_client_t *c = berth_hub_session_find(f->hub, sid);
+    berth_client_t *c = named_session(f, conn, &refused);
     if (!c)
-        return http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Session not found");
+        return refused;
     /* several GET streams may be open: each message goes to one of them */
     return send_stream(conn, stream_new(f, c, NULL, 1), NULL);
 }
@@ -586,16 +599,10 @@ static enum MHD_Result mcp_get(berth_http_t *f, struct MHD_Connection *conn)
 static enum MHD_Result mcp_delete(berth_http_t *f,
                                   struct MHD_Connection *conn)
 {
-    const char *sid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                  "Mcp-Session-Id");
-    if (!sid)
-        return http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Bad Request: the Mcp-Session-Id header is "
-                          "required");
-    berth_client_t *c = berth_hub_session_find(f->hub, sid);
+    enum MHD_Result refused;
+    berth_client_t *c = named_session(f, conn, &refused);
     if (!c)
-        return http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Session not found");
+        return refused;
     berth_hub_session_close(f->hub, c);
     berth_hub_session_release(f->hub, c);
     return send_bytes(conn, 200, NULL, "", 0, NULL);
