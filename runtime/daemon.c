@@ -42,6 +42,11 @@ berth_daemon_t *berth_daemon_create(berth_spawnctx_t *ctx,
     for (int i = 0; i < cfg->servers->nelts; i++) {
         const berth_server_config_t *srv =
             APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
+        if (!srv->disabled && srv->transport != BERTH_TRANSPORT_STDIO)
+            berth_log(BERTH_LOG_WARN, "server %s is remote (url): berth "
+                      "serve does not relay remote servers yet, so its tools "
+                      "are not offered; connect the client to it directly",
+                      srv->name);
         if (srv->disabled || srv->transport != BERTH_TRANSPORT_STDIO)
             continue;
         APR_ARRAY_PUSH(d->sv, berth_supervisor_t *) =

@@ -124,6 +124,11 @@ apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
     }
 }
 
+int berth_linereader_buffered(const berth_linereader_t *r)
+{
+    return r->end > r->start || r->eof;
+}
+
 berth_rpc_kind_t berth_rpc_classify(json_t *msg)
 {
     if (!json_is_object(msg))

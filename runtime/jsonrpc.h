@@ -23,6 +23,10 @@ berth_linereader_t *berth_linereader_create(apr_file_t *f, apr_size_t max_line,
 apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
                                    apr_size_t *len);
 
+/* 1 when the next call can answer without reading: bytes already read and
+ * not yet returned, or the end seen. */
+int berth_linereader_buffered(const berth_linereader_t *r);
+
 typedef enum {
     BERTH_RPC_REQUEST,
     BERTH_RPC_NOTIFICATION,

@@ -46,4 +46,13 @@ apr_status_t berth_process_terminate(berth_process_t *p);
 /* Ends the whole tree now: SIGKILL to the group / TerminateJobObject. */
 apr_status_t berth_process_kill_tree(berth_process_t *p);
 
+/* Waits up to TIMEOUT (negative: for ever) until F has something to read
+ * (data or its end) or KICK does. APR_SUCCESS with *KICKED 1 when KICK woke
+ * it (its bytes are drained), 0 when F is readable; APR_TIMEUP after
+ * TIMEOUT; APR_ENOTIMPL where pipes cannot be waited on together (Windows,
+ * where a thread blocks in its read instead). */
+apr_status_t berth_process_wait_readable(apr_file_t *f, apr_file_t *kick,
+                                         apr_interval_time_t timeout,
+                                         int *kicked);
+
 #endif

@@ -19,8 +19,15 @@
 #include "platform.h"
 #include "redact.h"
 
-/* How long a caller watches for its answer before it sleeps. */
+/* How long a caller watches for its answer before it sleeps (where it
+ * cannot read the answer itself). */
 #define BERTH_UPSTREAM_SPIN (200)
+/* How long the reader thread stays out of the way after a caller read its
+ * own answer: the next call of a burst then reads its own as well. */
+#define BERTH_UPSTREAM_LINGER (20 * 1000)
+
+/* Who reads the server's stdout now. */
+enum { OWNER_NONE, OWNER_READER, OWNER_CALLER };
 
 /* A condition variable of one call, recycled through the session's free
  * list: answers wake only their own caller. */
@@ -65,6 +72,21 @@ struct berth_upstream_t {
     int stdin_closed;
     apr_thread_t *reader;
     apr_thread_t *err_reader;
+
+    /* The server's stdout is read by one thread at a time: the reader
+     * thread, or (leader/follower) a caller waiting for its answer, which
+     * saves handing each answer from one thread to another. */
+    int lead;                       /* callers may read (pipes pollable) */
+    berth_linereader_t *lr;         /* used by the owner only */
+    int owner;                      /* OWNER_* */
+    berth_call_t *leader;           /* the call whose thread reads */
+    int want_lead;                  /* a caller asked the reader to yield */
+    apr_thread_cond_t *lead_cv;     /* ... and waits here */
+    apr_thread_cond_t *reader_cv;   /* the reader thread parks here */
+    apr_time_t linger_until;        /* ... at least until then, when idle */
+    int eof;                        /* stdout ended (or failed) */
+    int closing;
+    apr_file_t *kick_r, *kick_w;    /* wakes the owner from its poll */
     int refreshers;                 /* list refresh threads running */
 
     const char *protocol;
@@ -319,45 +341,99 @@ static void log_noise(berth_upstream_t *u, const char *line, apr_size_t len)
     apr_pool_destroy(scratch);
 }
 
+/* Reads and handles one message of the server's stdout; the caller owns
+ * it. APR_SUCCESS, or the end of stdout (EOF or an error). */
+static apr_status_t read_one(berth_upstream_t *u)
+{
+    const char *line;
+    apr_size_t len;
+    apr_status_t rv = berth_linereader_next(u->lr, &line, &len);
+    if (rv == BERTH_ELINE_TOO_LONG) {
+        u->dropped++;
+        berth_log(BERTH_LOG_ERROR, "server %s: dropped a message of %lu "
+                  "bytes, over the %lu byte maximum", u->name,
+                  (unsigned long)len, (unsigned long)u->max_message);
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS || len == 0)
+        return rv;
+    json_t *msg = json_loadb(line, len, 0, NULL);
+    berth_rpc_kind_t kind = berth_rpc_classify(msg);
+    if (kind == BERTH_RPC_INVALID) {
+        u->skipped++;
+        log_noise(u, line, len);
+    } else if (kind == BERTH_RPC_RESPONSE) {
+        handle_response(u, msg);
+    } else if (kind == BERTH_RPC_REQUEST) {
+        handle_request(u, msg);
+    } else {
+        handle_notification(u, json_string_value(json_object_get(msg,
+                                                                 "method")),
+                            json_object_get(msg, "params"));
+    }
+    json_decref(msg);
+    return APR_SUCCESS;
+}
+
+/* Wakes whoever polls the server's stdout, to look at the state again. */
+static void kick(berth_upstream_t *u)
+{
+    char b = 1;
+    apr_size_t n = 1;
+    apr_file_write(u->kick_w, &b, &n); /* a full pipe has a kick already */
+}
+
+/* Reads one message (or waits up to TIMEOUT for one, or for a kick) as
+ * the owner WHO; the lock is held on entry and on return. */
+static apr_status_t read_as(berth_upstream_t *u, int who,
+                            apr_interval_time_t timeout)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int kicked = 0;
+    u->owner = who;
+    apr_thread_mutex_unlock(u->lock);
+    if (u->lead && !berth_linereader_buffered(u->lr))
+        rv = berth_process_wait_readable(berth_process_stdout(u->proc),
+                                         u->kick_r, timeout, &kicked);
+    if (rv == APR_SUCCESS && !kicked)
+        rv = read_one(u);
+    else if (APR_STATUS_IS_TIMEUP(rv))
+        rv = APR_SUCCESS;
+    apr_thread_mutex_lock(u->lock);
+    u->owner = OWNER_NONE;
+    if (rv != APR_SUCCESS) {
+        u->eof = 1;
+        apr_thread_cond_signal(u->reader_cv);
+    }
+    return rv;
+}
+
+/* Whether the reader thread leaves stdout to the callers now (lock held). */
+static int reader_parks(berth_upstream_t *u)
+{
+    if (u->owner != OWNER_NONE || u->want_lead)
+        return 1;
+    return !u->closing && apr_hash_count(u->pending) == 0 &&
+           apr_time_now() < u->linger_until;
+}
+
 static void *APR_THREAD_FUNC read_stdout(apr_thread_t *t, void *arg)
 {
     berth_upstream_t *u = arg;
-    apr_pool_t *pool;
-    apr_pool_create(&pool, NULL);
-    berth_linereader_t *lr = berth_linereader_create(
-        berth_process_stdout(u->proc), u->max_message, pool);
-    for (;;) {
-        const char *line;
-        apr_size_t len;
-        apr_status_t rv = berth_linereader_next(lr, &line, &len);
-        if (rv == BERTH_ELINE_TOO_LONG) {
-            u->dropped++;
-            berth_log(BERTH_LOG_ERROR, "server %s: dropped a message of %lu "
-                      "bytes, over the %lu byte maximum", u->name,
-                      (unsigned long)len, (unsigned long)u->max_message);
+    apr_thread_mutex_lock(u->lock);
+    while (!u->eof) {
+        if (reader_parks(u)) {
+            if (u->want_lead && u->owner == OWNER_NONE && u->lead_cv)
+                apr_thread_cond_signal(u->lead_cv);
+            apr_interval_time_t wait = u->linger_until - apr_time_now();
+            if (wait < 1000 || u->owner != OWNER_NONE || u->want_lead)
+                wait = BERTH_UPSTREAM_LINGER;
+            apr_thread_cond_timedwait(u->reader_cv, u->lock, wait);
             continue;
         }
-        if (rv != APR_SUCCESS)
-            break;
-        if (len == 0)
-            continue;
-        json_t *msg = json_loadb(line, len, 0, NULL);
-        berth_rpc_kind_t kind = berth_rpc_classify(msg);
-        if (kind == BERTH_RPC_INVALID) {
-            u->skipped++;
-            log_noise(u, line, len);
-        } else if (kind == BERTH_RPC_RESPONSE) {
-            handle_response(u, msg);
-        } else if (kind == BERTH_RPC_REQUEST) {
-            handle_request(u, msg);
-        } else {
-            handle_notification(u, json_string_value(json_object_get(msg,
-                                                                     "method")),
-                                json_object_get(msg, "params"));
-        }
-        json_decref(msg);
+        read_as(u, OWNER_READER, -1);
     }
-    apr_pool_destroy(pool);
+    apr_thread_mutex_unlock(u->lock);
 
     /* stdout closed: the server is exiting. Its status names the failure. */
     int code;
@@ -440,6 +516,18 @@ apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
     apr_thread_mutex_create(&u->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_thread_mutex_create(&u->write_lock, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_thread_cond_create(&u->answered, pool);
+    apr_thread_cond_create(&u->reader_cv, pool);
+    u->lr = berth_linereader_create(berth_process_stdout(proc),
+                                    u->max_message, u->pool);
+    /* callers read their own answers where a poll can wait on stdout and a
+     * kick together (not Windows: there the reader thread always reads) */
+    if (apr_file_pipe_create_ex(&u->kick_r, &u->kick_w, APR_FULL_NONBLOCK,
+                                pool) == APR_SUCCESS) {
+        int kicked;
+        apr_file_t *probe = u->kick_r;
+        u->lead = berth_process_wait_readable(probe, NULL, 0, &kicked) !=
+                  APR_ENOTIMPL;
+    }
     if ((rv = apr_thread_create(&u->reader, NULL, read_stdout, u, pool)) !=
             APR_SUCCESS ||
         (rv = apr_thread_create(&u->err_reader, NULL, read_stderr, u, pool)) !=
@@ -523,13 +611,14 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
                                       json_t **error)
 {
     berth_upstream_t *u = c->u;
-    int timed_out = 0;
-    /* Most answers take tens of microseconds. Watching for a short while
-     * before sleeping saves the reader thread a wake-up of this one, often
-     * on the other CPU, which costs more than the whole round trip. */
+    int timed_out = 0, asked = 0;
+    /* Most answers take tens of microseconds. Where the caller cannot read
+     * its answer itself, watching for a short while before sleeping saves
+     * the reader thread a wake-up of this one, often on the other CPU,
+     * which costs more than the whole round trip. */
     /* Only a caller alone on the server watches: with others in flight,
      * the CPU it would burn is the one the server and the reader need. */
-    if (u->spin && apr_atomic_read32(&u->inflight) <= 1) {
+    if (!u->lead && u->spin && apr_atomic_read32(&u->inflight) <= 1) {
         apr_time_t spin_until = apr_time_now() + BERTH_UPSTREAM_SPIN;
         /* ... and stops as soon as another call joins it */
         for (unsigned i = 1; !apr_atomic_read32(&c->answered); i++)
@@ -550,8 +639,36 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
                                          c->method, secs));
             break;
         }
+        if (u->lead && !u->eof) {
+            /* nobody reads: read for everyone until this answer is in */
+            if (u->owner == OWNER_NONE) {
+                u->want_lead = 0;
+                u->leader = c;
+                read_as(u, OWNER_CALLER, left);
+                u->leader = NULL;
+                u->linger_until = apr_time_now() + BERTH_UPSTREAM_LINGER;
+                continue;
+            }
+            /* alone on the server while the reader thread reads: ask it to
+             * step aside; the calls after this one read their own */
+            if (u->owner == OWNER_READER && !u->want_lead &&
+                apr_hash_count(u->pending) == 1) {
+                u->want_lead = 1;
+                u->lead_cv = c->waiter->cv;
+                asked = 1;
+                kick(u);
+            }
+        }
         apr_thread_cond_timedwait(c->waiter->cv, u->lock, left);
     }
+    if (asked && u->lead_cv == c->waiter->cv) {
+        u->lead_cv = NULL;
+        u->want_lead = 0;
+    }
+    /* calls still waiting need a reader: the reader thread, unless one of
+     * them reads already */
+    if (u->lead && u->owner == OWNER_NONE && apr_hash_count(u->pending) > 0)
+        apr_thread_cond_signal(u->reader_cv);
     *result = c->result;
     *error = c->error;
     c->result = c->error = NULL;
@@ -570,6 +687,8 @@ void berth_upstream_call_cancel(berth_call_t *c, const char *reason)
     complete(c, NULL, error_objf(BERTH_RPC_INTERNAL_ERROR, "request to %s "
                                  "cancelled: %s", u->name, reason));
     apr_thread_cond_signal(c->waiter->cv);
+    if (u->leader == c)
+        kick(u); /* its thread polls the server's stdout */
     apr_thread_mutex_unlock(u->lock);
     if (was_pending)
         send_cancelled(c, reason);
@@ -788,6 +907,11 @@ void berth_upstream_close_input(berth_upstream_t *u)
         u->stdin_closed = 1;
     }
     apr_thread_mutex_unlock(u->write_lock);
+    /* the reader thread watches for the end at once, not after lingering */
+    apr_thread_mutex_lock(u->lock);
+    u->closing = 1;
+    apr_thread_cond_signal(u->reader_cv);
+    apr_thread_mutex_unlock(u->lock);
 }
 
 void berth_upstream_close(berth_upstream_t *u, const char *why)

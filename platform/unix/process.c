@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/types.h>
@@ -225,4 +226,42 @@ apr_status_t berth_process_kill_tree(berth_process_t *p)
     /* the group outlives its leader: signal it even after a reap */
     return kill(-p->pid, SIGKILL) == 0 || errno == ESRCH ? APR_SUCCESS
                                                           : errno;
+}
+
+apr_status_t berth_process_wait_readable(apr_file_t *f, apr_file_t *kick,
+                                         apr_interval_time_t timeout,
+                                         int *kicked)
+{
+    struct pollfd pfd[2];
+    apr_os_file_t fd, kfd = -1;
+    nfds_t n = 1;
+    apr_os_file_get(&fd, f);
+    pfd[0].fd = fd;
+    pfd[0].events = POLLIN;
+    if (kick) {
+        apr_os_file_get(&kfd, kick);
+        pfd[1].fd = kfd;
+        pfd[1].events = POLLIN;
+        n = 2;
+    }
+    *kicked = 0;
+    /* whole milliseconds, rounded up: a wait never ends early */
+    int ms = timeout < 0 ? -1 : (int)((timeout + 999) / 1000);
+    for (;;) {
+        int r = poll(pfd, n, ms);
+        if (r > 0)
+            break;
+        if (r == 0)
+            return APR_TIMEUP;
+        if (errno != EINTR)
+            return errno;
+    }
+    if (n == 2 && pfd[1].revents) {
+        char drain[64];
+        while (read(kfd, drain, sizeof drain) > 0)
+            ;
+        if (!pfd[0].revents)
+            *kicked = 1;
+    }
+    return APR_SUCCESS;
 }

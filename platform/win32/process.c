@@ -90,3 +90,16 @@ apr_status_t berth_process_kill_tree(berth_process_t *p)
         return apr_get_os_error();
     return APR_SUCCESS;
 }
+
+apr_status_t berth_process_wait_readable(apr_file_t *f, apr_file_t *kick,
+                                         apr_interval_time_t timeout,
+                                         int *kicked)
+{
+    /* anonymous pipes cannot be waited on with others: the upstream keeps
+     * one thread blocked in its read */
+    (void)f;
+    (void)kick;
+    (void)timeout;
+    *kicked = 0;
+    return APR_ENOTIMPL;
+}

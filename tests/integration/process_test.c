@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 #include <jansson.h>
 
 #include "test_util.h"
@@ -296,6 +297,61 @@ static void test_whole_tree_ends(void **state)
     }
 }
 
+/* The wait an upstream's owner does on the server's stdout and a kick pipe
+ * together: a timeout, a kick (drained), data, both at once, the end. */
+static void test_wait_readable(void **state)
+{
+    (void)state;
+    apr_file_t *out_r, *out_w, *kick_r, *kick_w;
+    int kicked = -1;
+    apr_size_t n = 1;
+    assert_int_equal(apr_file_pipe_create_ex(&out_r, &out_w, APR_FULL_BLOCK,
+                                             test_pool), APR_SUCCESS);
+    assert_int_equal(apr_file_pipe_create_ex(&kick_r, &kick_w,
+                                             APR_FULL_NONBLOCK, test_pool),
+                     APR_SUCCESS);
+#ifdef _WIN32
+    /* anonymous pipes are not waited on together: the reader thread reads */
+    assert_int_equal(berth_process_wait_readable(out_r, kick_r, 0, &kicked),
+                     APR_ENOTIMPL);
+    assert_int_equal(kicked, 0);
+#else
+    apr_time_t t0 = apr_time_now();
+    assert_int_equal(berth_process_wait_readable(out_r, kick_r,
+                                                 20 * 1000, &kicked),
+                     APR_TIMEUP);
+    assert_true(apr_time_now() - t0 >= 20 * 1000);
+    assert_int_equal(apr_file_write(kick_w, "k", &n), APR_SUCCESS);
+    n = 1;
+    assert_int_equal(apr_file_write(kick_w, "k", &n), APR_SUCCESS);
+    assert_int_equal(berth_process_wait_readable(out_r, kick_r, -1, &kicked),
+                     APR_SUCCESS);
+    assert_int_equal(kicked, 1);
+    /* both kicks were drained */
+    assert_int_equal(berth_process_wait_readable(out_r, kick_r, 0, &kicked),
+                     APR_TIMEUP);
+    /* data wins over a kick that came with it */
+    n = 2;
+    assert_int_equal(apr_file_write(out_w, "x\n", &n), APR_SUCCESS);
+    n = 1;
+    assert_int_equal(apr_file_write(kick_w, "k", &n), APR_SUCCESS);
+    assert_int_equal(berth_process_wait_readable(out_r, kick_r, -1, &kicked),
+                     APR_SUCCESS);
+    assert_int_equal(kicked, 0);
+    char buf[4];
+    n = sizeof buf;
+    assert_int_equal(apr_file_read(out_r, buf, &n), APR_SUCCESS);
+    assert_int_equal(n, 2);
+    /* without a kick pipe; and the end of the pipe counts as readable */
+    assert_int_equal(berth_process_wait_readable(out_r, NULL, 0, &kicked),
+                     APR_TIMEUP);
+    apr_file_close(out_w);
+    assert_int_equal(berth_process_wait_readable(out_r, NULL, -1, &kicked),
+                     APR_SUCCESS);
+    assert_int_equal(kicked, 0);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -315,6 +371,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exit_code_env_and_pipes),
         cmocka_unit_test(test_exec_failure_is_an_error),
         cmocka_unit_test(test_whole_tree_ends),
+        cmocka_unit_test(test_wait_readable),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }

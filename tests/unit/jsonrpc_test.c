@@ -90,6 +90,27 @@ static void test_long_lines_across_reads(void **state)
     assert_int_equal(berth_linereader_next(r2, &line, &len), APR_EOF);
 }
 
+/* What an owner of the reader checks before it waits on the pipe: lines
+ * read and not yet returned, or the end seen, need no wait. */
+static void test_buffered(void **state)
+{
+    (void)state;
+    static const char text[] = "a\nb\n";
+    berth_linereader_t *r = berth_linereader_create(
+        file_with(text, sizeof text - 1), 64, test_pool);
+    const char *line;
+    apr_size_t len;
+    assert_int_equal(berth_linereader_buffered(r), 0);
+    assert_int_equal(berth_linereader_next(r, &line, &len), APR_SUCCESS);
+    assert_string_equal(line, "a");
+    assert_int_equal(berth_linereader_buffered(r), 1);
+    assert_int_equal(berth_linereader_next(r, &line, &len), APR_SUCCESS);
+    assert_string_equal(line, "b");
+    assert_int_equal(berth_linereader_buffered(r), 0);
+    assert_int_equal(berth_linereader_next(r, &line, &len), APR_EOF);
+    assert_int_equal(berth_linereader_buffered(r), 1);
+}
+
 static void test_classify(void **state)
 {
     (void)state;
@@ -212,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_and_limits),
         cmocka_unit_test(test_long_lines_across_reads),
+        cmocka_unit_test(test_buffered),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_builders_one_line),
         cmocka_unit_test(test_versions),
