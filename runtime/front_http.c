@@ -27,6 +27,9 @@
 #define KEEPALIVE_EVERY (15 * APR_USEC_PER_SEC)
 #define MAX_WORKERS 256
 #define SSE_BLOCK 16384
+/* A streamed request whose server said nothing yet opens its stream after
+ * this long anyway: the client sees the response begin. */
+#define STREAM_AFTER (1 * APR_USEC_PER_SEC)
 
 struct berth_http_t {
     apr_pool_t *pool;
@@ -273,7 +276,6 @@ static void *APR_THREAD_FUNC stream_worker(apr_thread_t *t, void *arg)
         run_stream(s);
         apr_thread_mutex_lock(f->lock);
         f->busy--;
-        apr_thread_cond_broadcast(f->cv);
     }
     apr_thread_mutex_unlock(f->lock);
     (void)t;
@@ -312,7 +314,7 @@ static int submit(berth_http_t *f, stream_t *s)
         }
         f->jobs[(f->job_head + f->job_count) % f->job_cap] = s;
         f->job_count++;
-        apr_thread_cond_broadcast(f->cv);
+        apr_thread_cond_signal(f->cv); /* one job, one worker */
     }
     apr_thread_mutex_unlock(f->lock);
     return ok;
@@ -420,6 +422,33 @@ static void buffer_send(void *baton, json_t *msg)
     json_array_append_new((json_t *)baton, msg);
 }
 
+/* MSGS (taken) as one event stream in one response, with SESSION's header
+ * when it is new. */
+static enum MHD_Result send_events(struct MHD_Connection *conn, json_t *msgs,
+                                   const char *session)
+{
+    size_t total = 0, len, i;
+    char *all = NULL;
+    json_t *m;
+    json_array_foreach(msgs, i, m) {
+        char *ev = sse_event(m, &len);
+        char *grown = realloc(all, total + len);
+        if (!grown) {
+            free(ev);
+            continue;
+        }
+        all = grown;
+        memcpy(all + total, ev, len);
+        total += len;
+        free(ev);
+    }
+    json_decref(msgs);
+    enum MHD_Result rv = send_bytes(conn, 200, "text/event-stream", all, total,
+                                    session);
+    free(all);
+    return rv;
+}
+
 static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
                                 req_t *r)
 {
@@ -522,7 +551,27 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
             return http_error(conn, 503, BERTH_RPC_INTERNAL_ERROR, NULL,
                               "too many requests in progress");
         }
-        return send_stream(conn, s, NULL);
+        /* Most calls say nothing before their answer: when the answer
+         * comes first it goes out as one response (one write, one wake of
+         * the client), as on the path above. The stream opens at the
+         * first message that is not the answer, or after STREAM_AFTER. */
+        json_t *all = NULL;
+        apr_time_t until = apr_time_now() + STREAM_AFTER;
+        apr_thread_mutex_lock(s->lock);
+        while (!json_array_size(s->queue) && !s->done &&
+               apr_time_now() < until)
+            apr_thread_cond_timedwait(s->cv, s->lock, until - apr_time_now());
+        if (s->done) {
+            all = s->queue;
+            s->queue = json_array();
+        }
+        apr_thread_mutex_unlock(s->lock);
+        if (!all)
+            return send_stream(conn, s, NULL);
+        /* the stream holds the session's reference */
+        enum MHD_Result rv = send_events(conn, all, NULL);
+        stream_free(s);
+        return rv;
     }
     /* on this thread; a client that takes event streams gets one (as the
      * reference SDK answers), with the request's own messages, if any,
@@ -532,24 +581,9 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
     json_t *resp = berth_hub_handle(f->hub, c, msg, &sink);
     json_decref(msg);
     if (sse) {
-        size_t total = 0, len;
-        char *all = NULL;
         json_array_append_new(buf, resp);
-        size_t i;
-        json_t *m;
-        json_array_foreach(buf, i, m) {
-            char *ev = sse_event(m, &len);
-            all = realloc(all, total + len);
-            memcpy(all + total, ev, len);
-            total += len;
-            free(ev);
-        }
-        json_decref(buf);
         berth_hub_session_release(f->hub, c);
-        enum MHD_Result rv = send_bytes(conn, 200, "text/event-stream", all,
-                                        total, init ? session : NULL);
-        free(all);
-        return rv;
+        return send_events(conn, buf, init ? session : NULL);
     }
     json_decref(buf);
     if (init && json_object_get(resp, "error")) {
