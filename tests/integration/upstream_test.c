@@ -1422,7 +1422,7 @@ static void test_backoff_doubles(void **state)
     int last_exit[4];
     int tail_lines[4];
     for (unsigned k = 0; k < 4; k++) {
-        berth_supervisor_status_t st;
+        berth_supervisor_status_t st = { 0 };
         if (!wait_state_st(s, BERTH_SV_BACKOFF, (int)k, SEC(10), &st))
             fail_msg("no backoff after restart %u", k);
         /* that backoff (it lasts at least 100 ms), not a later one */
