@@ -1171,6 +1171,27 @@ static void test_log_notifications(void **state)
                             json_object_get(n, "params"), "data")),
                         "loud");
     json_decref(n);
+
+    /* a message the server sends when no call waits (just after the
+     * answer, which the caller read itself) still arrives: the reader
+     * thread takes the server's stdout back */
+    for (int k = 0; k < 3; k++) {
+        size_t from = note_count(&s->ev);
+        char text[32];
+        snprintf(text, sizeof text, "idle %d", k);
+        r = tool_ok(s, "log", json_pack("{s:s, s:s, s:b}", "level", "info",
+                                        "message", text, "after_answer", 1));
+        assert_string_equal(text_of(r), "logged after the answer");
+        json_decref(r);
+        int a = wait_note(&s->ev, "notifications/message", from, SEC(2));
+        if (a < 0)
+            fail_msg("the message sent after answer %d never arrived", k);
+        n = note_at(&s->ev, (size_t)a);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(n, "params"), "data")),
+                            text);
+        json_decref(n);
+    }
     long pid = status_of(s).pid;
     server_close(s);
     assert_gone(pid);
