@@ -27,6 +27,7 @@
 #include "redact.h"
 #include "ctlclient.h"
 #include "front_stdio.h"
+#include "spin.h"
 #include "router.h"
 #include "spawnctx.h"
 #include "signals.h"
@@ -485,7 +486,8 @@ static int cmd_check(const options_t *opt, FILE *out, FILE *err,
             cfg->listen_loopback ? "this machine only"
                                  : "reachable from the network; a bearer "
                                    "token will be required");
-    if (cfg->http_session_idle || cfg->http_max_body || cfg->http_origins) {
+    if (cfg->http_session_idle || cfg->http_max_body || cfg->http_origins ||
+        cfg->http_spin_us >= 0) {
         const char *origins = "";
         for (int i = 0; cfg->http_origins && i < cfg->http_origins->nelts;
              i++)
@@ -493,11 +495,15 @@ static int cmd_check(const options_t *opt, FILE *out, FILE *err,
                                   APR_ARRAY_IDX(cfg->http_origins, i,
                                                 const char *),
                                   NULL);
+        long spin = cfg->http_spin_us >= 0 ? cfg->http_spin_us
+                                           : (long)BERTH_SPIN_DEFAULT_US;
         fprintf(out, "http:              sessions closed after %gs idle, "
-                "bodies up to %ld bytes, origins: this machine%s%s\n",
+                "bodies up to %ld bytes, origins: this machine%s%s, %s\n",
                 cfg->http_session_idle ? cfg->http_session_idle : 1800.0,
                 cfg->http_max_body ? cfg->http_max_body : 4194304L,
-                *origins ? " + " : "", origins);
+                *origins ? " + " : "", origins,
+                spin ? apr_psprintf(pool, "busy-wait up to %ld us", spin)
+                     : "no busy-wait");
     }
     fprintf(out, "docker isolation:  %s\n", isolation_summary(cfg));
     for (int i = 0; i < cfg->images->nelts; i++) {
@@ -1501,6 +1507,9 @@ static int run_front(const options_t *opt, FILE *out, FILE *err, int stdio,
     const berth_hostfacts_t *facts = berth_spawnctx_facts(ctx);
     const char *state = berth_platform_state_dir(facts, pool);
     berth_signals_install();
+    /* a reload keeps the first value: threads may be watching */
+    berth_spin_configure(cfg->http_spin_us >= 0 ? cfg->http_spin_us
+                                                : BERTH_SPIN_DEFAULT_US);
     berth_router_t *router = berth_router_create(pool);
     berth_hub_opts_t hopts;
     memset(&hopts, 0, sizeof hopts);

@@ -27,7 +27,7 @@ static const char *const root_keys[] = {
     "namespace", "http", NULL
 };
 static const char *const http_keys[] = {
-    "session_idle", "max_body", "allowed_origins", NULL
+    "session_idle", "max_body", "allowed_origins", "spin_us", NULL
 };
 static const char *const server_keys[] = {
     "command", "args", "env", "cwd", "working_dir", "url", "headers", "type",
@@ -909,6 +909,16 @@ static void parse_http(vctx_t *v, json_t *j, const char *path,
                 error_at(v, kp, "max_body must be 1024 to 1073741824 bytes");
             else
                 cfg->http_max_body = (long)json_integer_value(val);
+        } else if (strcmp(key, "spin_us") == 0) {
+            if (!json_is_integer(val))
+                error_at(v, kp, "expected a number of microseconds, found %s",
+                         kind_of(val));
+            else if (json_integer_value(val) < 0 ||
+                     json_integer_value(val) > 10000)
+                error_at(v, kp, "spin_us must be 0 (off) to 10000 "
+                         "microseconds");
+            else
+                cfg->http_spin_us = (long)json_integer_value(val);
         } else if (strcmp(key, "allowed_origins") == 0) {
             size_t i;
             json_t *o;
@@ -1451,6 +1461,7 @@ apr_status_t berth_config_parse(const char *file, const char *text,
     cfg->env_allow = apr_array_make(pool, 0, sizeof(const char *));
     cfg->env_allow_defaults = 1;
     cfg->isolation.enabled = -1;
+    cfg->http_spin_us = -1;
     cfg->servers = apr_array_make(pool, 8, sizeof(berth_server_config_t *));
 
     const apr_array_header_t *dups = berth_jsonpos_dups(v.pos);

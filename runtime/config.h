@@ -92,6 +92,7 @@ typedef struct {
     double http_session_idle;    /* seconds; 0 unset (30 minutes) */
     long http_max_body;          /* bytes; 0 unset (4 MiB) */
     apr_array_header_t *http_origins; /* const char *, extra allowed Origins */
+    long http_spin_us;           /* microseconds; -1 unset (spin.h's) */
     const char *servers_key;     /* "mcpServers" or "servers"; NULL if none */
     apr_array_header_t *servers; /* berth_server_config_t *, file order */
 } berth_config_t;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
@@ -16,6 +17,7 @@
 #else
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #endif
@@ -23,6 +25,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcpver.h"
+#include "spin.h"
 
 #define KEEPALIVE_EVERY (15 * APR_USEC_PER_SEC)
 #define MAX_WORKERS 256
@@ -48,6 +51,7 @@ struct berth_http_t {
     apr_thread_t *workers[MAX_WORKERS];
     int nworkers, idle, busy;
     int stopping;
+    volatile apr_uint32_t posts; /* POST requests in progress */
 };
 
 /* ---- what each request collects ----------------------------------------- */
@@ -56,20 +60,56 @@ typedef struct {
     char *body;
     size_t len, cap;
     int too_big;
+    int post;  /* counted in posts */
 } req_t;
+
+/* 1 when socket S has something to read (or is closed). */
+static int socket_ready(MHD_socket s)
+{
+#if defined(_WIN32)
+    fd_set rd;
+    struct timeval zero = { 0, 0 };
+    FD_ZERO(&rd);
+    FD_SET(s, &rd);
+    return select(0, &rd, NULL, NULL, &zero) != 0;
+#else
+    struct pollfd p = { s, POLLIN, 0 };
+    return poll(&p, 1, 0) != 0;
+#endif
+}
+
+/* After a POST's answer went out on a kept-alive connection, with no other
+ * POST in progress: watch the socket a while for the client's next request
+ * before MHD's thread sleeps in its poll (spin.h); a client calling tool
+ * after tool then finds this thread's vCPU awake. It stops when the
+ * request comes, when another POST starts, or at the budget. */
+static void watch_for_next(berth_http_t *f, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    apr_interval_time_t budget;
+    if (!ci || (budget = berth_spin_enter()) == 0)
+        return;
+    apr_time_t until = apr_time_now() + budget;
+    while (!socket_ready(ci->connect_fd) &&
+           apr_atomic_read32(&f->posts) == 0 && apr_time_now() < until)
+        ;
+    berth_spin_leave();
+}
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
-    (void)toe;
+    berth_http_t *f = cls;
     req_t *r = *con_cls;
-    if (r) {
-        free(r->body);
-        free(r);
-        *con_cls = NULL;
-    }
+    if (!r)
+        return;
+    int last_post = r->post && apr_atomic_dec32(&f->posts) == 0;
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    if (last_post && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        watch_for_next(f, conn);
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -697,6 +737,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
+        if (strcmp(method, "POST") == 0) {
+            r->post = 1;
+            apr_atomic_inc32(&f->posts);
+        }
         *con_cls = r;
         return MHD_YES;
     }

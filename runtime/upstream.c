@@ -16,12 +16,9 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcpver.h"
-#include "platform.h"
 #include "redact.h"
+#include "spin.h"
 
-/* How long a caller watches for its answer before it sleeps (where it
- * cannot read the answer itself). */
-#define BERTH_UPSTREAM_SPIN (200)
 /* How long the reader thread stays out of the way after a caller read its
  * own answer: the next call of a burst then reads its own as well. */
 #define BERTH_UPSTREAM_LINGER (20 * 1000)
@@ -93,7 +90,6 @@ struct berth_upstream_t {
     json_t *init_result;
     json_t *lists;                  /* which -> array */
     unsigned dropped, skipped;
-    int spin;                       /* callers watch before sleeping */
     apr_interval_time_t call_timeout; /* for berth's own requests */
 };
 
@@ -390,11 +386,27 @@ static apr_status_t read_as(berth_upstream_t *u, int who,
 {
     apr_status_t rv = APR_SUCCESS;
     int kicked = 0;
+    /* a caller alone on the server watches for its answer a while before
+     * it sleeps (spin.h), as long as no other call joins it */
+    int alone = who == OWNER_CALLER && apr_hash_count(u->pending) == 1;
     u->owner = who;
     apr_thread_mutex_unlock(u->lock);
-    if (u->lead && !berth_linereader_buffered(u->lr))
-        rv = berth_process_wait_readable(berth_process_stdout(u->proc),
-                                         u->kick_r, timeout, &kicked);
+    if (u->lead && !berth_linereader_buffered(u->lr)) {
+        apr_file_t *out = berth_process_stdout(u->proc);
+        apr_interval_time_t budget = alone ? berth_spin_enter() : 0;
+        rv = APR_TIMEUP;
+        if (budget) {
+            apr_time_t until = apr_time_now() + budget;
+            do
+                rv = berth_process_wait_readable(out, u->kick_r, 0, &kicked);
+            while (APR_STATUS_IS_TIMEUP(rv) && apr_time_now() < until &&
+                   apr_atomic_read32(&u->inflight) <= 1);
+            berth_spin_leave();
+        }
+        if (APR_STATUS_IS_TIMEUP(rv))
+            rv = berth_process_wait_readable(out, u->kick_r, timeout,
+                                             &kicked);
+    }
     if (rv == APR_SUCCESS && !kicked)
         rv = read_one(u);
     else if (APR_STATUS_IS_TIMEUP(rv))
@@ -510,8 +522,6 @@ apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
     u->lists = json_object();
     u->next_id = 1;
     u->call_timeout = 60 * APR_USEC_PER_SEC; /* the config's default */
-    /* on one CPU watching only takes the time the server needs */
-    u->spin = berth_platform_cpus() > 1;
     apr_pool_cleanup_register(pool, u, free_json, apr_pool_cleanup_null);
     apr_thread_mutex_create(&u->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_thread_mutex_create(&u->write_lock, APR_THREAD_MUTEX_DEFAULT, pool);
@@ -612,19 +622,19 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
 {
     berth_upstream_t *u = c->u;
     int timed_out = 0, asked = 0;
-    /* Most answers take tens of microseconds. Where the caller cannot read
-     * its answer itself, watching for a short while before sleeping saves
-     * the reader thread a wake-up of this one, often on the other CPU,
-     * which costs more than the whole round trip. */
-    /* Only a caller alone on the server watches: with others in flight,
-     * the CPU it would burn is the one the server and the reader need. */
-    if (!u->lead && u->spin && apr_atomic_read32(&u->inflight) <= 1) {
-        apr_time_t spin_until = apr_time_now() + BERTH_UPSTREAM_SPIN;
-        /* ... and stops as soon as another call joins it */
+    /* Where the caller cannot read its answer itself (Windows), it
+     * watches its answered flag a while (spin.h), which saves the reader
+     * thread a wake-up of this one; only alone on the server, and it stops
+     * as soon as another call joins it. */
+    apr_interval_time_t budget = 0;
+    if (!u->lead && apr_atomic_read32(&u->inflight) <= 1 &&
+        (budget = berth_spin_enter()) != 0) {
+        apr_time_t spin_until = apr_time_now() + budget;
         for (unsigned i = 1; !apr_atomic_read32(&c->answered); i++)
             if ((i & 63) == 0 && (apr_time_now() >= spin_until ||
                                   apr_atomic_read32(&u->inflight) > 1))
                 break;
+        berth_spin_leave();
     }
     apr_thread_mutex_lock(u->lock);
     while (!c->done) {

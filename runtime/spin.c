@@ -1,0 +1,34 @@
+#include "spin.h"
+
+#include <apr_atomic.h>
+
+#include "platform.h"
+
+static volatile apr_uint32_t g_slot;   /* 1 while a thread watches */
+static volatile apr_uint32_t g_set;    /* the budget was decided */
+static volatile apr_uint32_t g_budget; /* microseconds */
+
+void berth_spin_configure(apr_interval_time_t budget)
+{
+    if (budget < 0)
+        budget = 0;
+    if (berth_platform_cpus() < 2)
+        budget = 0;
+    apr_atomic_set32(&g_budget, (apr_uint32_t)budget);
+    apr_atomic_set32(&g_set, 1);
+}
+
+apr_interval_time_t berth_spin_enter(void)
+{
+    if (!apr_atomic_read32(&g_set))
+        berth_spin_configure(BERTH_SPIN_DEFAULT_US);
+    apr_uint32_t budget = apr_atomic_read32(&g_budget);
+    if (!budget || apr_atomic_cas32(&g_slot, 1, 0) != 0)
+        return 0;
+    return (apr_interval_time_t)budget;
+}
+
+void berth_spin_leave(void)
+{
+    apr_atomic_set32(&g_slot, 0);
+}

@@ -1,0 +1,29 @@
+/* Bounded busy-waiting on the request path.
+ *
+ * A thread that sleeps while it waits for the next message of a
+ * conversation (the client's next request on a kept-alive connection, the
+ * answer of a call alone on its server) must be woken, and on a virtual
+ * machine whose idle vCPUs halt that wake-up costs tens of microseconds,
+ * more than the work of the whole call. Watching for a short while first
+ * keeps the vCPU running. One thread at a time watches, only with two CPUs
+ * or more (on one CPU it would only delay the peer it waits for), and only
+ * when nothing else is in flight: under load the CPUs have better things to
+ * do. */
+#ifndef BERTH_SPIN_H
+#define BERTH_SPIN_H
+
+#include <apr_time.h>
+
+#define BERTH_SPIN_DEFAULT_US 100
+
+/* How long a watch lasts at most; 0 turns watching off. Without a call,
+ * BERTH_SPIN_DEFAULT_US. Machines with one CPU never watch. */
+void berth_spin_configure(apr_interval_time_t budget);
+
+/* The budget of a watch that may start now, taking the one slot: 0 when
+ * watching is off or another thread watches. A nonzero answer must be
+ * followed by berth_spin_leave(). */
+apr_interval_time_t berth_spin_enter(void);
+void berth_spin_leave(void);
+
+#endif
