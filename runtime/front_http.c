@@ -739,7 +739,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             return MHD_NO;
         if (strcmp(method, "POST") == 0) {
             r->post = 1;
-            apr_atomic_inc32(&f->posts);
+            if (apr_atomic_inc32(&f->posts) > 0)
+                berth_spin_busy();
         }
         *con_cls = r;
         return MHD_YES;

@@ -7,6 +7,7 @@
 static volatile apr_uint32_t g_slot;   /* 1 while a thread watches */
 static volatile apr_uint32_t g_set;    /* the budget was decided */
 static volatile apr_uint32_t g_budget; /* microseconds */
+static volatile apr_uint64_t g_busy;   /* when berth was last busy */
 
 void berth_spin_configure(apr_interval_time_t budget)
 {
@@ -23,7 +24,10 @@ apr_interval_time_t berth_spin_enter(void)
     if (!apr_atomic_read32(&g_set))
         berth_spin_configure(BERTH_SPIN_DEFAULT_US);
     apr_uint32_t budget = apr_atomic_read32(&g_budget);
-    if (!budget || apr_atomic_cas32(&g_slot, 1, 0) != 0)
+    if (!budget ||
+        (apr_uint64_t)apr_time_now() - apr_atomic_read64(&g_busy) <
+            BERTH_SPIN_QUIET ||
+        apr_atomic_cas32(&g_slot, 1, 0) != 0)
         return 0;
     return (apr_interval_time_t)budget;
 }
@@ -31,4 +35,9 @@ apr_interval_time_t berth_spin_enter(void)
 void berth_spin_leave(void)
 {
     apr_atomic_set32(&g_slot, 0);
+}
+
+void berth_spin_busy(void)
+{
+    apr_atomic_set64(&g_busy, (apr_uint64_t)apr_time_now());
 }

@@ -7,7 +7,8 @@
  * more than the work of the whole call. Watching for a short while first
  * keeps the vCPU running. One thread at a time watches, only with two CPUs
  * or more (on one CPU it would only delay the peer it waits for), and only
- * when nothing else is in flight: under load the CPUs have better things to
+ * when berth has not been busy lately (two requests or calls at once in
+ * the last BERTH_SPIN_QUIET): under load the CPUs have better things to
  * do. */
 #ifndef BERTH_SPIN_H
 #define BERTH_SPIN_H
@@ -15,6 +16,7 @@
 #include <apr_time.h>
 
 #define BERTH_SPIN_DEFAULT_US 100
+#define BERTH_SPIN_QUIET (10 * 1000)
 
 /* How long a watch lasts at most; 0 turns watching off. Without a call,
  * BERTH_SPIN_DEFAULT_US. Machines with one CPU never watch. */
@@ -25,5 +27,9 @@ void berth_spin_configure(apr_interval_time_t budget);
  * followed by berth_spin_leave(). */
 apr_interval_time_t berth_spin_enter(void);
 void berth_spin_leave(void);
+
+/* Says that two requests or calls are in progress at once: nobody watches
+ * for the next BERTH_SPIN_QUIET. */
+void berth_spin_busy(void);
 
 #endif

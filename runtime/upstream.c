@@ -571,7 +571,8 @@ apr_status_t berth_upstream_call_start(berth_upstream_t *u, const char *method,
         c->waiter = apr_pcalloc(u->pool, sizeof *c->waiter);
         apr_thread_cond_create(&c->waiter->cv, u->pool);
     }
-    apr_atomic_inc32(&u->inflight);
+    if (apr_atomic_inc32(&u->inflight) > 0)
+        berth_spin_busy();
     c->id = u->next_id++;
     if (u->closed) {
         complete(c, NULL, error_obj(BERTH_RPC_SERVER_GONE, u->closed_why));

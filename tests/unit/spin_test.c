@@ -1,11 +1,13 @@
-/* spin.h: one watcher at a time, the budget as configured, off at 0, and
- * never on a process bound to one CPU. */
+/* spin.h: one watcher at a time, the budget as configured, off at 0, none
+ * while berth is busy, and never on a process bound to one CPU. */
 #if defined(__linux__)
 #define _GNU_SOURCE 1 /* sched_setaffinity */
 #include <sched.h>
 #endif
 
 #include "test_util.h"
+
+#include <apr_time.h>
 
 #include "platform.h"
 #include "spin.h"
@@ -34,6 +36,12 @@ static void test_one_slot_and_budget(void **state)
     berth_spin_configure(-3);
     assert_int_equal(berth_spin_enter(), 0);
     berth_spin_configure(BERTH_SPIN_DEFAULT_US);
+    assert_int_equal(berth_spin_enter(), BERTH_SPIN_DEFAULT_US);
+    berth_spin_leave();
+    /* two things at once lately: nobody watches until it is quiet again */
+    berth_spin_busy();
+    assert_int_equal(berth_spin_enter(), 0);
+    apr_sleep(BERTH_SPIN_QUIET + 2000);
     assert_int_equal(berth_spin_enter(), BERTH_SPIN_DEFAULT_US);
     berth_spin_leave();
 }
