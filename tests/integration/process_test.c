@@ -304,7 +304,6 @@ static void test_wait_readable(void **state)
     (void)state;
     apr_file_t *out_r, *out_w, *kick_r, *kick_w;
     int kicked = -1;
-    apr_size_t n = 1;
     assert_int_equal(apr_file_pipe_create_ex(&out_r, &out_w, APR_FULL_BLOCK,
                                              test_pool), APR_SUCCESS);
     assert_int_equal(apr_file_pipe_create_ex(&kick_r, &kick_w,
@@ -316,6 +315,7 @@ static void test_wait_readable(void **state)
                      APR_ENOTIMPL);
     assert_int_equal(kicked, 0);
 #else
+    apr_size_t n = 1;
     apr_time_t t0 = apr_time_now();
     assert_int_equal(berth_process_wait_readable(out_r, kick_r,
                                                  20 * 1000, &kicked),
