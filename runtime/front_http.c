@@ -246,6 +246,7 @@ typedef struct {
     apr_thread_cond_t *cv;
     json_t *queue;            /* messages not yet written */
     int done;                 /* the response is in the queue */
+    volatile apr_uint32_t stirred; /* something queued, or done */
     int refs;                 /* worker + MHD response */
     int gone;                 /* the response was freed: drop new ones */
     berth_client_t *client;   /* a reference (released by the last one) */
@@ -277,6 +278,7 @@ static void stream_send(void *baton, json_t *msg)
         json_decref(msg);
     else
         json_array_append_new(s->queue, msg);
+    apr_atomic_set32(&s->stirred, 1);
     apr_thread_cond_signal(s->cv);
     apr_thread_mutex_unlock(s->lock);
 }
@@ -291,6 +293,7 @@ static void run_stream(stream_t *s)
     else
         json_decref(resp);
     s->done = 1;
+    apr_atomic_set32(&s->stirred, 1);
     apr_thread_cond_signal(s->cv);
     apr_thread_mutex_unlock(s->lock);
     stream_unref(s);
@@ -597,6 +600,16 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
          * first message that is not the answer, or after STREAM_AFTER. */
         json_t *all = NULL;
         apr_time_t until = apr_time_now() + STREAM_AFTER;
+        /* watched a while first (spin.h): the worker's answer then needs
+         * no wake-up of this thread */
+        apr_interval_time_t budget = berth_spin_enter();
+        if (budget) {
+            apr_time_t spin_until = apr_time_now() + budget;
+            for (unsigned i = 1; !apr_atomic_read32(&s->stirred); i++)
+                if ((i & 63) == 0 && apr_time_now() >= spin_until)
+                    break;
+            berth_spin_leave();
+        }
         apr_thread_mutex_lock(s->lock);
         while (!json_array_size(s->queue) && !s->done &&
                apr_time_now() < until)
