@@ -297,13 +297,33 @@ static void test_whole_tree_ends(void **state)
     }
 }
 
+#ifndef _WIN32
+static void put(apr_file_t *f, const char *text)
+{
+    apr_size_t n;
+    assert_int_equal(apr_file_write_full(f, text, strlen(text), &n),
+                     APR_SUCCESS);
+}
+
+/* One wait: its status and, when it succeeded, whether a kick ended it. */
+static void wait_is(apr_file_t *f, apr_file_t *kick,
+                    apr_interval_time_t timeout, apr_status_t want,
+                    int want_kicked)
+{
+    int kicked = -1;
+    assert_int_equal(berth_process_wait_readable(f, kick, timeout, &kicked),
+                     want);
+    if (want == APR_SUCCESS)
+        assert_int_equal(kicked, want_kicked);
+}
+#endif
+
 /* The wait an upstream's owner does on the server's stdout and a kick pipe
  * together: a timeout, a kick (drained), data, both at once, the end. */
 static void test_wait_readable(void **state)
 {
     (void)state;
     apr_file_t *out_r, *out_w, *kick_r, *kick_w;
-    int kicked = -1;
     assert_int_equal(apr_file_pipe_create_ex(&out_r, &out_w, APR_FULL_BLOCK,
                                              test_pool), APR_SUCCESS);
     assert_int_equal(apr_file_pipe_create_ex(&kick_r, &kick_w,
@@ -311,44 +331,30 @@ static void test_wait_readable(void **state)
                      APR_SUCCESS);
 #ifdef _WIN32
     /* anonymous pipes are not waited on together: the reader thread reads */
+    int kicked = -1;
     assert_int_equal(berth_process_wait_readable(out_r, kick_r, 0, &kicked),
                      APR_ENOTIMPL);
     assert_int_equal(kicked, 0);
 #else
-    apr_size_t n = 1;
     apr_time_t t0 = apr_time_now();
-    assert_int_equal(berth_process_wait_readable(out_r, kick_r,
-                                                 20 * 1000, &kicked),
-                     APR_TIMEUP);
+    wait_is(out_r, kick_r, 20 * 1000, APR_TIMEUP, 0);
     assert_true(apr_time_now() - t0 >= 20 * 1000);
-    assert_int_equal(apr_file_write(kick_w, "k", &n), APR_SUCCESS);
-    n = 1;
-    assert_int_equal(apr_file_write(kick_w, "k", &n), APR_SUCCESS);
-    assert_int_equal(berth_process_wait_readable(out_r, kick_r, -1, &kicked),
-                     APR_SUCCESS);
-    assert_int_equal(kicked, 1);
+    put(kick_w, "kk");
+    wait_is(out_r, kick_r, -1, APR_SUCCESS, 1);
     /* both kicks were drained */
-    assert_int_equal(berth_process_wait_readable(out_r, kick_r, 0, &kicked),
-                     APR_TIMEUP);
+    wait_is(out_r, kick_r, 0, APR_TIMEUP, 0);
     /* data wins over a kick that came with it */
-    n = 2;
-    assert_int_equal(apr_file_write(out_w, "x\n", &n), APR_SUCCESS);
-    n = 1;
-    assert_int_equal(apr_file_write(kick_w, "k", &n), APR_SUCCESS);
-    assert_int_equal(berth_process_wait_readable(out_r, kick_r, -1, &kicked),
-                     APR_SUCCESS);
-    assert_int_equal(kicked, 0);
+    put(out_w, "x\n");
+    put(kick_w, "k");
+    wait_is(out_r, kick_r, -1, APR_SUCCESS, 0);
     char buf[4];
-    n = sizeof buf;
+    apr_size_t n = sizeof buf;
     assert_int_equal(apr_file_read(out_r, buf, &n), APR_SUCCESS);
     assert_int_equal(n, 2);
     /* without a kick pipe; and the end of the pipe counts as readable */
-    assert_int_equal(berth_process_wait_readable(out_r, NULL, 0, &kicked),
-                     APR_TIMEUP);
+    wait_is(out_r, NULL, 0, APR_TIMEUP, 0);
     apr_file_close(out_w);
-    assert_int_equal(berth_process_wait_readable(out_r, NULL, -1, &kicked),
-                     APR_SUCCESS);
-    assert_int_equal(kicked, 0);
+    wait_is(out_r, NULL, -1, APR_SUCCESS, 0);
 #endif
 }
 

@@ -95,20 +95,26 @@ static void test_long_lines_across_reads(void **state)
 static void test_buffered(void **state)
 {
     (void)state;
-    static const char text[] = "a\nb\n";
-    berth_linereader_t *r = berth_linereader_create(
-        file_with(text, sizeof text - 1), 64, test_pool);
-    const char *line;
-    apr_size_t len;
-    assert_int_equal(berth_linereader_buffered(r), 0);
-    assert_int_equal(berth_linereader_next(r, &line, &len), APR_SUCCESS);
-    assert_string_equal(line, "a");
-    assert_int_equal(berth_linereader_buffered(r), 1);
-    assert_int_equal(berth_linereader_next(r, &line, &len), APR_SUCCESS);
-    assert_string_equal(line, "b");
-    assert_int_equal(berth_linereader_buffered(r), 0);
-    assert_int_equal(berth_linereader_next(r, &line, &len), APR_EOF);
-    assert_int_equal(berth_linereader_buffered(r), 1);
+    berth_linereader_t *r = berth_linereader_create(file_with("a\nb\n", 4),
+                                                    64, test_pool);
+    /* before each next(): buffered or not; then the line it returns */
+    static const struct { int buffered; const char *line; } steps[] = {
+        { 0, "a" }, { 1, "b" }, { 0, NULL }, { 1, NULL },
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const char *line;
+        apr_size_t len;
+        assert_int_equal(berth_linereader_buffered(r), steps[i].buffered);
+        if (i == 3)
+            break; /* after the end */
+        apr_status_t rv = berth_linereader_next(r, &line, &len);
+        if (steps[i].line) {
+            assert_int_equal(rv, APR_SUCCESS);
+            assert_string_equal(line, steps[i].line);
+        } else {
+            assert_int_equal(rv, APR_EOF);
+        }
+    }
 }
 
 static void test_classify(void **state)
