@@ -54,8 +54,10 @@ static int ensure_space(berth_linereader_t *r)
     return 1;
 }
 
-apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
-                                   apr_size_t *len)
+/* The next line; READS bounds the reads it may make (-1: no bound), and
+ * APR_EAGAIN says they were made and no line is complete yet. */
+static apr_status_t next_line(berth_linereader_t *r, const char **line,
+                              apr_size_t *len, int reads)
 {
     for (;;) {
         char *nl = r->end > r->start
@@ -112,6 +114,10 @@ apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
             r->start = r->end;
             return APR_SUCCESS;
         }
+        if (reads == 0)
+            return APR_EAGAIN;
+        if (reads > 0)
+            reads--;
         if (!ensure_space(r))
             return APR_ENOMEM;
         apr_size_t want = r->cap - r->end - 1;
@@ -124,9 +130,22 @@ apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
     }
 }
 
+apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
+                                   apr_size_t *len)
+{
+    return next_line(r, line, len, -1);
+}
+
+apr_status_t berth_linereader_next_once(berth_linereader_t *r,
+                                        const char **line, apr_size_t *len)
+{
+    return next_line(r, line, len, 1);
+}
+
 int berth_linereader_buffered(const berth_linereader_t *r)
 {
-    return r->end > r->start || r->eof;
+    return r->eof || (r->end > r->start &&
+                      memchr(r->buf + r->start, '\n', r->end - r->start));
 }
 
 berth_rpc_kind_t berth_rpc_classify(json_t *msg)

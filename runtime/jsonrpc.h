@@ -23,8 +23,14 @@ berth_linereader_t *berth_linereader_create(apr_file_t *f, apr_size_t max_line,
 apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
                                    apr_size_t *len);
 
-/* 1 when the next call can answer without reading: bytes already read and
- * not yet returned, or the end seen. */
+/* As berth_linereader_next(), with at most one read: APR_EAGAIN when that
+ * read (or none, with a complete line buffered) leaves no complete line.
+ * After a poll said the file is readable, it does not block. */
+apr_status_t berth_linereader_next_once(berth_linereader_t *r,
+                                        const char **line, apr_size_t *len);
+
+/* 1 when the next call can answer without reading: a complete line already
+ * read and not yet returned, or the end seen. */
 int berth_linereader_buffered(const berth_linereader_t *r);
 
 typedef enum {

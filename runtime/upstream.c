@@ -337,13 +337,17 @@ static void log_noise(berth_upstream_t *u, const char *line, apr_size_t len)
     apr_pool_destroy(scratch);
 }
 
-/* Reads and handles one message of the server's stdout; the caller owns
- * it. APR_SUCCESS, or the end of stdout (EOF or an error). */
+/* Reads (once) and handles one message of the server's stdout; the caller
+ * owns it. APR_SUCCESS (also when the read left a line incomplete: a
+ * server that stops mid-line must not hold a caller past its deadline), or
+ * the end of stdout (EOF or an error). */
 static apr_status_t read_one(berth_upstream_t *u)
 {
     const char *line;
     apr_size_t len;
-    apr_status_t rv = berth_linereader_next(u->lr, &line, &len);
+    apr_status_t rv = berth_linereader_next_once(u->lr, &line, &len);
+    if (APR_STATUS_IS_EAGAIN(rv))
+        return APR_SUCCESS;
     if (rv == BERTH_ELINE_TOO_LONG) {
         u->dropped++;
         berth_log(BERTH_LOG_ERROR, "server %s: dropped a message of %lu "

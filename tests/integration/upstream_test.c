@@ -1542,6 +1542,22 @@ static void test_noise_and_oversize(void **state)
     echo_ok(s, "and again");
     berth_upstream_counters(u, &dropped, &skipped);
     assert_int_equal(dropped, 2);
+
+    /* a server stuck in the middle of a line holds nobody past the call's
+     * deadline (the caller that reads stdout itself included), and the
+     * line, once whole, is skipped as noise */
+    t0 = apr_time_now();
+    e = request_fails(s, "tools/call",
+                      json_pack("{s:s, s:{s:i}}", "name", "bad_json",
+                                "arguments", "stall_ms", 3000));
+    took = elapsed_s(t0);
+    print_message("  the call stuck mid-line timed out after %.3f s\n", took);
+    assert_int_equal(err_code(e), BERTH_RPC_TIMEOUT);
+    json_decref(e);
+    assert_true(took >= 1.9 && took < 2.9);
+    echo_ok(s, "after the stalled line");
+    berth_upstream_counters(u, &dropped, &skipped);
+    assert_int_equal(skipped, 6);
     berth_supervisor_release(s->sv, u);
     berth_supervisor_status_t st = status_of(s);
     assert_int_equal(st.state, BERTH_SV_READY);

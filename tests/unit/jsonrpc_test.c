@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <apr_file_io.h>
+#include <apr_thread_proc.h>
 #include <apr_strings.h>
 
 #include "test_util.h"
@@ -115,6 +116,46 @@ static void test_buffered(void **state)
             assert_int_equal(rv, APR_EOF);
         }
     }
+}
+
+static void put(apr_file_t *f, const char *text)
+{
+    apr_size_t n;
+    assert_int_equal(apr_file_write_full(f, text, strlen(text), &n),
+                     APR_SUCCESS);
+}
+
+/* One read at most: a line split across writes comes back whole, and in
+ * between the reader says so instead of blocking. */
+static void test_next_once(void **state)
+{
+    (void)state;
+    apr_file_t *rd, *wr;
+    const char *line;
+    apr_size_t len;
+    assert_int_equal(apr_file_pipe_create_ex(&rd, &wr, APR_FULL_BLOCK,
+                                             test_pool), APR_SUCCESS);
+    berth_linereader_t *r = berth_linereader_create(rd, 64, test_pool);
+    put(wr, "one\ntw");
+    assert_int_equal(berth_linereader_next_once(r, &line, &len),
+                     APR_SUCCESS);
+    assert_string_equal(line, "one");
+    /* "tw" is read but not a line: not buffered (its owner polls before
+     * the next read) */
+    assert_int_equal(berth_linereader_buffered(r), 0);
+    put(wr, "o\nthr");
+    assert_int_equal(berth_linereader_next_once(r, &line, &len),
+                     APR_SUCCESS);
+    assert_string_equal(line, "two");
+    /* "thr" read, no newline yet; the one read allowed is spent */
+    put(wr, "ee");
+    assert_int_equal(berth_linereader_next_once(r, &line, &len), APR_EAGAIN);
+    put(wr, "\n");
+    assert_int_equal(berth_linereader_next_once(r, &line, &len),
+                     APR_SUCCESS);
+    assert_string_equal(line, "three");
+    apr_file_close(wr);
+    assert_int_equal(berth_linereader_next_once(r, &line, &len), APR_EOF);
 }
 
 static void test_classify(void **state)
@@ -240,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_lines_and_limits),
         cmocka_unit_test(test_long_lines_across_reads),
         cmocka_unit_test(test_buffered),
+        cmocka_unit_test(test_next_once),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_builders_one_line),
         cmocka_unit_test(test_versions),
