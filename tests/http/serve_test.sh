@@ -80,6 +80,22 @@ grep -q 'mcpServers.keep.command: expected a string' "$TMP/serve.log" && ok || f
 cp "$TMP/good.json" "$TMP/c.json"
 [ "$(pid_of keep)" = "$keep_pid" ] && [ -n "$(pid_of new)" ] && ok || fail "an invalid config changed the servers: $(status | jq -c .servers)"
 
+# ---- a client that may be asked (it declares roots): its calls run on a
+# worker; an answer that comes first is one response, messages before it come
+# first and in order -------------------------------------------------------------
+CINIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"roots":{}},"clientInfo":{"name":"curl","version":"1"}}}'
+csid=$(curl "${H[@]}" -D - -o /dev/null "$URL" -d "$CINIT" | tr -d '\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
+CH=("${H[@]}" -H "Mcp-Session-Id: $csid" -D "$TMP/ch" -o "$TMP/cb")
+curl "${CH[@]}" "$URL" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+curl "${CH[@]}" "$URL" -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"keep__echo","arguments":{"text":"asked"}}}'
+grep -qi '^content-length:' "$TMP/ch" && ! grep -qi '^transfer-encoding:' "$TMP/ch" && ok \
+  || fail "an answer that came first was not one response: $(tr -d '\r' <"$TMP/ch" | tr '\n' ' ')"
+[ "$(sed -n 's/^data: //p' "$TMP/cb" | jq -r '.result.content[0].text')" = asked ] && ok \
+  || fail "the answer: $(cat "$TMP/cb")"
+curl "${CH[@]}" "$URL" -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"keep__notify_progress","arguments":{"steps":3},"_meta":{"progressToken":"tok"}}}'
+order=$(sed -n 's/^data: //p' "$TMP/cb" | jq -s -c 'map(if .method == "notifications/progress" then "\(.params.progressToken):\(.params.progress)" else "id:\(.id)" end)')
+[ "$order" = '["tok:1","tok:2","tok:3","id:3"]' ] && ok || fail "progress and answer: $order"
+
 # ---- 200 abandoned sessions: reaped, memory back to its baseline -------------
 # warm-up: one round of 20 so that every allocator has seen the load
 for i in $(seq 20); do session >/dev/null; done
