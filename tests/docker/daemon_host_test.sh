@@ -18,15 +18,10 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-fails=0 passes=0
-fail() { echo "FAIL: $1"; fails=$((fails+1)); }
-ok() { passes=$((passes+1)); }
-note() { echo "  $*"; }
+. "$SRC/tests/lib/checks.sh"
 eq() { [ "$2" = "$3" ] && ok || fail "$1: [$2], want [$3]"; }
 
-docker info >/dev/null 2>&1 || { echo "FAIL: no Docker daemon answers; run .ci/docker-setup first"; exit 1; }
-"$SRC/tests/docker/build-images" "$FIXTURE" >"$TMP/build.log" 2>&1 \
-  || { echo "FAIL: building the test images:"; cat "$TMP/build.log"; exit 1; }
+docker_ready "$FIXTURE"
 t0=$(date +%s)
 "$SRC/tests/docker/second-daemon" start >"$TMP/d2.log" 2>&1 \
   || { echo "FAIL: the second daemon did not start:"; cat "$TMP/d2.log"; exit 1; }
@@ -128,5 +123,4 @@ grep -q "stopping its container" "$TMP/serve.log" && ok || fail "serve: no docke
 [ -z "$(DOCKER_HOST=$D2 docker ps -aq --filter label=io.berth.server=iso)" ] && ok \
   || fail "serve: docker stop through the login shell left the container on the second daemon"
 
-echo "$passes passed, $fails failed"
-[ "$fails" = 0 ]
+finish

@@ -9,14 +9,10 @@ set -u
 BERTH=$1 FIXTURE=$2 SRC=$3
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-fails=0 passes=0
-fail() { echo "FAIL: $1"; fails=$((fails+1)); }
-ok() { passes=$((passes+1)); }
+. "$SRC/tests/lib/checks.sh"
 has() { case "$1" in *"$2"*) ok ;; *) fail "missing [$2] in [$1]" ;; esac; }
 
-docker info >/dev/null 2>&1 || { echo "FAIL: no Docker daemon answers; run .ci/docker-setup first"; exit 1; }
-"$SRC/tests/docker/build-images" "$FIXTURE" >"$TMP/build.log" 2>&1 \
-  || { echo "FAIL: building the test images:"; cat "$TMP/build.log"; exit 1; }
+docker_ready "$FIXTURE"
 
 cat >"$TMP/c.json" <<'JSON'
 { "docker_isolation": { "mode": "docker", "memory_limit": "64m" },
@@ -121,5 +117,4 @@ for _ in $(seq 100); do
 done
 [ -z "$(docker ps -aq --filter label=berth.test=byhand)" ] && ok || fail "the docker run container was left behind"
 
-echo "$passes passed, $fails failed"
-[ "$fails" = 0 ]
+finish

@@ -22,14 +22,9 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-fails=0 passes=0
-fail() { echo "FAIL: $1"; fails=$((fails+1)); }
-ok() { passes=$((passes+1)); }
-note() { echo "  $*"; }
+. "$SRC/tests/lib/checks.sh"
 
-docker info >/dev/null 2>&1 || { echo "FAIL: no Docker daemon answers; run .ci/docker-setup first"; exit 1; }
-"$SRC/tests/docker/build-images" "$FIXTURE" >"$TMP/build.log" 2>&1 \
-  || { echo "FAIL: building the test images:"; cat "$TMP/build.log"; exit 1; }
+docker_ready "$FIXTURE"
 
 . "$SRC/tests/lib/free_port.sh"
 PORT_A=$(free_port) PORT_B=$((PORT_A + 1))
@@ -190,5 +185,4 @@ wait "$PID_B"
 [ -z "$(ids_of "$IB")" ] && ok || fail "B left its container behind"
 [ -z "$(ls -A "$CIDDIR" 2>/dev/null)" ] && ok || fail "cidfiles left: $(ls -A "$CIDDIR")"
 
-echo "$passes passed, $fails failed"
-[ "$fails" = 0 ]
+finish

@@ -23,9 +23,7 @@ done
 TMP=$(mktemp -d)
 spid=""
 trap '[ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-fails=0 passes=0
-fail() { echo "FAIL: $1"; fails=$((fails+1)); }
-ok() { passes=$((passes+1)); }
+. "$SRC/tests/lib/checks.sh"
 has() { case "$2" in *"$3"*) ok ;; *) fail "$1: missing [$3] in [$2]" ;; esac; }
 
 . "$SRC/tests/lib/free_port.sh"
@@ -149,17 +147,9 @@ kill -0 "$old_pid" 2>/dev/null && fail "the old memory process $old_pid still ru
 [ $? = 1 ] && grep -q 'no server "nosuch"' "$TMP/rs.out" && ok || fail "restart of an unknown server: $(cat "$TMP/rs.out")"
 
 # ---- SIGTERM: no process left ----------------------------------------------
-pids=$(pgrep -P $spid | tr '\n' ' ')
-kill -TERM $spid
-wait $spid
-rc=$?
+stop_serve $spid
 spid=""
-[ $rc = 0 ] && ok || fail "berth serve exited $rc"
-left=""
-for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
-[ -z "$left" ] && ok || fail "processes left after SIGTERM:$left"
 "$BERTH" status --config "$TMP/c.json" >"$TMP/st.txt" 2>&1
 [ $? = 1 ] && grep -q "no berth serve answers" "$TMP/st.txt" && ok || fail "status with no daemon: $(cat "$TMP/st.txt")"
 
-echo "$passes passed, $fails failed"
-[ "$fails" = 0 ]
+finish

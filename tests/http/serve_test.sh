@@ -12,10 +12,7 @@ BERTH=$1 FIXTURE=$2 SRC=$3
 TMP=$(mktemp -d)
 spid=""
 trap '[ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-fails=0 passes=0
-fail() { echo "FAIL: $1"; fails=$((fails+1)); }
-ok() { passes=$((passes+1)); }
-note() { echo "  $*"; }
+. "$SRC/tests/lib/checks.sh"
 . "$SRC/tests/lib/free_port.sh"
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT/mcp
@@ -125,15 +122,8 @@ fi
 grep -q "closed [0-9]* idle sessions" "$TMP/serve.log" && ok || fail "no reaping logged"
 
 # ---- SIGTERM ----------------------------------------------------------------
-pids=$(pgrep -P $spid | tr '\n' ' ')
-kill -TERM $spid
-wait $spid
-rc=$?
+stop_serve $spid
 spid=""
-[ $rc = 0 ] && ok || fail "berth serve exited $rc"
-left=""
-for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
-[ -z "$left" ] && ok || fail "left after SIGTERM:$left"
 # ---- the README's first command: the bundled example, from the repository
 # root (its commands are build/tests/fixtures/...), on a free port ---------
 mkdir -p "$TMP/root"
@@ -170,5 +160,4 @@ code=$(curl -s -o "$TMP/body" -w '%{http_code}' -H 'Content-Type: application/js
 [ "$code" = 200 ] && ok || fail "with the token: HTTP $code $(cat "$TMP/body")"
 kill -TERM $spid; wait $spid; spid=""
 
-echo "$passes passed, $fails failed"
-[ "$fails" = 0 ]
+finish
