@@ -44,6 +44,10 @@ typedef struct {
     int help;
 } options_t;
 
+/* Every command runs with the parsed options, its two streams and a pool. */
+typedef int command_fn(const options_t *opt, FILE *out, FILE *err,
+                       apr_pool_t *pool);
+
 typedef struct {
     const char *name;
     const char *summary;
@@ -51,29 +55,11 @@ typedef struct {
     const char *details;   /* option lines */
     int takes_json;
     int takes_server;     /* ARG_* below */
-    int (*run)(const options_t *opt, FILE *out, FILE *err, apr_pool_t *pool);
+    command_fn *run;
 } command_t;
 
-static int cmd_check(const options_t *opt, FILE *out, FILE *err,
-                     apr_pool_t *pool);
-static int cmd_servers(const options_t *opt, FILE *out, FILE *err,
-                       apr_pool_t *pool);
-static int cmd_plan(const options_t *opt, FILE *out, FILE *err,
-                    apr_pool_t *pool);
-static int cmd_doctor(const options_t *opt, FILE *out, FILE *err,
-                      apr_pool_t *pool);
-static int cmd_tools(const options_t *opt, FILE *out, FILE *err,
-                     apr_pool_t *pool);
-static int cmd_call(const options_t *opt, FILE *out, FILE *err,
-                    apr_pool_t *pool);
-static int cmd_serve(const options_t *opt, FILE *out, FILE *err,
-                     apr_pool_t *pool);
-static int cmd_stdio(const options_t *opt, FILE *out, FILE *err,
-                     apr_pool_t *pool);
-static int cmd_status(const options_t *opt, FILE *out, FILE *err,
-                      apr_pool_t *pool);
-static int cmd_restart(const options_t *opt, FILE *out, FILE *err,
-                       apr_pool_t *pool);
+static command_fn cmd_check, cmd_servers, cmd_plan, cmd_doctor, cmd_tools,
+    cmd_call, cmd_serve, cmd_stdio, cmd_status, cmd_restart;
 
 #define ARG_NONE 0
 #define ARG_SERVER 1          /* SERVER, required */
