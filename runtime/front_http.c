@@ -83,18 +83,25 @@ static int socket_ready(MHD_socket s)
  * before MHD's thread sleeps in its poll (spin.h); a client calling tool
  * after tool then finds this thread's vCPU awake. It stops when the
  * request comes, when another POST starts, or at the budget. */
+typedef struct {
+    berth_http_t *f;
+    MHD_socket fd;
+} next_watch_t;
+
+static int next_came(void *baton)
+{
+    next_watch_t *w = baton;
+    return socket_ready(w->fd) || apr_atomic_read32(&w->f->posts) > 0;
+}
+
 static void watch_for_next(berth_http_t *f, struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    apr_interval_time_t budget;
-    if (!ci || (budget = berth_spin_enter()) == 0)
-        return;
-    apr_time_t until = apr_time_now() + budget;
-    while (!socket_ready(ci->connect_fd) &&
-           apr_atomic_read32(&f->posts) == 0 && apr_time_now() < until)
-        ;
-    berth_spin_leave();
+    if (ci) {
+        next_watch_t w = { f, ci->connect_fd };
+        berth_spin_watch(next_came, &w);
+    }
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -281,6 +288,11 @@ static void stream_send(void *baton, json_t *msg)
     apr_atomic_set32(&s->stirred, 1);
     apr_thread_cond_signal(s->cv);
     apr_thread_mutex_unlock(s->lock);
+}
+
+static int stream_stirred(void *baton)
+{
+    return apr_atomic_read32(&((stream_t *)baton)->stirred) != 0;
 }
 
 static void run_stream(stream_t *s)
@@ -602,14 +614,7 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
         apr_time_t until = apr_time_now() + STREAM_AFTER;
         /* watched a while first (spin.h): the worker's answer then needs
          * no wake-up of this thread */
-        apr_interval_time_t budget = berth_spin_enter();
-        if (budget) {
-            apr_time_t spin_until = apr_time_now() + budget;
-            for (unsigned i = 1; !apr_atomic_read32(&s->stirred); i++)
-                if ((i & 63) == 0 && apr_time_now() >= spin_until)
-                    break;
-            berth_spin_leave();
-        }
+        berth_spin_watch(stream_stirred, s);
         apr_thread_mutex_lock(s->lock);
         while (!json_array_size(s->queue) && !s->done &&
                apr_time_now() < until)

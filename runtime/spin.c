@@ -19,7 +19,9 @@ void berth_spin_configure(apr_interval_time_t budget)
     apr_atomic_set32(&g_set, 1);
 }
 
-apr_interval_time_t berth_spin_enter(void)
+/* The budget of a watch that may start now, taking the one slot: 0 when
+ * watching is off, berth was busy lately or another thread watches. */
+static apr_interval_time_t enter(void)
 {
     if (!apr_atomic_read32(&g_set))
         berth_spin_configure(BERTH_SPIN_DEFAULT_US);
@@ -32,9 +34,18 @@ apr_interval_time_t berth_spin_enter(void)
     return (apr_interval_time_t)budget;
 }
 
-void berth_spin_leave(void)
+
+int berth_spin_watch(int (*seen)(void *baton), void *baton)
 {
+    apr_interval_time_t budget = enter();
+    if (!budget)
+        return 0;
+    apr_time_t until = apr_time_now() + budget;
+    int got;
+    while (!(got = seen(baton)) && apr_time_now() < until)
+        ;
     apr_atomic_set32(&g_slot, 0);
+    return got;
 }
 
 void berth_spin_busy(void)

@@ -22,11 +22,11 @@
  * BERTH_SPIN_DEFAULT_US. Machines with one CPU never watch. */
 void berth_spin_configure(apr_interval_time_t budget);
 
-/* The budget of a watch that may start now, taking the one slot: 0 when
- * watching is off or another thread watches. A nonzero answer must be
- * followed by berth_spin_leave(). */
-apr_interval_time_t berth_spin_enter(void);
-void berth_spin_leave(void);
+/* Watches: calls SEEN(BATON) until it says 1 (what was waited for came, or
+ * watching makes no more sense), as long as the budget lasts, when a watch
+ * may start now. 1 when SEEN said so; 0 when it never did, or no watch
+ * started: the caller then sleeps as it would have. */
+int berth_spin_watch(int (*seen)(void *baton), void *baton);
 
 /* Says that two requests or calls are in progress at once: nobody watches
  * for the next BERTH_SPIN_QUIET. */

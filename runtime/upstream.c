@@ -383,6 +383,23 @@ static void kick(berth_upstream_t *u)
     apr_file_write(u->kick_w, &b, &n); /* a full pipe has a kick already */
 }
 
+/* A watch of stdout (spin.h): something to read, a kick, an error, or
+ * another call joined this one. */
+typedef struct {
+    berth_upstream_t *u;
+    apr_status_t rv;
+    int kicked;
+} out_watch_t;
+
+static int out_stirred(void *baton)
+{
+    out_watch_t *w = baton;
+    w->rv = berth_process_wait_readable(berth_process_stdout(w->u->proc),
+                                        w->u->kick_r, 0, &w->kicked);
+    return !APR_STATUS_IS_TIMEUP(w->rv) ||
+           apr_atomic_read32(&w->u->inflight) > 1;
+}
+
 /* Reads one message (or waits up to TIMEOUT for one, or for a kick) as
  * the owner WHO; the lock is held on entry and on return. */
 static apr_status_t read_as(berth_upstream_t *u, int who,
@@ -396,20 +413,14 @@ static apr_status_t read_as(berth_upstream_t *u, int who,
     u->owner = who;
     apr_thread_mutex_unlock(u->lock);
     if (u->lead && !berth_linereader_buffered(u->lr)) {
-        apr_file_t *out = berth_process_stdout(u->proc);
-        apr_interval_time_t budget = alone ? berth_spin_enter() : 0;
-        rv = APR_TIMEUP;
-        if (budget) {
-            apr_time_t until = apr_time_now() + budget;
-            do
-                rv = berth_process_wait_readable(out, u->kick_r, 0, &kicked);
-            while (APR_STATUS_IS_TIMEUP(rv) && apr_time_now() < until &&
-                   apr_atomic_read32(&u->inflight) <= 1);
-            berth_spin_leave();
-        }
+        out_watch_t w = { u, APR_TIMEUP, 0 };
+        if (alone)
+            berth_spin_watch(out_stirred, &w);
+        rv = w.rv;
+        kicked = w.kicked;
         if (APR_STATUS_IS_TIMEUP(rv))
-            rv = berth_process_wait_readable(out, u->kick_r, timeout,
-                                             &kicked);
+            rv = berth_process_wait_readable(berth_process_stdout(u->proc),
+                                             u->kick_r, timeout, &kicked);
     }
     if (rv == APR_SUCCESS && !kicked)
         rv = read_one(u);
@@ -622,6 +633,14 @@ static void send_cancelled(berth_call_t *c, const char *reason)
     json_decref(n);
 }
 
+/* A watch of a call's answer (spin.h): it came, or another call joined. */
+static int call_stirred(void *baton)
+{
+    berth_call_t *c = baton;
+    return apr_atomic_read32(&c->answered) ||
+           apr_atomic_read32(&c->u->inflight) > 1;
+}
+
 apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
                                       json_t **error)
 {
@@ -631,16 +650,8 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
      * watches its answered flag a while (spin.h), which saves the reader
      * thread a wake-up of this one; only alone on the server, and it stops
      * as soon as another call joins it. */
-    apr_interval_time_t budget = 0;
-    if (!u->lead && apr_atomic_read32(&u->inflight) <= 1 &&
-        (budget = berth_spin_enter()) != 0) {
-        apr_time_t spin_until = apr_time_now() + budget;
-        for (unsigned i = 1; !apr_atomic_read32(&c->answered); i++)
-            if ((i & 63) == 0 && (apr_time_now() >= spin_until ||
-                                  apr_atomic_read32(&u->inflight) > 1))
-                break;
-        berth_spin_leave();
-    }
+    if (!u->lead && apr_atomic_read32(&u->inflight) <= 1)
+        berth_spin_watch(call_stirred, c);
     apr_thread_mutex_lock(u->lock);
     while (!c->done) {
         apr_interval_time_t left = c->deadline - apr_time_now();

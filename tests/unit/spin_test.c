@@ -1,5 +1,6 @@
-/* spin.h: one watcher at a time, the budget as configured, off at 0, none
- * while berth is busy, and never on a process bound to one CPU. */
+/* spin.h: a watch lasts its budget at most and ends when SEEN says so; one
+ * thread watches at a time; none at budget 0, while berth is busy, or in a
+ * process bound to one CPU. */
 #if defined(__linux__)
 #define _GNU_SOURCE 1 /* sched_setaffinity */
 #include <sched.h>
@@ -12,38 +13,71 @@
 #include "platform.h"
 #include "spin.h"
 
-static void test_one_slot_and_budget(void **state)
+typedef struct {
+    int calls;
+    int say_at;  /* the call that says 1; 0: never */
+    int nested;  /* looks of a watch tried inside this one (-1: none) */
+} probe_t;
+
+static int count_and_say(void *baton)
+{
+    ++*(int *)baton;
+    return 1;
+}
+
+static int probe(void *baton)
+{
+    probe_t *p = baton;
+    p->calls++;
+    if (p->calls == 1 && p->nested == -1) {
+        /* another watch while this one runs: no slot, SEEN never called */
+        p->nested = 0;
+        assert_int_equal(berth_spin_watch(count_and_say, &p->nested), 0);
+    }
+    return p->say_at && p->calls >= p->say_at;
+}
+
+static void test_watch(void **state)
 {
     (void)state;
     if (berth_platform_cpus() < 2) {
         /* one CPU: watching would only delay the peer */
-        berth_spin_configure(100);
-        assert_int_equal(berth_spin_enter(), 0);
+        probe_t p = { 0, 1, 0 };
+        assert_int_equal(berth_spin_watch(probe, &p), 0);
+        assert_int_equal(p.calls, 0);
         skip();
     }
-    berth_spin_configure(250);
-    apr_interval_time_t b = berth_spin_enter();
-    assert_int_equal(b, 250);
-    /* the slot is taken until it is left */
-    assert_int_equal(berth_spin_enter(), 0);
-    assert_int_equal(berth_spin_enter(), 0);
-    berth_spin_leave();
-    assert_int_equal(berth_spin_enter(), 250);
-    berth_spin_leave();
+    apr_sleep(BERTH_SPIN_QUIET); /* nothing marked berth busy lately */
+    /* seen on the third look: 1, without using the budget */
+    berth_spin_configure(1000 * 1000);
+    probe_t p = { 0, 3, -1 };
+    apr_time_t t0 = apr_time_now();
+    assert_int_equal(berth_spin_watch(probe, &p), 1);
+    assert_int_equal(p.calls, 3);
+    assert_true(apr_time_now() - t0 < 500 * 1000);
+    assert_int_equal(p.nested, 0);
+    /* never seen: 0 after the budget */
+    berth_spin_configure(20 * 1000);
+    probe_t q = { 0, 0, 0 };
+    t0 = apr_time_now();
+    assert_int_equal(berth_spin_watch(probe, &q), 0);
+    assert_true(apr_time_now() - t0 >= 20 * 1000);
+    assert_true(q.calls > 1);
     /* 0 turns it off; a negative budget counts as 0 */
+    probe_t r = { 0, 1, 0 };
     berth_spin_configure(0);
-    assert_int_equal(berth_spin_enter(), 0);
+    assert_int_equal(berth_spin_watch(probe, &r), 0);
     berth_spin_configure(-3);
-    assert_int_equal(berth_spin_enter(), 0);
-    berth_spin_configure(BERTH_SPIN_DEFAULT_US);
-    assert_int_equal(berth_spin_enter(), BERTH_SPIN_DEFAULT_US);
-    berth_spin_leave();
+    assert_int_equal(berth_spin_watch(probe, &r), 0);
+    assert_int_equal(r.calls, 0);
     /* two things at once lately: nobody watches until it is quiet again */
+    berth_spin_configure(BERTH_SPIN_DEFAULT_US);
     berth_spin_busy();
-    assert_int_equal(berth_spin_enter(), 0);
+    assert_int_equal(berth_spin_watch(probe, &r), 0);
+    assert_int_equal(r.calls, 0);
     apr_sleep(BERTH_SPIN_QUIET + 2000);
-    assert_int_equal(berth_spin_enter(), BERTH_SPIN_DEFAULT_US);
-    berth_spin_leave();
+    assert_int_equal(berth_spin_watch(probe, &r), 1);
+    assert_int_equal(r.calls, 1);
 }
 
 #if defined(__linux__)
@@ -61,16 +95,18 @@ static void test_one_cpu_never(void **state)
         }
     assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
     berth_spin_configure(100);
-    apr_interval_time_t b = berth_spin_enter();
+    probe_t p = { 0, 1, 0 };
+    int got = berth_spin_watch(probe, &p);
     assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
-    assert_int_equal(b, 0);
+    assert_int_equal(got, 0);
+    assert_int_equal(p.calls, 0);
 }
 #endif
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_slot_and_budget),
+        cmocka_unit_test(test_watch),
 #if defined(__linux__)
         cmocka_unit_test(test_one_cpu_never),
 #endif
