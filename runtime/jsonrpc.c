@@ -10,6 +10,8 @@ struct berth_linereader_t {
     apr_size_t cap;
     apr_size_t start;   /* first unconsumed byte */
     apr_size_t end;     /* one past the last byte read */
+    apr_size_t scanned; /* bytes from start known to hold no newline: a
+                         * long line arriving in pieces is searched once */
     int discarding;     /* inside a line that is too long */
     apr_size_t dropped; /* its length so far */
     int eof;
@@ -60,13 +62,17 @@ static apr_status_t next_line(berth_linereader_t *r, const char **line,
                               apr_size_t *len, int reads)
 {
     for (;;) {
-        char *nl = r->end > r->start
-                       ? memchr(r->buf + r->start, '\n', r->end - r->start)
+        apr_size_t pending = r->end - r->start;
+        char *nl = pending > r->scanned
+                       ? memchr(r->buf + r->start + r->scanned, '\n',
+                                pending - r->scanned)
                        : NULL;
+        r->scanned = pending;
         if (nl) {
             apr_size_t n = (apr_size_t)(nl - (r->buf + r->start));
             char *l = r->buf + r->start;
             r->start += n + 1;
+            r->scanned = 0;
             if (r->discarding) {
                 r->discarding = 0;
                 *len = r->dropped + n;
@@ -85,7 +91,6 @@ static apr_status_t next_line(berth_linereader_t *r, const char **line,
             *len = n;
             return APR_SUCCESS;
         }
-        apr_size_t pending = r->end - r->start;
         if (r->discarding || pending > r->max) {
             /* too long: forget what we have, skip to the next newline */
             if (!r->discarding) {
@@ -93,7 +98,7 @@ static apr_status_t next_line(berth_linereader_t *r, const char **line,
                 r->dropped = 0;
             }
             r->dropped += pending;
-            r->start = r->end = 0;
+            r->start = r->end = r->scanned = 0;
             pending = 0;
         }
         if (r->eof) {
@@ -142,10 +147,16 @@ apr_status_t berth_linereader_next_once(berth_linereader_t *r,
     return next_line(r, line, len, 1);
 }
 
-int berth_linereader_buffered(const berth_linereader_t *r)
+int berth_linereader_buffered(berth_linereader_t *r)
 {
-    return r->eof || (r->end > r->start &&
-                      memchr(r->buf + r->start, '\n', r->end - r->start));
+    apr_size_t pending = r->end - r->start;
+    if (r->eof)
+        return 1;
+    if (pending > r->scanned &&
+        memchr(r->buf + r->start + r->scanned, '\n', pending - r->scanned))
+        return 1;
+    r->scanned = pending;
+    return 0;
 }
 
 berth_rpc_kind_t berth_rpc_classify(json_t *msg)

@@ -31,7 +31,7 @@ apr_status_t berth_linereader_next_once(berth_linereader_t *r,
 
 /* 1 when the next call can answer without reading: a complete line already
  * read and not yet returned, or the end seen. */
-int berth_linereader_buffered(const berth_linereader_t *r);
+int berth_linereader_buffered(berth_linereader_t *r);
 
 typedef enum {
     BERTH_RPC_REQUEST,
