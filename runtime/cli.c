@@ -314,6 +314,23 @@ const char *berth_cli_config_path(const char *option, const char **tried,
 
 /* Loads the config for a command, printing diagnostics to ERR. Returns NULL
  * (after printing why) when the file cannot be used. */
+/* Adds to SECRETS (const char *) every value CFG holds that must never
+ * reach a log: the servers' env values and HTTP header values. */
+static void add_secrets(apr_array_header_t *secrets,
+                        const berth_config_t *cfg)
+{
+    for (int i = 0; i < cfg->servers->nelts; i++) {
+        const berth_server_config_t *s =
+            APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
+        for (int k = 0; s->env && k < s->env->nelts; k++)
+            APR_ARRAY_PUSH(secrets, const char *) =
+                APR_ARRAY_IDX(s->env, k, berth_kv_t).value;
+        for (int k = 0; s->headers && k < s->headers->nelts; k++)
+            APR_ARRAY_PUSH(secrets, const char *) =
+                APR_ARRAY_IDX(s->headers, k, berth_kv_t).value;
+    }
+}
+
 static berth_config_t *load_config(const options_t *opt, FILE *err,
                                    apr_pool_t *pool)
 {
@@ -334,16 +351,7 @@ static berth_config_t *load_config(const options_t *opt, FILE *err,
     if (cfg) {
         apr_array_header_t *secrets = apr_array_make(pool, 8,
                                                      sizeof(const char *));
-        for (int i = 0; i < cfg->servers->nelts; i++) {
-            const berth_server_config_t *s =
-                APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
-            for (int k = 0; s->env && k < s->env->nelts; k++)
-                APR_ARRAY_PUSH(secrets, const char *) =
-                    APR_ARRAY_IDX(s->env, k, berth_kv_t).value;
-            for (int k = 0; s->headers && k < s->headers->nelts; k++)
-                APR_ARRAY_PUSH(secrets, const char *) =
-                    APR_ARRAY_IDX(s->headers, k, berth_kv_t).value;
-        }
+        add_secrets(secrets, cfg);
         berth_redact_set_log_secrets(secrets);
     }
     if (rv != APR_SUCCESS) {
@@ -1450,16 +1458,8 @@ static void reload(const options_t *opt, berth_config_t **cfg,
              : apr_array_make(pool, 8, sizeof(const char *));
     const berth_config_t *both[2] = { *cfg, ncfg };
     for (int c = 0; c < 2; c++)
-        for (int i = 0; both[c] && i < both[c]->servers->nelts; i++) {
-            const berth_server_config_t *s =
-                APR_ARRAY_IDX(both[c]->servers, i, berth_server_config_t *);
-            for (int k = 0; s->env && k < s->env->nelts; k++)
-                APR_ARRAY_PUSH(secrets, const char *) =
-                    APR_ARRAY_IDX(s->env, k, berth_kv_t).value;
-            for (int k = 0; s->headers && k < s->headers->nelts; k++)
-                APR_ARRAY_PUSH(secrets, const char *) =
-                    APR_ARRAY_IDX(s->headers, k, berth_kv_t).value;
-        }
+        if (both[c])
+            add_secrets(secrets, both[c]);
     seen = secrets;
     berth_redact_set_log_secrets(secrets);
     if (!ncfg) {
