@@ -171,30 +171,21 @@ static double berth_start(berth_spawnctx_t *ctx, const berth_config_t *cfg,
 
 typedef struct {
     apr_file_t *out;
-    char buf[65536];
-    apr_size_t have;
+    bench_lines_t lines;
 } reader_t;
 
 /* One stdout line (NUL-terminated, no newline) into LINE of the buffer's
  * size. */
 static void read_line(reader_t *r, char *line)
 {
-    for (;;) {
-        char *nl = memchr(r->buf, '\n', r->have);
-        if (nl) {
-            size_t n = (size_t)(nl - r->buf);
-            memcpy(line, r->buf, n);
-            line[n] = '\0';
-            r->have -= n + 1;
-            memmove(r->buf, nl + 1, r->have);
-            return;
-        }
-        apr_size_t len = sizeof r->buf - r->have;
+    bench_lines_t *b = &r->lines;
+    while (bench_take_line(b, line) < 0) {
+        apr_size_t len = sizeof b->buf - b->have;
         if (len == 0)
             die("a line over 64 KiB on the fixture's stdout");
-        if (apr_file_read(r->out, r->buf + r->have, &len) != APR_SUCCESS)
+        if (apr_file_read(r->out, b->buf + b->have, &len) != APR_SUCCESS)
             die("the container closed its stdout before initializing");
-        r->have += len;
+        b->have += len;
     }
 }
 
@@ -249,7 +240,7 @@ static double hand_start(berth_spawnctx_t *ctx, const berth_config_t *cfg,
         die(err);
     apr_file_t *in = berth_process_stdin(proc);
     r.out = berth_process_stdout(proc);
-    r.have = 0;
+    r.lines.have = 0;
     write_line(in, init);
     do
         read_line(&r, reply);

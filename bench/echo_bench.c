@@ -66,8 +66,7 @@ typedef struct {
     pid_t pid;
     int to;        /* the fixture's stdin */
     int from;      /* its stdout */
-    char buf[65536];
-    size_t have;   /* bytes in buf */
+    bench_lines_t lines;
 } direct_t;
 
 static void direct_spawn(direct_t *d, const char *fixture)
@@ -89,7 +88,7 @@ static void direct_spawn(direct_t *d, const char *fixture)
     close(out[1]);
     d->to = in[1];
     d->from = out[0];
-    d->have = 0;
+    d->lines.have = 0;
 }
 
 static void write_all(int fd, const char *p, size_t n)
@@ -109,25 +108,19 @@ static void write_all(int fd, const char *p, size_t n)
  * buffer's size. Returns its length. */
 static size_t read_line(direct_t *d, char *line)
 {
-    for (;;) {
-        char *nl = memchr(d->buf, '\n', d->have);
-        if (nl) {
-            size_t n = (size_t)(nl - d->buf);
-            memcpy(line, d->buf, n);
-            line[n] = '\0';
-            d->have -= n + 1;
-            memmove(d->buf, nl + 1, d->have);
-            return n;
-        }
-        if (d->have == sizeof d->buf)
+    bench_lines_t *b = &d->lines;
+    long n;
+    while ((n = bench_take_line(b, line)) < 0) {
+        if (b->have == sizeof b->buf)
             die("a reply line over 64 KiB");
-        ssize_t r = read(d->from, d->buf + d->have, sizeof d->buf - d->have);
+        ssize_t r = read(d->from, b->buf + b->have, sizeof b->buf - b->have);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             die("the fixture closed its stdout");
-        d->have += (size_t)r;
+        b->have += (size_t)r;
     }
+    return (size_t)n;
 }
 
 static char reply[65536];
