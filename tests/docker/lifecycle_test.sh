@@ -99,13 +99,15 @@ wait "$PID_A" 2>/dev/null
 # PR_SET_PDEATHSIG: the direct child gets SIGTERM from the kernel
 for _ in $(seq 60); do alive "$direct_pid" || break; sleep 0.05; done
 alive "$direct_pid" && fail "the direct server outlived berth's kill -9 by 3 s" || ok
-# the plain server ends at its stdin's EOF; keep1 and keep2 do not
+# the plain server and the user's docker run end at their stdin's EOF (each
+# in its own time); keep1 and keep2 do not
+running_as() { docker ps -q --filter "label=io.berth.instance=$IA" --filter "label=io.berth.server=$1"; }
 for _ in $(seq 200); do
-  [ -z "$(docker ps -q --filter "label=io.berth.instance=$IA" --filter label=io.berth.server=plain)" ] && break
+  [ -z "$(running_as plain)$(running_as hand)" ] && break
   sleep 0.05
 done
-[ -z "$(docker ps -q --filter "label=io.berth.instance=$IA" --filter label=io.berth.server=plain)" ] \
-  && ok || fail "the plain server's container still runs 10 s after berth died"
+[ -z "$(running_as plain)" ] && ok || fail "the plain server's container still runs 10 s after berth died"
+[ -z "$(running_as hand)" ] && ok || fail "the user's docker run still runs 10 s after berth died"
 left=$(ids_of "$IA")
 [ "$(running_of "$IA" | grep -c .)" = 2 ] && ok \
   || fail "want keep1 and keep2 of A still running before the sweep, have: $(docker ps --filter "label=io.berth.instance=$IA" --format '{{.Names}}')"
