@@ -7,12 +7,17 @@
 foreach(try RANGE 2)
   execute_process(
     COMMAND ${EMULATOR} ${BERTH} check --config config.json
-    WORKING_DIRECTORY ${CASE_DIR}
+    WORKING_DIRECTORY ${CASE_DIR} TIMEOUT 30
     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   # Wine, now and then under parallel load, fails the process before berth
-  # runs (mostly STATUS_DLL_INIT_FAILED, exit 0x42; once exit 1): berth never
-  # fails without saying why, so a silent failure is retried
-  if(NOT (EMULATOR AND NOT rc EQUAL 0 AND out STREQUAL "" AND err STREQUAL ""))
+  # runs (mostly STATUS_DLL_INIT_FAILED, exit 0x42; once exit 1) or leaves
+  # it hanging: berth never fails without saying why and checks a config in
+  # well under a second, so a silent failure or a timeout (rc is then a
+  # message, out and err whatever came before it) is retried
+  if(NOT EMULATOR OR rc EQUAL 0)
+    break()
+  endif()
+  if(NOT rc MATCHES "timeout" AND NOT (out STREQUAL "" AND err STREQUAL ""))
     break()
   endif()
 endforeach()
