@@ -1417,7 +1417,7 @@ static json_t *serve_status(void *baton)
         json_object_set_new(docker, "error", json_string(info.error));
     json_t *j = json_pack(
         "{s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:i}", "version", BERTH_VERSION,
-        "uptime_s", (json_int_t)apr_time_sec(apr_time_now() - sv->started),
+        "uptime_s", (json_int_t)apr_time_sec(berth_platform_clock() - sv->started),
         "instance", berth_spawnctx_instance(sv->ctx), "config", sv->cfg->file,
         "listen", sv->listen ? sv->listen : "", "docker", docker, "servers",
         berth_daemon_status(sv->d, pool), "sessions",
@@ -1513,7 +1513,7 @@ static int run_front(const options_t *opt, FILE *out, FILE *err, int stdio,
     berth_daemon_t *d = berth_daemon_create(ctx, cfg, &o, pool);
     for (int i = 0; i < berth_daemon_count(d); i++)
         berth_router_add(router, berth_daemon_server(d, i));
-    serve_t sv = { d, hub, ctx, cfg, apr_time_now(), NULL };
+    serve_t sv = { d, hub, ctx, cfg, berth_platform_clock(), NULL };
     (void)sv;
     berth_stdio_t *sfront = NULL;
 #ifdef BERTH_HAVE_HTTP
@@ -1628,7 +1628,7 @@ no_http:
     else
         berth_log(BERTH_LOG_INFO, "signal %d: stopping %d server%s", sig,
                   berth_daemon_count(d), berth_daemon_count(d) == 1 ? "" : "s");
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     if (sfront)
         berth_stdio_stop(sfront);
 #ifdef BERTH_HAVE_HTTP
@@ -1638,7 +1638,7 @@ no_http:
     berth_hub_close_all(hub);
     berth_daemon_stop(d);
     berth_log(BERTH_LOG_INFO, "all servers stopped in %.2f s",
-              (double)(apr_time_now() - t0) / APR_USEC_PER_SEC);
+              (double)(berth_platform_clock() - t0) / APR_USEC_PER_SEC);
     return BERTH_EXIT_OK;
 }
 

@@ -10,6 +10,7 @@
 #include "container.h"
 #include "isolation.h"
 #include "log.h"
+#include "platform.h"
 
 struct berth_daemon_t {
     apr_pool_t *pool;
@@ -78,7 +79,7 @@ static void *APR_THREAD_FUNC sweep_all(apr_thread_t *t, void *arg)
     int removed = 0;
     const char *err;
     apr_pool_create(&pool, NULL);
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     if (berth_container_sweep(d->ctx, d->cfg, NULL, &removed, &err, pool) !=
         APR_SUCCESS)
         berth_log(BERTH_LOG_WARN, "could not look for containers left by "
@@ -87,7 +88,7 @@ static void *APR_THREAD_FUNC sweep_all(apr_thread_t *t, void *arg)
         berth_log(removed ? BERTH_LOG_INFO : BERTH_LOG_DEBUG,
                   "start-up sweep: removed %d container%s left by a berth "
                   "that is gone (%.0f ms)", removed, removed == 1 ? "" : "s",
-                  (double)(apr_time_now() - t0) / 1000.0);
+                  (double)(berth_platform_clock() - t0) / 1000.0);
     apr_pool_destroy(pool);
     (void)t;
     return NULL;

@@ -25,6 +25,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcpver.h"
+#include "platform.h"
 #include "spin.h"
 
 #define KEEPALIVE_EVERY (15 * APR_USEC_PER_SEC)
@@ -388,11 +389,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
                 return MHD_CONTENT_READER_END_OF_STREAM;
         } else {
             apr_thread_mutex_lock(s->lock);
-            apr_time_t until = apr_time_now() + KEEPALIVE_EVERY;
+            apr_time_t until = berth_platform_clock() + KEEPALIVE_EVERY;
             while (!json_array_size(s->queue) && !s->done &&
-                   apr_time_now() < until)
+                   berth_platform_clock() < until)
                 apr_thread_cond_timedwait(s->cv, s->lock,
-                                          until - apr_time_now());
+                                          until - berth_platform_clock());
             if (json_array_size(s->queue)) {
                 msg = json_incref(json_array_get(s->queue, 0));
                 json_array_remove(s->queue, 0);
@@ -611,14 +612,14 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
          * the client), as on the path above. The stream opens at the
          * first message that is not the answer, or after STREAM_AFTER. */
         json_t *all = NULL;
-        apr_time_t until = apr_time_now() + STREAM_AFTER;
+        apr_time_t until = berth_platform_clock() + STREAM_AFTER;
         /* watched a while first (spin.h): the worker's answer then needs
          * no wake-up of this thread */
         berth_spin_watch(stream_stirred, s);
         apr_thread_mutex_lock(s->lock);
         while (!json_array_size(s->queue) && !s->done &&
-               apr_time_now() < until)
-            apr_thread_cond_timedwait(s->cv, s->lock, until - apr_time_now());
+               berth_platform_clock() < until)
+            apr_thread_cond_timedwait(s->cv, s->lock, until - berth_platform_clock());
         if (s->done) {
             all = s->queue;
             s->queue = json_array();

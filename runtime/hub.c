@@ -15,6 +15,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcpver.h"
+#include "platform.h"
 #include "upstream.h"
 
 /* ---- data ------------------------------------------------------------- */
@@ -332,7 +333,7 @@ berth_client_t *berth_hub_session_new(berth_hub_t *h)
     c->hub = h;
     c->refs = 2; /* the registry's and the caller's */
     c->log_level = -1;
-    c->last_used = apr_time_now();
+    c->last_used = berth_platform_clock();
     c->queue.max = h->opts.queue_max;
     c->queue.items = apr_pcalloc(pool, sizeof(json_t *) *
                                            (size_t)c->queue.max);
@@ -355,7 +356,7 @@ berth_client_t *berth_hub_session_find(berth_hub_t *h, const char *id)
                            : NULL;
     if (c && !c->closed) {
         c->refs++;
-        c->last_used = apr_time_now();
+        c->last_used = berth_platform_clock();
     } else {
         c = NULL;
     }
@@ -378,7 +379,7 @@ static void drop_ref(berth_hub_t *h, berth_client_t *c)
 void berth_hub_session_release(berth_hub_t *h, berth_client_t *c)
 {
     apr_thread_mutex_lock(h->lock);
-    c->last_used = apr_time_now();
+    c->last_used = berth_platform_clock();
     drop_ref(h, c);
     apr_thread_mutex_unlock(h->lock);
 }
@@ -500,7 +501,7 @@ void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
 int berth_hub_reap(berth_hub_t *h)
 {
     int n = 0;
-    apr_time_t now = apr_time_now();
+    apr_time_t now = berth_platform_clock();
     for (;;) {
         berth_client_t *idle = NULL;
         apr_thread_mutex_lock(h->lock);
@@ -583,10 +584,10 @@ json_t *berth_client_next(berth_client_t *c, apr_interval_time_t timeout,
 {
     berth_hub_t *h = c->hub;
     json_t *msg = NULL;
-    apr_time_t deadline = apr_time_now() + timeout;
+    apr_time_t deadline = berth_platform_clock() + timeout;
     apr_thread_mutex_lock(h->lock);
     while (!c->closed && c->queue.count == 0) {
-        apr_interval_time_t left = deadline - apr_time_now();
+        apr_interval_time_t left = deadline - berth_platform_clock();
         if (left <= 0)
             break;
         apr_thread_cond_timedwait(h->cv, h->lock, left);
@@ -597,7 +598,7 @@ json_t *berth_client_next(berth_client_t *c, apr_interval_time_t timeout,
         c->queue.count--;
     }
     *closed = c->closed;
-    c->last_used = apr_time_now();
+    c->last_used = berth_platform_clock();
     apr_thread_mutex_unlock(h->lock);
     return msg;
 }

@@ -8,6 +8,7 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <apr_time.h>
 
 /* Thread-safe gmtime; returns 0 on failure. */
 int berth_platform_gmtime(time_t secs, struct tm *out);
@@ -23,6 +24,12 @@ apr_array_header_t *berth_platform_config_candidates(apr_pool_t *pool);
 /* Puts stdout and stderr in binary mode where the C library would turn
  * "\n" into "\r\n" (Windows), so output is the same bytes everywhere. */
 void berth_platform_init_stdio(void);
+
+/* A monotonic clock in microseconds, for deadlines, timeouts and
+ * intervals: it does not jump when the wall clock is set (NTP, a user, a
+ * laptop that wakes up), which apr_time_now() does. Its zero is arbitrary:
+ * never mix the two. */
+apr_time_t berth_platform_clock(void);
 
 /* CPUs this process may run on (its affinity), at least 1. */
 int berth_platform_cpus(void);

@@ -27,7 +27,7 @@ static apr_interval_time_t enter(void)
         berth_spin_configure(BERTH_SPIN_DEFAULT_US);
     apr_uint32_t budget = apr_atomic_read32(&g_budget);
     if (!budget ||
-        (apr_uint64_t)apr_time_now() - apr_atomic_read64(&g_busy) <
+        (apr_uint64_t)berth_platform_clock() - apr_atomic_read64(&g_busy) <
             BERTH_SPIN_QUIET ||
         apr_atomic_cas32(&g_slot, 1, 0) != 0)
         return 0;
@@ -40,9 +40,9 @@ int berth_spin_watch(int (*seen)(void *baton), void *baton)
     apr_interval_time_t budget = enter();
     if (!budget)
         return 0;
-    apr_time_t until = apr_time_now() + budget;
+    apr_time_t until = berth_platform_clock() + budget;
     int got;
-    while (!(got = seen(baton)) && apr_time_now() < until)
+    while (!(got = seen(baton)) && berth_platform_clock() < until)
         ;
     apr_atomic_set32(&g_slot, 0);
     return got;
@@ -50,5 +50,5 @@ int berth_spin_watch(int (*seen)(void *baton), void *baton)
 
 void berth_spin_busy(void)
 {
-    apr_atomic_set64(&g_busy, (apr_uint64_t)apr_time_now());
+    apr_atomic_set64(&g_busy, (apr_uint64_t)berth_platform_clock());
 }

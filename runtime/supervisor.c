@@ -11,6 +11,7 @@
 #include "container.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "platform.h"
 #include "process.h"
 
 typedef enum {
@@ -295,7 +296,7 @@ static int start_instance(berth_supervisor_t *s)
         return 0;
     }
     apr_thread_mutex_lock(s->lock);
-    inst->ready_at = apr_time_now();
+    inst->ready_at = berth_platform_clock();
     apr_thread_mutex_unlock(s->lock);
     /* the container runs, so docker wrote its id by now */
     const char *cid = inst->ctr ? berth_container_id(inst->ctr) : NULL;
@@ -325,7 +326,7 @@ static void act_died(berth_supervisor_t *s)
     apr_interval_time_t ran = 0;
     if (inst) {
         int code = -1;
-        ran = inst->ready_at ? apr_time_now() - inst->ready_at : 0;
+        ran = inst->ready_at ? berth_platform_clock() - inst->ready_at : 0;
         if (berth_process_wait(inst->proc, apr_time_from_sec(1), &code) ==
             APR_TIMEUP)
             code = shutdown_process(s, inst);
@@ -338,11 +339,11 @@ static void act_died(berth_supervisor_t *s)
         berth_log(BERTH_LOG_WARN, "%s", s->last_error);
     }
     apr_thread_mutex_lock(s->lock);
-    s->deaths[s->death_count++ % 32] = apr_time_now();
+    s->deaths[s->death_count++ % 32] = berth_platform_clock();
     s->backoff = berth_supervisor_next_backoff(
         s->backoff, ran, s->opts.backoff_initial, s->opts.backoff_max,
         s->opts.healthy_after);
-    s->backoff_until = apr_time_now() + s->backoff;
+    s->backoff_until = berth_platform_clock() + s->backoff;
     apr_thread_mutex_unlock(s->lock);
     if (s->opts.restart)
         berth_log(BERTH_LOG_INFO, "server %s restarts in %g s", s->srv->name,
@@ -451,9 +452,9 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *arg)
             dispatch(s, s->stop_requested ? EV_STOP : EV_EXITED);
             break;
         case BERTH_SV_BACKOFF:
-            while (!s->stop_requested && apr_time_now() < s->backoff_until)
+            while (!s->stop_requested && berth_platform_clock() < s->backoff_until)
                 apr_thread_cond_timedwait(s->cv, s->lock,
-                                          s->backoff_until - apr_time_now());
+                                          s->backoff_until - berth_platform_clock());
             dispatch(s, s->stop_requested ? EV_STOP : EV_BACKOFF_OVER);
             break;
         case BERTH_SV_FAILED:
@@ -522,7 +523,7 @@ apr_status_t berth_supervisor_wait_ready(berth_supervisor_t *s,
                                          const char **error,
                                          apr_pool_t *pool)
 {
-    apr_time_t deadline = apr_time_now() + timeout;
+    apr_time_t deadline = berth_platform_clock() + timeout;
     apr_status_t rv = APR_SUCCESS;
     *error = NULL;
     apr_thread_mutex_lock(s->lock);
@@ -534,7 +535,7 @@ apr_status_t berth_supervisor_wait_ready(berth_supervisor_t *s,
             rv = APR_EGENERAL;
             break;
         }
-        apr_interval_time_t left = deadline - apr_time_now();
+        apr_interval_time_t left = deadline - berth_platform_clock();
         if (left <= 0) {
             rv = APR_TIMEUP;
             break;
@@ -653,7 +654,7 @@ berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,
     st.pid = s->inst && s->inst->proc ? berth_process_pid(s->inst->proc) : 0;
     berth_container_t *ctr = s->inst ? s->inst->ctr : NULL;
     st.restarts = s->restarts;
-    apr_time_t now = apr_time_now();
+    apr_time_t now = berth_platform_clock();
     for (unsigned i = 0; i < 32 && i < s->death_count; i++)
         if (now - s->deaths[i] < apr_time_from_sec(600))
             st.deaths_recent++;

@@ -16,6 +16,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcpver.h"
+#include "platform.h"
 #include "redact.h"
 #include "spin.h"
 
@@ -441,7 +442,7 @@ static int reader_parks(berth_upstream_t *u)
     if (u->owner != OWNER_NONE || u->want_lead)
         return 1;
     return !u->closing && apr_hash_count(u->pending) == 0 &&
-           apr_time_now() < u->linger_until;
+           berth_platform_clock() < u->linger_until;
 }
 
 static void *APR_THREAD_FUNC read_stdout(apr_thread_t *t, void *arg)
@@ -452,7 +453,7 @@ static void *APR_THREAD_FUNC read_stdout(apr_thread_t *t, void *arg)
         if (reader_parks(u)) {
             if (u->want_lead && u->owner == OWNER_NONE && u->lead_cv)
                 apr_thread_cond_signal(u->lead_cv);
-            apr_interval_time_t wait = u->linger_until - apr_time_now();
+            apr_interval_time_t wait = u->linger_until - berth_platform_clock();
             if (wait < 1000 || u->owner != OWNER_NONE || u->want_lead)
                 wait = BERTH_UPSTREAM_LINGER;
             apr_thread_cond_timedwait(u->reader_cv, u->lock, wait);
@@ -576,7 +577,7 @@ apr_status_t berth_upstream_call_start(berth_upstream_t *u, const char *method,
     c->progress = opts->progress;
     c->progress_baton = opts->progress_baton;
     c->timeout = opts->timeout;
-    c->deadline = apr_time_now() + opts->timeout;
+    c->deadline = berth_platform_clock() + opts->timeout;
     apr_cpystrn(c->method, method, sizeof c->method);
     apr_thread_mutex_lock(u->lock);
     if (u->free_waiters) {
@@ -654,7 +655,7 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
         berth_spin_watch(call_stirred, c);
     apr_thread_mutex_lock(u->lock);
     while (!c->done) {
-        apr_interval_time_t left = c->deadline - apr_time_now();
+        apr_interval_time_t left = c->deadline - berth_platform_clock();
         if (left <= 0) {
             timed_out = 1;
             char secs[32];
@@ -672,7 +673,7 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
                 u->leader = c;
                 read_as(u, OWNER_CALLER, left);
                 u->leader = NULL;
-                u->linger_until = apr_time_now() + BERTH_UPSTREAM_LINGER;
+                u->linger_until = berth_platform_clock() + BERTH_UPSTREAM_LINGER;
                 continue;
             }
             /* alone on the server while the reader thread reads: ask it to

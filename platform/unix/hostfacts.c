@@ -37,11 +37,8 @@ static berth_probe_t unix_probe(const berth_hostfacts_t *facts,
 
 static apr_time_t unix_now(const berth_hostfacts_t *facts)
 {
-    struct timespec ts;
     (void)facts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (apr_time_t)ts.tv_sec * APR_USEC_PER_SEC +
-           (apr_time_t)(ts.tv_nsec / 1000);
+    return berth_platform_clock();
 }
 
 static char **env_block(const apr_array_header_t *env, apr_pool_t *pool)

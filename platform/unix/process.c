@@ -4,6 +4,7 @@
 #if defined(__linux__)
 #define _GNU_SOURCE 1 /* pipe2 */
 #endif
+#include "platform.h"
 #include "process.h"
 #include "unix_pipe.h"
 
@@ -180,7 +181,7 @@ long berth_process_pid(const berth_process_t *p) { return (long)p->pid; }
 apr_status_t berth_process_wait(berth_process_t *p,
                                 apr_interval_time_t timeout, int *exit_code)
 {
-    apr_time_t deadline = apr_time_now() + timeout;
+    apr_time_t deadline = berth_platform_clock() + timeout;
     for (;;) {
         /* one waitpid at a time: a second waiter must see the first one's
          * result, not ECHILD */
@@ -203,7 +204,7 @@ apr_status_t berth_process_wait(berth_process_t *p,
         apr_thread_mutex_unlock(p->lock);
         if (done)
             break;
-        if (timeout >= 0 && apr_time_now() >= deadline)
+        if (timeout >= 0 && berth_platform_clock() >= deadline)
             return APR_TIMEUP;
         struct timespec ts = { 0, 2 * 1000 * 1000 };
         nanosleep(&ts, NULL);

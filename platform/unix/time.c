@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int berth_platform_gmtime(time_t secs, struct tm *out)
@@ -28,6 +29,14 @@ int berth_platform_stderr_is_journal(void)
 }
 
 void berth_platform_init_stdio(void) {}
+
+apr_time_t berth_platform_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_time_t)ts.tv_sec * APR_USEC_PER_SEC +
+           (apr_time_t)(ts.tv_nsec / 1000);
+}
 
 int berth_platform_cpus(void)
 {

@@ -33,7 +33,7 @@ static berth_probe_t win_probe(const berth_hostfacts_t *facts,
 static apr_time_t win_now(const berth_hostfacts_t *facts)
 {
     (void)facts;
-    return (apr_time_t)GetTickCount64() * 1000;
+    return berth_platform_clock();
 }
 
 static apr_status_t win_capture(const berth_hostfacts_t *facts,
