@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "hostfacts.h"
+#include "platform.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "spawnctx.h"
@@ -52,7 +53,7 @@ static const char *g_fixture;
 
 static double elapsed_s(apr_time_t since)
 {
-    return (double)(apr_time_now() - since) / APR_USEC_PER_SEC;
+    return (double)(berth_platform_clock() - since) / APR_USEC_PER_SEC;
 }
 
 static void assert_contains_at(const char *hay, const char *needle,
@@ -156,7 +157,7 @@ static void on_closed(void *baton, berth_upstream_t *u, const char *why)
 static int wait_note(events_t *ev, const char *method, size_t from,
                      apr_interval_time_t timeout)
 {
-    apr_time_t deadline = apr_time_now() + timeout;
+    apr_time_t deadline = berth_platform_clock() + timeout;
     int found = -1;
     apr_thread_mutex_lock(ev->lock);
     for (;;) {
@@ -168,7 +169,7 @@ static int wait_note(events_t *ev, const char *method, size_t from,
                 break;
             }
         }
-        apr_interval_time_t left = deadline - apr_time_now();
+        apr_interval_time_t left = deadline - berth_platform_clock();
         if (found >= 0 || left <= 0)
             break;
         apr_thread_cond_timedwait(ev->cv, ev->lock, left);
@@ -392,7 +393,7 @@ static int wait_state_st(server_t *s, berth_sv_state_t want, int min_restarts,
                          apr_interval_time_t timeout,
                          berth_supervisor_status_t *out)
 {
-    apr_time_t deadline = apr_time_now() + timeout;
+    apr_time_t deadline = berth_platform_clock() + timeout;
     for (;;) {
         berth_supervisor_status_t st = status_of(s);
         if (st.state == want &&
@@ -401,7 +402,7 @@ static int wait_state_st(server_t *s, berth_sv_state_t want, int min_restarts,
                 *out = st;
             return 1;
         }
-        if (apr_time_now() >= deadline)
+        if (berth_platform_clock() >= deadline)
             return 0;
         apr_sleep(MSEC(5));
     }
@@ -584,7 +585,7 @@ static void test_handshake_and_lists(void **state)
     setup_t o = { .env = json_pack("{s:s, s:s}", "FIXTURE_PAGE_SIZE", "3",
                                    "FIXTURE_REQUIRE_INITIALIZED", "1") };
     server_t *s = server_open(&o);
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     server_start_ready(s);
     print_message("  ready in %.3f s\n", elapsed_s(t0));
 
@@ -707,7 +708,7 @@ static void test_basic_tools(void **state)
     assert_true(json_real_value(sum) == 0.75);
     json_decref(r);
 
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     r = tool_ok(s, "sleep", json_pack("{s:i}", "ms", 150));
     double took = elapsed_s(t0);
     assert_string_equal(text_of(r), "slept 150 ms");
@@ -740,7 +741,7 @@ static void test_basic_tools(void **state)
     json_decref(r);
 
     /* 1 MiB of text in one line, to the byte */
-    t0 = apr_time_now();
+    t0 = berth_platform_clock();
     r = tool_ok(s, "big_output", json_pack("{s:i}", "bytes", 1 << 20));
     const char *big = text_of(r);
     assert_int_equal(strlen(big), 1 << 20);
@@ -1033,9 +1034,9 @@ static void test_sampling(void **state)
                              &opts, &c),
                          APR_SUCCESS);
         json_t *id = NULL;
-        apr_time_t deadline = apr_time_now() + SEC(10);
+        apr_time_t deadline = berth_platform_clock() + SEC(10);
         apr_thread_mutex_lock(s->ev.lock);
-        while (!s->ev.later_id && apr_time_now() < deadline)
+        while (!s->ev.later_id && berth_platform_clock() < deadline)
             apr_thread_cond_timedwait(s->ev.cv, s->ev.lock, MSEC(100));
         id = s->ev.later_id;
         s->ev.later_id = NULL;
@@ -1316,7 +1317,7 @@ static void test_crash_mid_call_restarts(void **state)
     json_t *result = NULL, *error = NULL;
     assert_int_equal(berth_upstream_call_wait(c_sleep, &result, &error),
                      APR_SUCCESS);
-    apr_time_t crashed = apr_time_now(); /* it reads crash next */
+    apr_time_t crashed = berth_platform_clock(); /* it reads crash next */
     assert_string_equal(text_of(result), "slept 300 ms");
     json_decref(result);
 
@@ -1358,7 +1359,7 @@ static void test_crash_mid_call_restarts(void **state)
     assert_int_equal(st.restarts, 0);
     assert_true(st.backoff == MSEC(300));
     assert_contains(st.last_error, "server fixture exited with status 7");
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     json_t *e = request_fails(s, "tools/call",
                               json_pack("{s:s, s:{s:s}}", "name", "echo",
                                         "arguments", "text", "x"));
@@ -1459,9 +1460,9 @@ static void test_backoff_doubles(void **state)
              (p = strstr(p, "fatal: bad config")); p++)
             tail_lines[k]++;
         /* the next attempt */
-        apr_time_t deadline = apr_time_now() + SEC(10);
+        apr_time_t deadline = berth_platform_clock() + SEC(10);
         while (status_of(s).restarts <= k) {
-            if (apr_time_now() > deadline)
+            if (berth_platform_clock() > deadline)
                 fail_msg("no restart after backoff %u", k);
             apr_sleep(MSEC(5));
         }
@@ -1509,7 +1510,7 @@ static void test_noise_and_oversize(void **state)
     json_decref(r);
 
     /* over it: the line is dropped, so the call can only time out */
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     json_t *e = request_fails(s, "tools/call",
                               json_pack("{s:s, s:{s:i}}", "name",
                                         "big_output", "arguments", "bytes",
@@ -1546,7 +1547,7 @@ static void test_noise_and_oversize(void **state)
     /* a server stuck in the middle of a line holds nobody past the call's
      * deadline (the caller that reads stdout itself included), and the
      * line, once whole, is skipped as noise */
-    t0 = apr_time_now();
+    t0 = berth_platform_clock();
     e = request_fails(s, "tools/call",
                       json_pack("{s:s, s:{s:i}}", "name", "bad_json",
                                 "arguments", "stall_ms", 3000));
@@ -1575,7 +1576,7 @@ static void test_sequential_1000(void **state)
     setup_t o = { 0 };
     server_t *s = server_open(&o);
     server_start_ready(s);
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     for (int i = 0; i < 1000; i++) {
         char text[64];
         snprintf(text, sizeof text, "sequential %d of 1000 %08x", i,
@@ -1671,7 +1672,7 @@ static void test_concurrent_100(void **state)
                                            s->pool),
                          APR_SUCCESS);
     }
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     apr_thread_mutex_lock(lock);
     open = 1;
     apr_thread_cond_broadcast(gate);
@@ -1713,7 +1714,7 @@ static void test_shutdown_leaves_nothing(void **state)
     server_start_ready(s);
     long pid = status_of(s).pid;
     assert_true(pid_alive(pid));
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     server_stop(s);
     double took = elapsed_s(t0);
     print_message("  stopped in %.3f s\n", took);
@@ -1750,7 +1751,7 @@ static void *APR_THREAD_FUNC long_call(apr_thread_t *t, void *arg)
                                   json_pack("{s:s, s:{s:i}}", "name", "sleep",
                                             "arguments", "ms", 20000),
                                   &result, &p->error);
-    p->done_at = apr_time_now();
+    p->done_at = berth_platform_clock();
     json_decref(result);
     /* returns rather than apr_thread_exit(): its pthread_exit from
      * uninstrumented APR leaves this frame's ASan redzones poisoned, and
@@ -1774,7 +1775,7 @@ static void test_stop_with_call_in_flight(void **state)
     assert_int_equal(apr_thread_create(&t, NULL, long_call, &p, s->pool),
                      APR_SUCCESS);
     apr_sleep(MSEC(300)); /* the sleep is running */
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     server_stop(s);
     double took = elapsed_s(t0);
     apr_status_t ts;
@@ -1811,7 +1812,7 @@ static void test_stop_kills_a_server_ignoring_term(void **state)
     server_start_ready(s);
     long pid = status_of(s).pid;
     echo_ok(s, "through a shell");
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     server_stop(s);
     double took = elapsed_s(t0);
     print_message("  stopped in %.3f s (shutdown timeout 1 s)\n", took);
@@ -1837,7 +1838,7 @@ static void test_missing_command(void **state)
     server_t *s = server_open(&o);
     assert_int_equal(berth_supervisor_start(s->sv), APR_SUCCESS);
     const char *why = NULL;
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = berth_platform_clock();
     assert_int_not_equal(berth_supervisor_wait_ready(s->sv, SEC(30), &why,
                                                      s->pool),
                          APR_SUCCESS);
