@@ -771,7 +771,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             r->too_big = 1;
         } else {
             if (r->len + *upload_data_size > r->cap) {
-                size_t cap = r->cap ? r->cap * 2 : 4096;
+                /* from 512: a typical call's body (a few hundred bytes)
+                 * stays a small chunk for malloc, where a first 4 KiB
+                 * made glibc consolidate its free lists on every POST */
+                size_t cap = r->cap ? r->cap * 2 : 512;
                 while (cap < r->len + *upload_data_size)
                     cap *= 2;
                 char *b = realloc(r->body, cap);
