@@ -546,6 +546,33 @@ static void assert_gone(long pid)
 #endif
 }
 
+/* A server with the default setup, started and ready. */
+static server_t *open_ready(void)
+{
+    setup_t o = { 0 };
+    server_t *s = server_open(&o);
+    server_start_ready(s);
+    return s;
+}
+
+/* Closes S; its process is gone. */
+static void close_gone(server_t *s)
+{
+    long pid = status_of(s).pid;
+    server_close(s);
+    assert_gone(pid);
+}
+
+/* The end of a test that must not have hurt the server: still ready, never
+ * restarted; then closed, and its process gone. */
+static void close_healthy(server_t *s)
+{
+    berth_supervisor_status_t st = status_of(s);
+    assert_int_equal(st.state, BERTH_SV_READY);
+    assert_int_equal(st.restarts, 0);
+    close_gone(s);
+}
+
 /* ---- 1. handshake and lists ------------------------------------------ */
 
 static const char *const k_tools[] = {
@@ -769,12 +796,7 @@ static void test_basic_tools(void **state)
 
     /* the session is still fine after all that */
     echo_ok(s, "still here");
-    berth_supervisor_status_t st = status_of(s);
-    assert_int_equal(st.state, BERTH_SV_READY);
-    assert_int_equal(st.restarts, 0);
-    long pid = st.pid;
-    server_close(s);
-    assert_gone(pid);
+    close_healthy(s);
 }
 
 static char *slurp(const char *path, apr_size_t *len, apr_pool_t *pool)
@@ -890,17 +912,13 @@ static void test_stderr_to_log_file_and_rotation(void **state)
         if (slurp(p, &n, s->pool))
             assert_true(n <= 4096);
     }
-    long pid = status_of(s).pid;
-    server_close(s);
-    assert_gone(pid);
+    close_gone(s);
 }
 
 static void test_bad_json_is_skipped(void **state)
 {
     (void)state;
-    setup_t o = { 0 };
-    server_t *s = server_open(&o);
-    server_start_ready(s);
+    server_t *s = open_ready();
     berth_upstream_t *u = berth_supervisor_acquire(s->sv, NULL, s->pool);
     assert_non_null(u);
     unsigned dropped0, skipped0, dropped, skipped;
@@ -923,9 +941,7 @@ static void test_bad_json_is_skipped(void **state)
         json_decref(n);
     }
     echo_ok(s, "after garbage");
-    long pid = status_of(s).pid;
-    server_close(s);
-    assert_gone(pid);
+    close_gone(s);
 }
 
 typedef struct {
@@ -947,9 +963,7 @@ static void on_progress(void *baton, json_t *params)
 static void test_progress(void **state)
 {
     (void)state;
-    setup_t o = { 0 };
-    server_t *s = server_open(&o);
-    server_start_ready(s);
+    server_t *s = open_ready();
     berth_upstream_t *u = berth_supervisor_acquire(s->sv, NULL, s->pool);
     assert_non_null(u);
     progress_t p = { NULL, json_array(), NULL };
@@ -999,9 +1013,7 @@ static void test_progress(void **state)
 static void test_sampling(void **state)
 {
     (void)state;
-    setup_t o = { 0 };
-    server_t *s = server_open(&o);
-    server_start_ready(s);
+    server_t *s = open_ready();
 
     /* answered inline, on the reader thread */
     json_t *r = tool_ok(s, "ask_sampling", json_pack("{s:s}", "prompt",
@@ -1077,9 +1089,7 @@ static void test_sampling(void **state)
         json_decref(result);
     }
     berth_supervisor_release(s->sv, u);
-    long pid = status_of(s).pid;
-    server_close(s);
-    assert_gone(pid);
+    close_gone(s);
 }
 
 static void test_add_tool_list_changed(void **state)
@@ -1122,17 +1132,13 @@ static void test_add_tool_list_changed(void **state)
     assert_true(wait_note(&s->ev, "notifications/tools/list_changed",
                           (size_t)i + 1, SEC(10)) > i);
     assert_int_equal(status_of(s).tools, 15);
-    long pid = status_of(s).pid;
-    server_close(s);
-    assert_gone(pid);
+    close_gone(s);
 }
 
 static void test_log_notifications(void **state)
 {
     (void)state;
-    setup_t o = { 0 };
-    server_t *s = server_open(&o);
-    server_start_ready(s);
+    server_t *s = open_ready();
 
     json_t *r = tool_ok(s, "log", json_pack("{s:s, s:s}", "level", "warning",
                                             "message", "disk almost full"));
@@ -1193,17 +1199,13 @@ static void test_log_notifications(void **state)
                             text);
         json_decref(n);
     }
-    long pid = status_of(s).pid;
-    server_close(s);
-    assert_gone(pid);
+    close_gone(s);
 }
 
 static void test_resources_prompts_completion_ping(void **state)
 {
     (void)state;
-    setup_t o = { 0 };
-    server_t *s = server_open(&o);
-    server_start_ready(s);
+    server_t *s = open_ready();
 
     json_t *r = request_ok(s, "resources/read",
                            json_pack("{s:s}", "uri", "fixture://hello"));
@@ -1273,9 +1275,7 @@ static void test_resources_prompts_completion_ping(void **state)
     assert_true(json_is_object(r));
     assert_int_equal(json_object_size(r), 0);
     json_decref(r);
-    long pid = status_of(s).pid;
-    server_close(s);
-    assert_gone(pid);
+    close_gone(s);
 }
 
 /* ---- 3. a crash mid-call ---------------------------------------------- */
@@ -1560,12 +1560,7 @@ static void test_noise_and_oversize(void **state)
     berth_upstream_counters(u, &dropped, &skipped);
     assert_int_equal(skipped, 6);
     berth_supervisor_release(s->sv, u);
-    berth_supervisor_status_t st = status_of(s);
-    assert_int_equal(st.state, BERTH_SV_READY);
-    assert_int_equal(st.restarts, 0);
-    long pid = st.pid;
-    server_close(s);
-    assert_gone(pid);
+    close_healthy(s);
 }
 
 /* ---- 5. many calls ------------------------------------------------------ */
@@ -1573,9 +1568,7 @@ static void test_noise_and_oversize(void **state)
 static void test_sequential_1000(void **state)
 {
     (void)state;
-    setup_t o = { 0 };
-    server_t *s = server_open(&o);
-    server_start_ready(s);
+    server_t *s = open_ready();
     apr_time_t t0 = berth_platform_clock();
     for (int i = 0; i < 1000; i++) {
         char text[64];
@@ -1588,9 +1581,7 @@ static void test_sequential_1000(void **state)
         json_decref(r);
     }
     print_message("  1000 sequential calls in %.3f s\n", elapsed_s(t0));
-    long pid = status_of(s).pid;
-    server_close(s);
-    assert_gone(pid);
+    close_gone(s);
 }
 
 #define N_THREADS 100
@@ -1652,9 +1643,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *arg)
 static void test_concurrent_100(void **state)
 {
     (void)state;
-    setup_t o = { 0 };
-    server_t *s = server_open(&o);
-    server_start_ready(s);
+    server_t *s = open_ready();
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *gate;
     int open = 0;
@@ -1696,12 +1685,7 @@ static void test_concurrent_100(void **state)
                  N_THREADS * CALLS_PER_THREAD, mismatched,
                  first ? first : "?");
     assert_int_equal(mismatched, 0);
-    berth_supervisor_status_t st = status_of(s);
-    assert_int_equal(st.state, BERTH_SV_READY);
-    assert_int_equal(st.restarts, 0);
-    long pid = st.pid;
-    server_close(s);
-    assert_gone(pid);
+    close_healthy(s);
 }
 
 /* ---- 6. shutdown -------------------------------------------------------- */
@@ -1709,9 +1693,7 @@ static void test_concurrent_100(void **state)
 static void test_shutdown_leaves_nothing(void **state)
 {
     (void)state;
-    setup_t o = { 0 };
-    server_t *s = server_open(&o);
-    server_start_ready(s);
+    server_t *s = open_ready();
     long pid = status_of(s).pid;
     assert_true(pid_alive(pid));
     apr_time_t t0 = berth_platform_clock();
