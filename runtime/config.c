@@ -766,19 +766,30 @@ const char *berth_config_redact_url(const char *url, apr_pool_t *pool)
 
 /* ---- sections --------------------------------------------------------- */
 
-static void parse_mode(vctx_t *v, json_t *j, const char *path,
-                       berth_isolation_mode_t *out)
+/* A string that must be one of two words: 0 for the first, 1 for the
+ * second; -1 when absent or wrong (reported: "x" is not WHAT; use USE). */
+static int parse_word(vctx_t *v, json_t *j, const char *path,
+                      const char *first, const char *second, const char *what,
+                      const char *use)
 {
     const char *s = get_string(v, j, path, 0);
     if (!s)
-        return;
-    if (strcmp(s, "docker") == 0)
-        *out = BERTH_ISOLATION_DOCKER;
-    else if (strcmp(s, "none") == 0)
-        *out = BERTH_ISOLATION_NONE;
-    else
-        error_at(v, path, "\"%s\" is not an isolation mode; use \"docker\" "
-                 "or \"none\"", s);
+        return -1;
+    if (strcmp(s, first) == 0)
+        return 0;
+    if (strcmp(s, second) == 0)
+        return 1;
+    error_at(v, path, "\"%s\" is not %s; use %s", s, what, use);
+    return -1;
+}
+
+static void parse_mode(vctx_t *v, json_t *j, const char *path,
+                       berth_isolation_mode_t *out)
+{
+    int w = parse_word(v, j, path, "docker", "none", "an isolation mode",
+                       "\"docker\" or \"none\"");
+    if (w >= 0)
+        *out = w == 0 ? BERTH_ISOLATION_DOCKER : BERTH_ISOLATION_NONE;
 }
 
 static void parse_isolation(vctx_t *v, json_t *j, const char *path,
@@ -948,16 +959,11 @@ static void parse_http(vctx_t *v, json_t *j, const char *path,
 static void parse_namespace(vctx_t *v, json_t *j, const char *path,
                             berth_namespace_t *ns)
 {
-    const char *s = get_string(v, j, path, 0);
-    if (!s)
-        return;
-    if (strcmp(s, "prefix") == 0)
-        *ns = BERTH_NAMESPACE_PREFIX;
-    else if (strcmp(s, "none") == 0)
-        *ns = BERTH_NAMESPACE_NONE;
-    else
-        error_at(v, path, "\"%s\" is not a namespace mode; use \"prefix\" "
-                 "(tools named <server>__<tool>) or \"none\"", s);
+    int w = parse_word(v, j, path, "prefix", "none", "a namespace mode",
+                       "\"prefix\" (tools named <server>__<tool>) or "
+                       "\"none\"");
+    if (w >= 0)
+        *ns = w == 0 ? BERTH_NAMESPACE_PREFIX : BERTH_NAMESPACE_NONE;
 }
 
 static void parse_env_section(vctx_t *v, json_t *j, const char *path,
