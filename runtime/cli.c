@@ -1417,7 +1417,8 @@ static json_t *serve_status(void *baton)
         json_object_set_new(docker, "error", json_string(info.error));
     json_t *j = json_pack(
         "{s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:i}", "version", BERTH_VERSION,
-        "uptime_s", (json_int_t)apr_time_sec(berth_platform_clock() - sv->started),
+        "uptime_s",
+        (json_int_t)apr_time_sec(berth_platform_clock() - sv->started),
         "instance", berth_spawnctx_instance(sv->ctx), "config", sv->cfg->file,
         "listen", sv->listen ? sv->listen : "", "docker", docker, "servers",
         berth_daemon_status(sv->d, pool), "sessions",

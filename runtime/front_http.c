@@ -27,6 +27,7 @@
 #include "mcpver.h"
 #include "platform.h"
 #include "spin.h"
+#include "wait.h"
 
 #define KEEPALIVE_EVERY (15 * APR_USEC_PER_SEC)
 #define MAX_WORKERS 256
@@ -391,9 +392,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             apr_thread_mutex_lock(s->lock);
             apr_time_t until = berth_platform_clock() + KEEPALIVE_EVERY;
             while (!json_array_size(s->queue) && !s->done &&
-                   berth_platform_clock() < until)
-                apr_thread_cond_timedwait(s->cv, s->lock,
-                                          until - berth_platform_clock());
+                   berth_wait_until(s->cv, s->lock, until))
+                ;
             if (json_array_size(s->queue)) {
                 msg = json_incref(json_array_get(s->queue, 0));
                 json_array_remove(s->queue, 0);
@@ -618,8 +618,8 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
         berth_spin_watch(stream_stirred, s);
         apr_thread_mutex_lock(s->lock);
         while (!json_array_size(s->queue) && !s->done &&
-               berth_platform_clock() < until)
-            apr_thread_cond_timedwait(s->cv, s->lock, until - berth_platform_clock());
+               berth_wait_until(s->cv, s->lock, until))
+            ;
         if (s->done) {
             all = s->queue;
             s->queue = json_array();

@@ -17,6 +17,7 @@
 #include "mcpver.h"
 #include "platform.h"
 #include "upstream.h"
+#include "wait.h"
 
 /* ---- data ------------------------------------------------------------- */
 
@@ -586,12 +587,9 @@ json_t *berth_client_next(berth_client_t *c, apr_interval_time_t timeout,
     json_t *msg = NULL;
     apr_time_t deadline = berth_platform_clock() + timeout;
     apr_thread_mutex_lock(h->lock);
-    while (!c->closed && c->queue.count == 0) {
-        apr_interval_time_t left = deadline - berth_platform_clock();
-        if (left <= 0)
-            break;
-        apr_thread_cond_timedwait(h->cv, h->lock, left);
-    }
+    while (!c->closed && c->queue.count == 0 &&
+           berth_wait_until(h->cv, h->lock, deadline))
+        ;
     if (c->queue.count > 0) {
         msg = c->queue.items[c->queue.head];
         c->queue.head = (c->queue.head + 1) % c->queue.max;

@@ -34,7 +34,6 @@ static apr_interval_time_t enter(void)
     return (apr_interval_time_t)budget;
 }
 
-
 int berth_spin_watch(int (*seen)(void *baton), void *baton)
 {
     apr_interval_time_t budget = enter();

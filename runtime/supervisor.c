@@ -13,6 +13,7 @@
 #include "log.h"
 #include "platform.h"
 #include "process.h"
+#include "wait.h"
 
 typedef enum {
     EV_START,
@@ -452,9 +453,9 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *arg)
             dispatch(s, s->stop_requested ? EV_STOP : EV_EXITED);
             break;
         case BERTH_SV_BACKOFF:
-            while (!s->stop_requested && berth_platform_clock() < s->backoff_until)
-                apr_thread_cond_timedwait(s->cv, s->lock,
-                                          s->backoff_until - berth_platform_clock());
+            while (!s->stop_requested &&
+                   berth_wait_until(s->cv, s->lock, s->backoff_until))
+                ;
             dispatch(s, s->stop_requested ? EV_STOP : EV_BACKOFF_OVER);
             break;
         case BERTH_SV_FAILED:
@@ -535,12 +536,10 @@ apr_status_t berth_supervisor_wait_ready(berth_supervisor_t *s,
             rv = APR_EGENERAL;
             break;
         }
-        apr_interval_time_t left = deadline - berth_platform_clock();
-        if (left <= 0) {
+        if (!berth_wait_until(s->cv, s->lock, deadline)) {
             rv = APR_TIMEUP;
             break;
         }
-        apr_thread_cond_timedwait(s->cv, s->lock, left);
     }
     apr_thread_mutex_unlock(s->lock);
     return rv;

@@ -673,7 +673,8 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
                 u->leader = c;
                 read_as(u, OWNER_CALLER, left);
                 u->leader = NULL;
-                u->linger_until = berth_platform_clock() + BERTH_UPSTREAM_LINGER;
+                u->linger_until =
+                    berth_platform_clock() + BERTH_UPSTREAM_LINGER;
                 continue;
             }
             /* alone on the server while the reader thread reads: ask it to

@@ -23,16 +23,13 @@ void berth_platform_init_stdio(void)
  * scheduler tick's 10-16 ms (too coarse for a 100 us watch). */
 apr_time_t berth_platform_clock(void)
 {
-    static LONGLONG freq;
-    LARGE_INTEGER c;
-    if (!freq) {
-        LARGE_INTEGER f;
-        QueryPerformanceFrequency(&f); /* never fails since Windows XP */
-        freq = f.QuadPart;
-    }
+    LARGE_INTEGER c, f; /* neither call fails since Windows XP; the
+                         * frequency is fixed at boot and cheap to ask */
+    QueryPerformanceFrequency(&f);
     QueryPerformanceCounter(&c);
-    return (apr_time_t)(c.QuadPart / freq * APR_USEC_PER_SEC +
-                        c.QuadPart % freq * APR_USEC_PER_SEC / freq);
+    LONGLONG hz = f.QuadPart;
+    return (apr_time_t)(c.QuadPart / hz * APR_USEC_PER_SEC +
+                        c.QuadPart % hz * APR_USEC_PER_SEC / hz);
 }
 
 int berth_platform_cpus(void)
