@@ -75,6 +75,9 @@ done
 # bridge address fails inside, while the same call from a bridged container
 # (the control) connects
 GW=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+# a daemon that adopted a docker0 left by an earlier one lists only the
+# subnet: the bridge's own address is the gateway then
+[ -n "$GW" ] || GW=$(ip -4 -o addr show docker0 | awk '{sub(/\/.*/, "", $4); print $4; exit}')
 PORT=$((20000 + RANDOM % 20000))
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 "$BUSYBOX" nc -l -p "$PORT" >/dev/null 2>&1 &
