@@ -37,18 +37,23 @@ struct berth_stdio_t {
 /* One message, one line, whole, in the order queued. The writing itself
  * is the writer thread's: a client that does not read its stdin must not
  * block a thread that holds a lock of the hub or of a server session (they
- * call sinks with their locks held). */
-static void write_msg(berth_stdio_t *s, json_t *msg)
+ * call sinks with their locks held). LINE (LEN bytes with its newline) is
+ * taken. */
+static void write_line(berth_stdio_t *s, char *line, apr_size_t len)
 {
-    apr_size_t len;
-    char *line = berth_rpc_line(msg, &len);
-    if (!line)
-        return;
     apr_thread_mutex_lock(s->write_lock);
     json_array_append_new(s->out_queue, json_stringn_nocheck(line, len));
     apr_thread_cond_signal(s->write_cv);
     apr_thread_mutex_unlock(s->write_lock);
     free(line);
+}
+
+static void write_msg(berth_stdio_t *s, json_t *msg)
+{
+    apr_size_t len;
+    char *line = berth_rpc_line(msg, &len);
+    if (line)
+        write_line(s, line, len);
 }
 
 static void *APR_THREAD_FUNC writer(apr_thread_t *t, void *arg)
@@ -101,10 +106,18 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *arg)
         json_array_remove(s->jobs, 0);
         s->busy++;
         apr_thread_mutex_unlock(s->lock);
-        json_t *resp = berth_hub_handle(s->hub, s->client, msg, &sink);
-        if (resp) {
-            write_msg(s, resp);
-            json_decref(resp);
+        /* the response as text: a server's answer passes as it came */
+        size_t len;
+        char *text = berth_hub_handle_text(s->hub, s->client, msg, &sink,
+                                           &len);
+        if (text) {
+            char *line = realloc(text, len + 2);
+            if (line) {
+                line[len] = '\n';
+                line[len + 1] = '\0';
+                write_line(s, line, len + 1);
+            } else
+                free(text);
         }
         json_decref(msg);
         apr_thread_mutex_lock(s->lock);

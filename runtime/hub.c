@@ -13,6 +13,7 @@
 
 #include "berth_version.h"
 #include "jsonrpc.h"
+#include "jsonwire.h"
 #include "log.h"
 #include "mcpver.h"
 #include "platform.h"
@@ -668,11 +669,13 @@ static void on_progress(void *baton, json_t *params)
 
 /* Forwards METHOD with PARAMS (borrowed; NAME_KEY's value replaced by the
  * server's own name when given) to the route's server, as the client's
- * request ID. */
+ * request ID. With TEXT, a plain result is written there as the response
+ * (the server's text, never parsed) and NULL returned. */
 static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
                        const char *method, json_t *params,
                        const berth_route_t *rt, const char *name_key,
-                       const berth_sink_t *sink, apr_pool_t *scratch)
+                       const berth_sink_t *sink, berth_wbuf_t *text,
+                       apr_pool_t *scratch)
 {
     /* SCRATCH is the request's: one pool per request, not two */
     const char *why = NULL;
@@ -682,7 +685,9 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
         return e;
     }
     const berth_server_config_t *srv = berth_supervisor_config(rt->sv);
-    json_t *p = params ? json_deep_copy(params) : json_object();
+    /* a shallow copy: only the name and _meta change, the arguments are
+     * shared with the client's message */
+    json_t *p = json_is_object(params) ? json_copy(params) : json_object();
     if (name_key)
         json_object_set_new(p, name_key, json_string(rt->name));
     call_t *k = apr_pcalloc(scratch, sizeof *k);
@@ -695,10 +700,16 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
     json_t *token = meta ? json_object_get(meta, "progressToken") : NULL;
     if (token) {
         k->token = json_incref(token);
-        /* the server gets berth's own token (berth_upstream's) */
+        /* the server gets berth's own token (berth_upstream's), in a _meta
+         * of its own: the client's message is not changed */
+        meta = json_copy(meta);
         json_object_del(meta, "progressToken");
-        if (!json_object_size(meta))
+        if (json_object_size(meta))
+            json_object_set_new(p, "_meta", meta);
+        else {
+            json_decref(meta);
             json_object_del(p, "_meta");
+        }
     }
     berth_call_opts_t o = { (apr_interval_time_t)(srv->timeouts.call *
                                                   APR_USEC_PER_SEC),
@@ -718,6 +729,8 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
     apr_thread_mutex_unlock(h->lock);
 
     json_t *result = NULL, *error = NULL, *out;
+    char *raw = NULL;
+    apr_size_t raw_len = 0;
     berth_call_t *uc = NULL;
     apr_status_t rv = berth_upstream_call_start(u, method, p, &o, &uc);
     if (rv == APR_SUCCESS) {
@@ -727,7 +740,9 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
         apr_thread_mutex_unlock(h->lock);
         if (cancelled)
             berth_upstream_call_cancel(uc, "cancelled before it started");
-        rv = berth_upstream_call_wait(uc, &result, &error);
+        rv = text ? berth_upstream_call_wait_raw(uc, &raw, &raw_len, &result,
+                                                 &error)
+                  : berth_upstream_call_wait(uc, &result, &error);
     }
     apr_thread_mutex_lock(h->lock);
     /* over: no server request attaches to it any more */
@@ -747,7 +762,15 @@ static json_t *forward(berth_hub_t *h, berth_client_t *c, json_t *id,
     if (uc)
         berth_upstream_call_free(uc);
     berth_supervisor_release(rt->sv, u);
-    if (rv == APR_SUCCESS)
+    if (rv == APR_SUCCESS && raw) {
+        berth_wbuf_add(text, "{\"jsonrpc\":\"2.0\",\"id\":", 22);
+        berth_json_write(text, id ? id : json_null());
+        berth_wbuf_add(text, ",\"result\":", 10);
+        berth_wbuf_add(text, raw, raw_len);
+        berth_wbuf_add(text, "}", 1);
+        free(raw);
+        out = NULL;
+    } else if (rv == APR_SUCCESS)
         out = berth_rpc_result(id, result);
     else if (error) {
         /* a server's error object as it came, made valid where it is not */
@@ -822,9 +845,11 @@ static json_t *not_routed(berth_hub_t *h, json_t *id, const char *what,
                     name);
 }
 
+/* The response to a request; with TEXT, a forwarded plain result may be
+ * written there instead (see forward) and NULL returned. */
 static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
                           const char *method, json_t *params,
-                          const berth_sink_t *sink)
+                          const berth_sink_t *sink, berth_wbuf_t *text)
 {
     apr_pool_t *scratch;
     berth_route_t rt;
@@ -857,7 +882,7 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
             out = not_routed(h, id, tool ? "tool" : "prompt", name, scratch);
         else
             out = forward(h, c, id, method, params, &rt, "name", sink,
-                          scratch);
+                          text, scratch);
     } else if (strcmp(method, "resources/read") == 0 ||
                strcmp(method, "resources/subscribe") == 0 ||
                strcmp(method, "resources/unsubscribe") == 0) {
@@ -870,7 +895,7 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
             out = error_of(id, -32002, "resource not found: %s", uri);
         else if (strcmp(method, "resources/read") == 0)
             out = forward(h, c, id, method, params, &rt, NULL, sink,
-                          scratch);
+                          text, scratch);
         else {
             /* the server is asked once per URI, however many clients */
             int sub = strcmp(method, "resources/subscribe") == 0;
@@ -891,7 +916,7 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
             int ask = (sub && !had && n == 0) || (!sub && had && n == 1);
             apr_thread_mutex_unlock(h->lock);
             out = ask ? forward(h, c, id, method, params, &rt, NULL, sink,
-                                scratch)
+                                text, scratch)
                       : berth_rpc_result(id, json_object());
         }
     } else if (strcmp(method, "completion/complete") == 0) {
@@ -905,7 +930,8 @@ static json_t *do_request(berth_hub_t *h, berth_client_t *c, json_t *id,
             if (key)
                 json_object_set_new(json_object_get(p, "ref"), key,
                                     json_string(rt.name));
-            out = forward(h, c, id, method, p, &rt, NULL, sink, scratch);
+            out = forward(h, c, id, method, p, &rt, NULL, sink, text,
+                          scratch);
             json_decref(p);
         }
     } else if (strcmp(method, "logging/setLevel") == 0) {
@@ -1023,14 +1049,14 @@ static void do_notification(berth_hub_t *h, berth_client_t *c,
     }
 }
 
-json_t *berth_hub_handle(berth_hub_t *h, berth_client_t *c, json_t *msg,
-                         const berth_sink_t *sink)
+static json_t *handle(berth_hub_t *h, berth_client_t *c, json_t *msg,
+                      const berth_sink_t *sink, berth_wbuf_t *text)
 {
     switch (berth_rpc_classify(msg)) {
     case BERTH_RPC_REQUEST:
         return do_request(h, c, json_object_get(msg, "id"),
                           json_string_value(json_object_get(msg, "method")),
-                          json_object_get(msg, "params"), sink);
+                          json_object_get(msg, "params"), sink, text);
     case BERTH_RPC_NOTIFICATION:
         do_notification(h, c,
                         json_string_value(json_object_get(msg, "method")),
@@ -1043,6 +1069,24 @@ json_t *berth_hub_handle(berth_hub_t *h, berth_client_t *c, json_t *msg,
         return berth_rpc_error(json_null(), BERTH_RPC_INVALID_REQUEST,
                                "not a JSON-RPC 2.0 message", NULL);
     }
+}
+
+json_t *berth_hub_handle(berth_hub_t *h, berth_client_t *c, json_t *msg,
+                         const berth_sink_t *sink)
+{
+    return handle(h, c, msg, sink, NULL);
+}
+
+char *berth_hub_handle_text(berth_hub_t *h, berth_client_t *c, json_t *msg,
+                            const berth_sink_t *sink, size_t *len)
+{
+    berth_wbuf_t text = { 0 };
+    json_t *resp = handle(h, c, msg, sink, &text);
+    if (resp) {
+        berth_json_write(&text, resp);
+        json_decref(resp);
+    }
+    return berth_wbuf_take(&text, len);
 }
 
 int berth_hub_may_stream(json_t *msg)

@@ -92,6 +92,14 @@ json_t *berth_client_next(berth_client_t *c, apr_interval_time_t timeout,
 json_t *berth_hub_handle(berth_hub_t *h, berth_client_t *c, json_t *msg,
                          const berth_sink_t *sink);
 
+/* As berth_hub_handle, with the response as compact JSON text (malloc'ed;
+ * free() it; *LEN its length) for a transport to send: a server's plain
+ * result is passed on as the server wrote it, under the client's id,
+ * without being parsed or rebuilt. NULL where berth_hub_handle returns
+ * NULL. */
+char *berth_hub_handle_text(berth_hub_t *h, berth_client_t *c, json_t *msg,
+                            const berth_sink_t *sink, size_t *len);
+
 /* 1 when MSG is a request whose handling may send related messages (a tool
  * call, a prompt, a resource read: anything forwarded to a server), so a
  * transport should be ready to stream. */

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonwire.h"
+
 struct berth_linereader_t {
     apr_file_t *f;
     apr_size_t max;
@@ -183,19 +185,13 @@ berth_rpc_kind_t berth_rpc_classify(json_t *msg)
 
 char *berth_rpc_line(json_t *msg, apr_size_t *len)
 {
-    char *s = json_dumps(msg, JSON_COMPACT);
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    char *l = realloc(s, n + 2);
-    if (!l) {
-        free(s);
-        return NULL;
-    }
-    l[n] = '\n';
-    l[n + 1] = '\0';
+    berth_wbuf_t b = { 0 };
+    berth_json_write(&b, msg);
+    berth_wbuf_add(&b, "\n", 1);
+    size_t n;
+    char *l = berth_wbuf_take(&b, &n);
     if (len)
-        *len = n + 1;
+        *len = l ? n : 0;
     return l;
 }
 

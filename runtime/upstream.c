@@ -14,6 +14,7 @@
 
 #include "berth_version.h"
 #include "jsonrpc.h"
+#include "jsonwire.h"
 #include "log.h"
 #include "mcpver.h"
 #include "platform.h"
@@ -43,6 +44,8 @@ struct berth_call_t {
     int registered;
     json_t *result;
     json_t *error;
+    char *raw;               /* the result as the server wrote it, or NULL */
+    apr_size_t raw_len;
     berth_progress_fn progress;
     void *progress_baton;
     apr_time_t deadline;
@@ -140,16 +143,20 @@ static apr_status_t write_msg(berth_upstream_t *u, json_t *msg)
     return rv;
 }
 
-/* Completes C (lock held). */
-static void complete(berth_call_t *c, json_t *result, json_t *error)
+/* Completes C (lock held) with RESULT, ERROR or RAW (each taken). */
+static void complete_as(berth_call_t *c, json_t *result, json_t *error,
+                        char *raw, apr_size_t raw_len)
 {
     if (c->done) {
         json_decref(result);
         json_decref(error);
+        free(raw);
         return;
     }
     c->result = result;
     c->error = error;
+    c->raw = raw;
+    c->raw_len = raw_len;
     c->done = 1;
     apr_atomic_set32(&c->answered, 1);
     apr_atomic_dec32(&c->u->inflight);
@@ -157,6 +164,11 @@ static void complete(berth_call_t *c, json_t *result, json_t *error)
         apr_hash_set(c->u->pending, &c->id, sizeof c->id, NULL);
         c->registered = 0;
     }
+}
+
+static void complete(berth_call_t *c, json_t *result, json_t *error)
+{
+    complete_as(c, result, error, NULL, 0);
 }
 
 static void fail_all(berth_upstream_t *u, const char *why)
@@ -176,27 +188,36 @@ static void fail_all(berth_upstream_t *u, const char *why)
     apr_thread_mutex_unlock(u->lock);
 }
 
-static void handle_response(berth_upstream_t *u, json_t *msg)
+/* The answer to request KEY: MSG's result or error, or RAW, the result's
+ * text (LEN bytes, copied) when MSG is NULL. */
+static void answer(berth_upstream_t *u, json_int_t key, json_t *msg,
+                   const char *raw, apr_size_t len)
 {
-    json_t *id = json_object_get(msg, "id");
-    if (!json_is_integer(id)) {
-        berth_log(BERTH_LOG_DEBUG, "server %s: a response to an id berth "
-                  "never sent, ignored", u->name);
-        return;
-    }
-    json_int_t key = json_integer_value(id);
     apr_thread_cond_t *cv = NULL;
+    /* the line is the reader's buffer, reused by the next read */
+    char *copy = msg ? NULL : malloc(len + 1);
+    if (copy) {
+        memcpy(copy, raw, len);
+        copy[len] = '\0';
+    }
     apr_thread_mutex_lock(u->lock);
     berth_call_t *c = apr_hash_get(u->pending, &key, sizeof key);
     if (c) {
-        json_t *err = json_object_get(msg, "error");
         /* the caller may free C once it sees the answer; its condition
          * variable stays with the session */
         cv = c->waiter->cv;
-        if (err)
+        json_t *err = msg ? json_object_get(msg, "error") : NULL;
+        if (copy)
+            complete_as(c, NULL, NULL, copy, len);
+        else if (!msg)
+            complete(c, NULL, error_obj(BERTH_RPC_INTERNAL_ERROR,
+                                        "no memory for the server's answer"));
+        else if (err)
             complete(c, NULL, json_incref(err));
         else
             complete(c, json_incref(json_object_get(msg, "result")), NULL);
+    } else {
+        free(copy);
     }
     apr_thread_mutex_unlock(u->lock);
     /* after the unlock (the woken caller does not block on the lock), and
@@ -207,6 +228,17 @@ static void handle_response(berth_upstream_t *u, json_t *msg)
         berth_log(BERTH_LOG_DEBUG, "server %s: a late answer to request %"
                   JSON_INTEGER_FORMAT " (cancelled or timed out), ignored",
                   u->name, key);
+}
+
+static void handle_response(berth_upstream_t *u, json_t *msg)
+{
+    json_t *id = json_object_get(msg, "id");
+    if (!json_is_integer(id)) {
+        berth_log(BERTH_LOG_DEBUG, "server %s: a response to an id berth "
+                  "never sent, ignored", u->name);
+        return;
+    }
+    answer(u, json_integer_value(id), msg, NULL, 0);
 }
 
 typedef struct {
@@ -358,6 +390,15 @@ static apr_status_t read_one(berth_upstream_t *u)
     }
     if (rv != APR_SUCCESS || len == 0)
         return rv;
+    /* a plain answer (most lines) is checked and passed on as text; the
+     * rest becomes a tree */
+    berth_rpc_scan_t scan;
+    json_int_t key;
+    if (berth_rpc_scan(line, len, &scan) == 0 &&
+        berth_rpc_scan_is_result(line, &scan, &key)) {
+        answer(u, key, NULL, line + scan.result.off, scan.result.len);
+        return APR_SUCCESS;
+    }
     json_t *msg = json_loadb(line, len, 0, NULL);
     berth_rpc_kind_t kind = berth_rpc_classify(msg);
     if (kind == BERTH_RPC_INVALID) {
@@ -642,8 +683,10 @@ static int call_stirred(void *baton)
            apr_atomic_read32(&c->u->inflight) > 1;
 }
 
-apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
-                                      json_t **error)
+/* Waits for C's answer; the outputs as berth_upstream_call_wait_raw's. */
+static apr_status_t wait_answer(berth_call_t *c, char **raw,
+                                apr_size_t *raw_len, json_t **result,
+                                json_t **error)
 {
     berth_upstream_t *u = c->u;
     int timed_out = 0, asked = 0;
@@ -699,11 +742,42 @@ apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
         apr_thread_cond_signal(u->reader_cv);
     *result = c->result;
     *error = c->error;
+    *raw = c->raw;
+    *raw_len = c->raw_len;
     c->result = c->error = NULL;
+    c->raw = NULL;
     apr_thread_mutex_unlock(u->lock);
     if (timed_out)
         send_cancelled(c, "timeout");
-    return *result ? APR_SUCCESS : APR_EGENERAL;
+    return *result || *raw ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t berth_upstream_call_wait_raw(berth_call_t *c, char **raw,
+                                          apr_size_t *raw_len,
+                                          json_t **result, json_t **error)
+{
+    return wait_answer(c, raw, raw_len, result, error);
+}
+
+apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
+                                      json_t **error)
+{
+    char *raw;
+    apr_size_t len;
+    apr_status_t rv = wait_answer(c, &raw, &len, result, error);
+    if (!raw)
+        return rv;
+    /* the scan accepts all of RFC 8259; jansson refuses a little of it
+     * (\u0000, integers beyond 64 bits) */
+    json_error_t jerr;
+    *result = json_loadb(raw, len, JSON_DECODE_ANY, &jerr);
+    free(raw);
+    if (*result)
+        return APR_SUCCESS;
+    *error = error_objf(BERTH_RPC_INTERNAL_ERROR, "server %s answered %s "
+                        "with JSON berth cannot read: %s", c->u->name,
+                        c->method, jerr.text);
+    return APR_EGENERAL;
 }
 
 void berth_upstream_call_cancel(berth_call_t *c, const char *reason)
@@ -736,6 +810,7 @@ void berth_upstream_call_free(berth_call_t *c)
     apr_thread_mutex_unlock(c->u->lock);
     json_decref(c->result);
     json_decref(c->error);
+    free(c->raw);
     free(c);
 }
 

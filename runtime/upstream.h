@@ -71,6 +71,13 @@ apr_status_t berth_upstream_call_start(berth_upstream_t *u, const char *method,
  * notifications/cancelled. */
 apr_status_t berth_upstream_call_wait(berth_call_t *c, json_t **result,
                                       json_t **error);
+/* As berth_upstream_call_wait, but a result that came as a plain answer is
+ * given as the server wrote it: *RAW (malloc'ed JSON text, *RAW_LEN bytes;
+ * free() it) and *RESULT NULL. Otherwise *RAW is NULL and *RESULT or *ERROR
+ * are as there. A relay that only forwards the result never parses it. */
+apr_status_t berth_upstream_call_wait_raw(berth_call_t *c, char **raw,
+                                          apr_size_t *raw_len,
+                                          json_t **result, json_t **error);
 /* The caller gives up: notifications/cancelled, and the call fails. */
 void berth_upstream_call_cancel(berth_call_t *c, const char *reason);
 void berth_upstream_call_free(berth_call_t *c);
