@@ -57,6 +57,13 @@ long berth_platform_pid(void);
  * process across pid reuse: it is how a berth instance is known alive. */
 apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs);
 
+/* Lowers the calling thread to the lowest priority there is: it runs only
+ * on a CPU that has nothing else to run, and any other thread woken there
+ * takes the CPU from it at once (Linux SCHED_IDLE, Windows
+ * THREAD_PRIORITY_IDLE). It cannot be raised again. APR_ENOTIMPL where the
+ * OS has no such priority (macOS). */
+apr_status_t berth_platform_thread_lowest(void);
+
 /* Gives memory the C library keeps free back to the system (after many
  * sessions ended); a no-op where the C library has no such call. */
 void berth_platform_trim_memory(void);

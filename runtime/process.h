@@ -55,4 +55,12 @@ apr_status_t berth_process_wait_readable(apr_file_t *f, apr_file_t *kick,
                                          apr_interval_time_t timeout,
                                          int *kicked);
 
+/* Writes LEN bytes (at most BERTH_PROCESS_ATOMIC_WRITE) to the pipe F now,
+ * whole, or nothing: APR_EAGAIN when the pipe has no room for them (a
+ * server that does not read), APR_ENOTIMPL where a pipe's room cannot be
+ * asked (Windows), or the write's error. */
+#define BERTH_PROCESS_ATOMIC_WRITE 4096
+apr_status_t berth_process_write_now(apr_file_t *f, const char *buf,
+                                     apr_size_t len);
+
 #endif

@@ -124,6 +124,43 @@ static json_t *error_objf(int code, const char *fmt, ...)
     return error_obj(code, buf);
 }
 
+typedef struct {
+    apr_file_t *f;
+    const char *line;
+    apr_size_t len;
+    apr_status_t rv;
+} write_job_t;
+
+/* 0 once the OS said a pipe's room cannot be asked (Windows) */
+static volatile apr_uint32_t g_write_now = 1;
+
+static void write_now(void *baton)
+{
+    write_job_t *j = baton;
+    j->rv = berth_process_write_now(j->f, j->line, j->len);
+}
+
+/* Writes LINE to the server's stdin (write lock held). A short line is
+ * written by the spin keeper when it spins (spin.h): the server is then
+ * woken on the keeper's CPU, which is running, and takes it at once, where
+ * a wake-up sent from this thread's CPU would cost an interrupt. Only when
+ * the pipe has room: the keeper must never block. */
+static apr_status_t write_line(apr_file_t *f, const char *line,
+                               apr_size_t len)
+{
+    write_job_t j = { f, line, len, APR_EAGAIN };
+    if (len <= BERTH_PROCESS_ATOMIC_WRITE && apr_atomic_read32(&g_write_now) &&
+        berth_spin_hand_off(write_now, &j)) {
+        if (j.rv == APR_SUCCESS || (!APR_STATUS_IS_EAGAIN(j.rv) &&
+                                    !APR_STATUS_IS_ENOTIMPL(j.rv)))
+            return j.rv;
+        if (APR_STATUS_IS_ENOTIMPL(j.rv))
+            apr_atomic_set32(&g_write_now, 0);
+    }
+    apr_size_t w;
+    return apr_file_write_full(f, line, len, &w);
+}
+
 static apr_status_t write_msg(berth_upstream_t *u, json_t *msg)
 {
     apr_size_t len;
@@ -135,8 +172,7 @@ static apr_status_t write_msg(berth_upstream_t *u, json_t *msg)
     if (u->stdin_closed) {
         rv = APR_EOF;
     } else {
-        apr_size_t w;
-        rv = apr_file_write_full(berth_process_stdin(u->proc), line, len, &w);
+        rv = write_line(berth_process_stdin(u->proc), line, len);
     }
     apr_thread_mutex_unlock(u->write_lock);
     free(line);

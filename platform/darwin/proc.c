@@ -27,3 +27,7 @@ apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs)
 }
 
 void berth_platform_trim_memory(void) {}
+
+/* macOS schedules by QoS classes; none of them lets a thread run only on a
+ * CPU that would otherwise halt. */
+apr_status_t berth_platform_thread_lowest(void) { return APR_ENOTIMPL; }

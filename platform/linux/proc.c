@@ -1,5 +1,8 @@
 /* Process identity on Linux: /proc/<pid>/stat's start time (clock ticks
- * since boot) plus the boot time from /proc/stat. */
+ * since boot) plus the boot time from /proc/stat. And the idle priority. */
+#define _GNU_SOURCE 1 /* SCHED_IDLE */
+#include <sched.h>
+
 #include "platform.h"
 
 #include <errno.h>
@@ -68,4 +71,12 @@ void berth_platform_trim_memory(void)
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif
+}
+
+apr_status_t berth_platform_thread_lowest(void)
+{
+    /* 0 is the calling thread: on Linux a thread is a task of its own */
+    struct sched_param p = { 0 };
+    return sched_setscheduler(0, SCHED_IDLE, &p) == 0 ? APR_SUCCESS
+                                                      : APR_FROM_OS_ERROR(errno);
 }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -227,6 +228,32 @@ apr_status_t berth_process_kill_tree(berth_process_t *p)
     /* the group outlives its leader: signal it even after a reap */
     return kill(-p->pid, SIGKILL) == 0 || errno == ESRCH ? APR_SUCCESS
                                                           : errno;
+}
+
+apr_status_t berth_process_write_now(apr_file_t *f, const char *buf,
+                                     apr_size_t len)
+{
+    apr_os_file_t fd;
+    struct pollfd p;
+    if (len > BERTH_PROCESS_ATOMIC_WRITE)
+        return APR_EINVAL;
+    apr_os_file_get(&fd, f);
+    p.fd = fd;
+    p.events = POLLOUT;
+    p.revents = 0;
+    /* a pipe that is not full takes PIPE_BUF bytes (4096 on Linux, at least
+     * 512 by POSIX; macOS: 512) whole: larger lines go the blocking way */
+    if (len > PIPE_BUF || poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+        return APR_EAGAIN;
+    for (;;) {
+        ssize_t w = write(fd, buf, len);
+        if (w == (ssize_t)len)
+            return APR_SUCCESS;
+        if (w >= 0)
+            return APR_EGENERAL; /* cannot happen for a pipe under PIPE_BUF */
+        if (errno != EINTR)
+            return errno == EAGAIN ? APR_EAGAIN : errno;
+    }
 }
 
 apr_status_t berth_process_wait_readable(apr_file_t *f, apr_file_t *kick,

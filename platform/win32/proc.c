@@ -35,3 +35,10 @@ apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs)
 }
 
 void berth_platform_trim_memory(void) {}
+
+apr_status_t berth_platform_thread_lowest(void)
+{
+    return SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_IDLE)
+               ? APR_SUCCESS
+               : APR_FROM_OS_ERROR(GetLastError());
+}

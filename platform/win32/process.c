@@ -91,6 +91,16 @@ apr_status_t berth_process_kill_tree(berth_process_t *p)
     return APR_SUCCESS;
 }
 
+apr_status_t berth_process_write_now(apr_file_t *f, const char *buf,
+                                     apr_size_t len)
+{
+    /* an anonymous pipe does not say how much room it has */
+    (void)f;
+    (void)buf;
+    (void)len;
+    return APR_ENOTIMPL;
+}
+
 apr_status_t berth_process_wait_readable(apr_file_t *f, apr_file_t *kick,
                                          apr_interval_time_t timeout,
                                          int *kicked)

@@ -3,12 +3,16 @@
  * process bound to one CPU. And the monotonic clock its budget is counted
  * on. */
 #if defined(__linux__)
-#define _GNU_SOURCE 1 /* sched_setaffinity */
+#define _GNU_SOURCE 1 /* sched_setaffinity, SCHED_IDLE */
 #include <sched.h>
 #endif
+/* on Windows apr.h brings windows.h (after winsock2.h, as it must be) */
 
 #include "test_util.h"
 
+#include <apr_atomic.h>
+#include <apr_portable.h>
+#include <apr_thread_proc.h>
 #include <apr_time.h>
 
 #include "platform.h"
@@ -104,6 +108,102 @@ static void test_one_cpu_never(void **state)
 }
 #endif
 
+/* ---- the keeper ----------------------------------------------------------- */
+
+typedef struct {
+    int ran;
+    int elsewhere;   /* on another thread than the caller's */
+    int lowest;      /* that thread at the lowest priority */
+    apr_os_thread_t caller;
+} job_t;
+
+static void job(void *baton)
+{
+    job_t *j = baton;
+    j->ran++;
+    j->elsewhere = !apr_os_thread_equal(apr_os_thread_current(), j->caller);
+#if defined(_WIN32)
+    j->lowest = GetThreadPriority(GetCurrentThread()) == THREAD_PRIORITY_IDLE;
+#elif defined(__linux__)
+    j->lowest = sched_getscheduler(0) == SCHED_IDLE;
+#endif
+}
+
+static volatile apr_uint32_t g_stop_watch;
+
+static int stop_asked(void *baton)
+{
+    (void)baton;
+    return apr_atomic_read32(&g_stop_watch) != 0;
+}
+
+static void *APR_THREAD_FUNC long_watch(apr_thread_t *t, void *arg)
+{
+    *(int *)arg = berth_spin_watch(stop_asked, NULL);
+    (void)t;
+    return NULL;
+}
+
+/* 1 when berth_spin_keeper_spinning says SPINNING within 5 s */
+static int keeper_becomes(int spinning)
+{
+    for (int i = 0; i < 5000; i++) {
+        if (berth_spin_keeper_spinning() == spinning)
+            return 1;
+        apr_sleep(1000);
+    }
+    return 0;
+}
+
+/* While a watch runs, the keeper spins at the lowest priority and runs what
+ * is handed to it; one budget after the last watch it stops, and the
+ * caller runs its own job again. */
+static void test_keeper(void **state)
+{
+    (void)state;
+    if (berth_platform_cpus() < 2)
+        skip(); /* nobody watches, nobody keeps */
+    apr_sleep(BERTH_SPIN_QUIET);
+    /* a budget the steps below fit in, even under Wine */
+    berth_spin_configure(1000 * 1000);
+    job_t j = { 0, 0, 0, apr_os_thread_current() };
+    if (!berth_spin_keeper_spinning()) {
+        /* no keeper spins: the caller must run it */
+        assert_int_equal(berth_spin_hand_off(job, &j), 0);
+        assert_int_equal(j.ran, 0);
+    }
+    apr_thread_t *t;
+    int got = -1;
+    apr_atomic_set32(&g_stop_watch, 0);
+    assert_int_equal(apr_thread_create(&t, NULL, long_watch, &got, test_pool),
+                     APR_SUCCESS);
+    assert_true(keeper_becomes(1));
+    /* a keeper whose CPU runs something else does not take a job within
+     * 20 us (the caller then runs it itself): a busy test machine gets a
+     * few tries */
+    int taken = 0;
+    for (int i = 0; i < 5000 && !taken; i++) {
+        taken = berth_spin_hand_off(job, &j);
+        assert_int_equal(j.ran, taken);
+        if (!taken)
+            apr_sleep(1000);
+    }
+    assert_true(taken);
+    assert_true(j.elsewhere);
+    assert_true(j.lowest);
+    apr_atomic_set32(&g_stop_watch, 1);
+    apr_status_t ts;
+    apr_thread_join(&ts, t);
+    assert_int_equal(got, 1);
+    /* one budget (1 s) after the watch: asleep, burning nothing */
+    apr_time_t t0 = berth_platform_clock();
+    assert_true(keeper_becomes(0));
+    assert_true(berth_platform_clock() - t0 >= 500 * 1000);
+    j.ran = 0;
+    assert_int_equal(berth_spin_hand_off(job, &j), 0);
+    assert_int_equal(j.ran, 0);
+}
+
 /* The clock of every deadline (berth_platform_clock): it never goes back,
  * it counts a sleep, and it is fine enough for a watch of 100 us (Windows'
  * GetTickCount64 steps by 10-16 ms and would fail the last check). */
@@ -131,6 +231,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clock),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_keeper),
 #if defined(__linux__)
         cmocka_unit_test(test_one_cpu_never),
 #endif
