@@ -23,6 +23,7 @@
 #endif
 
 #include "jsonrpc.h"
+#include "jsonwire.h"
 #include "log.h"
 #include "mcpver.h"
 #include "platform.h"
@@ -123,15 +124,18 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- responses ---------------------------------------------------------- */
 
-static enum MHD_Result send_bytes(struct MHD_Connection *conn,
-                                  unsigned status, const char *type,
-                                  const char *body, size_t len,
-                                  const char *session)
+/* Sends BODY (LEN bytes; taken: MHD frees it once sent; NULL for none). */
+static enum MHD_Result send_body(struct MHD_Connection *conn,
+                                 unsigned status, const char *type,
+                                 char *body, size_t len, const char *session)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
-        len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!resp)
+        body ? len : 0, body ? body : (void *)"",
+        body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(body);
         return MHD_NO;
+    }
     if (type)
         MHD_add_response_header(resp, "Content-Type", type);
     if (session)
@@ -149,12 +153,10 @@ static enum MHD_Result send_bytes(struct MHD_Connection *conn,
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
                                  json_t *msg, const char *session)
 {
-    char *text = json_dumps(msg, JSON_COMPACT);
+    size_t len;
+    char *text = berth_json_text(msg, &len);
     json_decref(msg);
-    enum MHD_Result rv = send_bytes(conn, status, "application/json", text,
-                                    text ? strlen(text) : 0, session);
-    free(text);
-    return rv;
+    return send_body(conn, status, "application/json", text, len, session);
 }
 
 /* An HTTP error with a JSON-RPC error body (id null unless given). */
@@ -168,17 +170,17 @@ static enum MHD_Result http_error(struct MHD_Connection *conn,
                      NULL);
 }
 
-static char *sse_event(json_t *msg, size_t *len)
+/* Appends one SSE event holding MSG, or TEXT (LEN bytes) when MSG is NULL:
+ * a message is one line of compact JSON, so one data line. */
+static void add_event(berth_wbuf_t *b, json_t *msg, const char *text,
+                      size_t len)
 {
-    char *data = json_dumps(msg, JSON_COMPACT);
-    size_t n = strlen(data);
-    char *out = malloc(n + 32);
-    memcpy(out, "event: message\ndata: ", 21);
-    memcpy(out + 21, data, n);
-    memcpy(out + 21 + n, "\n\n", 3);
-    *len = 21 + n + 2;
-    free(data);
-    return out;
+    berth_wbuf_add(b, "event: message\ndata: ", 21);
+    if (msg)
+        berth_json_write(b, msg);
+    else
+        berth_wbuf_add(b, text, len);
+    berth_wbuf_add(b, "\n\n", 2);
 }
 
 /* ---- header checks ------------------------------------------------------ */
@@ -254,7 +256,9 @@ typedef struct {
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *cv;
     json_t *queue;            /* messages not yet written */
-    int done;                 /* the response is in the queue */
+    int done;                 /* the request is answered */
+    char *answer;             /* its response (JSON text), after the queue */
+    size_t answer_len;
     volatile apr_uint32_t stirred; /* something queued, or done */
     int refs;                 /* worker + MHD response */
     int gone;                 /* the response was freed: drop new ones */
@@ -275,6 +279,7 @@ static void stream_unref(stream_t *s)
     berth_hub_session_release(s->f->hub, s->client);
     json_decref(s->queue);
     json_decref(s->msg);
+    free(s->answer);
     free(s->text);
     apr_pool_destroy(s->pool);
 }
@@ -300,12 +305,15 @@ static int stream_stirred(void *baton)
 static void run_stream(stream_t *s)
 {
     berth_sink_t sink = { stream_send, s, 1 };
-    json_t *resp = berth_hub_handle(s->f->hub, s->client, s->msg, &sink);
+    size_t len;
+    char *resp = berth_hub_handle_text(s->f->hub, s->client, s->msg, &sink,
+                                       &len);
     apr_thread_mutex_lock(s->lock);
-    if (resp && !s->gone)
-        json_array_append_new(s->queue, resp);
-    else
-        json_decref(resp);
+    if (resp && !s->gone) {
+        s->answer = resp;
+        s->answer_len = len;
+    } else
+        free(resp);
     s->done = 1;
     apr_atomic_set32(&s->stirred, 1);
     apr_thread_cond_signal(s->cv);
@@ -383,6 +391,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     if (!s->text) {
         json_t *msg = NULL;
+        char *answer = NULL; /* the response, after every message */
+        size_t alen = 0;
         if (s->get) {
             int closed = 0;
             msg = berth_client_next(s->client, KEEPALIVE_EVERY, &closed);
@@ -397,15 +407,24 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             if (json_array_size(s->queue)) {
                 msg = json_incref(json_array_get(s->queue, 0));
                 json_array_remove(s->queue, 0);
+            } else if (s->done) {
+                answer = s->answer;
+                alen = s->answer_len;
+                s->answer = NULL;
             }
-            int end = !msg && s->done;
+            int end = !msg && !answer && s->done;
             apr_thread_mutex_unlock(s->lock);
             if (end)
                 return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        if (msg) {
-            s->text = sse_event(msg, &s->len);
+        if (msg || answer) {
+            berth_wbuf_t b = { 0 };
+            add_event(&b, msg, answer, alen);
             json_decref(msg);
+            free(answer);
+            s->text = berth_wbuf_take(&b, &s->len);
+            if (!s->text)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
         } else {
             /* nothing for a while: a comment, so a client that left is
              * noticed and proxies keep the stream open */
@@ -478,31 +497,26 @@ static void buffer_send(void *baton, json_t *msg)
     json_array_append_new((json_t *)baton, msg);
 }
 
-/* MSGS (taken) as one event stream in one response, with SESSION's header
- * when it is new. */
+/* MSGS (taken) and then the response ANSWER (LEN bytes of JSON, taken; may
+ * be NULL) as one event stream in one response, with SESSION's header when
+ * it is new. */
 static enum MHD_Result send_events(struct MHD_Connection *conn, json_t *msgs,
+                                   char *answer, size_t len,
                                    const char *session)
 {
-    size_t total = 0, len, i;
-    char *all = NULL;
+    berth_wbuf_t b = { 0 };
+    size_t i;
     json_t *m;
-    json_array_foreach(msgs, i, m) {
-        char *ev = sse_event(m, &len);
-        char *grown = realloc(all, total + len);
-        if (!grown) {
-            free(ev);
-            continue;
-        }
-        all = grown;
-        memcpy(all + total, ev, len);
-        total += len;
-        free(ev);
-    }
+    json_array_foreach(msgs, i, m)
+        add_event(&b, m, NULL, 0);
     json_decref(msgs);
-    enum MHD_Result rv = send_bytes(conn, 200, "text/event-stream", all, total,
-                                    session);
-    free(all);
-    return rv;
+    if (answer)
+        add_event(&b, NULL, answer, len);
+    free(answer);
+    char *all = berth_wbuf_take(&b, &len);
+    if (!all)
+        return MHD_NO;
+    return send_body(conn, 200, "text/event-stream", all, len, session);
 }
 
 static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
@@ -591,7 +605,7 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
         json_decref((json_t *)none.baton);
         berth_hub_session_release(f->hub, c);
         json_decref(msg);
-        return send_bytes(conn, 202, NULL, "", 0, NULL);
+        return send_body(conn, 202, NULL, NULL, 0, NULL);
     }
     int sse = accepts(accept, "text/event-stream");
     json_t *meta = json_object_get(json_object_get(msg, "params"), "_meta");
@@ -612,6 +626,8 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
          * the client), as on the path above. The stream opens at the
          * first message that is not the answer, or after STREAM_AFTER. */
         json_t *all = NULL;
+        char *answer = NULL;
+        size_t alen = 0;
         apr_time_t until = berth_platform_clock() + STREAM_AFTER;
         /* watched a while first (spin.h): the worker's answer then needs
          * no wake-up of this thread */
@@ -623,12 +639,15 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
         if (s->done) {
             all = s->queue;
             s->queue = json_array();
+            answer = s->answer;
+            alen = s->answer_len;
+            s->answer = NULL;
         }
         apr_thread_mutex_unlock(s->lock);
         if (!all)
             return send_stream(conn, s, NULL);
         /* the stream holds the session's reference */
-        enum MHD_Result rv = send_events(conn, all, NULL);
+        enum MHD_Result rv = send_events(conn, all, answer, alen, NULL);
         stream_free(s);
         return rv;
     }
@@ -637,12 +656,30 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
      * before the response; else plain JSON */
     json_t *buf = json_array();
     berth_sink_t sink = { buffer_send, buf, 0 };
+    if (!init) {
+        /* the response as text: a server's answer passes as it came */
+        size_t len;
+        char *text = berth_hub_handle_text(f->hub, c, msg, &sink, &len);
+        json_decref(msg);
+        berth_hub_session_release(f->hub, c);
+        if (!text) {
+            json_decref(buf);
+            return http_error(conn, 500, BERTH_RPC_INTERNAL_ERROR, NULL,
+                              "out of memory");
+        }
+        if (sse)
+            return send_events(conn, buf, text, len, NULL);
+        json_decref(buf);
+        return send_body(conn, 200, "application/json", text, len, NULL);
+    }
     json_t *resp = berth_hub_handle(f->hub, c, msg, &sink);
     json_decref(msg);
     if (sse) {
-        json_array_append_new(buf, resp);
+        size_t len;
+        char *text = berth_json_text(resp, &len);
+        json_decref(resp);
         berth_hub_session_release(f->hub, c);
-        return send_events(conn, buf, init ? session : NULL);
+        return send_events(conn, buf, text, len, session);
     }
     json_decref(buf);
     if (init && json_object_get(resp, "error")) {
@@ -698,7 +735,7 @@ static enum MHD_Result mcp_delete(berth_http_t *f,
         return refused;
     berth_hub_session_close(f->hub, c);
     berth_hub_session_release(f->hub, c);
-    return send_bytes(conn, 200, NULL, "", 0, NULL);
+    return send_body(conn, 200, NULL, NULL, 0, NULL);
 }
 
 /* ---- /api/v1 ------------------------------------------------------------------ */

@@ -195,6 +195,26 @@ char *berth_rpc_line(json_t *msg, apr_size_t *len)
     return l;
 }
 
+char *berth_rpc_request_line(json_int_t id, const char *method,
+                             const json_t *params, apr_size_t *len)
+{
+    berth_wbuf_t b = { 0 };
+    berth_wbuf_add(&b, "{\"jsonrpc\":\"2.0\",\"id\":", 22);
+    berth_json_write_integer(&b, id);
+    berth_wbuf_add(&b, ",\"method\":", 10);
+    berth_json_write_string(&b, method, strlen(method));
+    if (params) {
+        berth_wbuf_add(&b, ",\"params\":", 10);
+        berth_json_write(&b, params);
+    }
+    berth_wbuf_add(&b, "}\n", 2);
+    size_t n;
+    char *l = berth_wbuf_take(&b, &n);
+    if (len)
+        *len = l ? n : 0;
+    return l;
+}
+
 json_t *berth_rpc_request(json_int_t id, const char *method, json_t *params)
 {
     json_t *m = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", id,

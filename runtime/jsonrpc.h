@@ -46,6 +46,12 @@ berth_rpc_kind_t berth_rpc_classify(json_t *msg);
 /* MSG as one line with its "\n" (malloc'ed; free() it). */
 char *berth_rpc_line(json_t *msg, apr_size_t *len);
 
+/* The line of request ID (METHOD, PARAMS borrowed, may be NULL) with its
+ * "\n", as berth_rpc_line(berth_rpc_request(...)) makes it, without the
+ * message tree in between (malloc'ed; free() it). */
+char *berth_rpc_request_line(json_int_t id, const char *method,
+                             const json_t *params, apr_size_t *len);
+
 /* Builders; each returns a new reference. PARAMS/RESULT are stolen. */
 json_t *berth_rpc_request(json_int_t id, const char *method, json_t *params);
 json_t *berth_rpc_notification(const char *method, json_t *params);

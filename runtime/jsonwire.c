@@ -219,6 +219,16 @@ static void write_value(berth_wbuf_t *b, const json_t *v, int depth)
     }
 }
 
+void berth_json_write_integer(berth_wbuf_t *b, json_int_t v)
+{
+    write_integer(b, v);
+}
+
+void berth_json_write_string(berth_wbuf_t *b, const char *s, size_t n)
+{
+    write_string(b, s, n);
+}
+
 int berth_json_write(berth_wbuf_t *b, const json_t *v)
 {
     if (!v) {

@@ -34,6 +34,10 @@ char *berth_wbuf_take(berth_wbuf_t *b, size_t *len);
  * the buffer could not grow. */
 int berth_json_write(berth_wbuf_t *b, const json_t *v);
 
+/* Appends the integer V, or the string S (N bytes) quoted and escaped. */
+void berth_json_write_integer(berth_wbuf_t *b, json_int_t v);
+void berth_json_write_string(berth_wbuf_t *b, const char *s, size_t n);
+
 /* V as compact JSON text (malloc'ed; free() it), *LEN its length when LEN
  * is not NULL; NULL when out of memory. */
 char *berth_json_text(const json_t *v, size_t *len);

@@ -161,10 +161,9 @@ static apr_status_t write_line(apr_file_t *f, const char *line,
     return apr_file_write_full(f, line, len, &w);
 }
 
-static apr_status_t write_msg(berth_upstream_t *u, json_t *msg)
+/* Sends LINE (LEN bytes with its newline; taken) to the server. */
+static apr_status_t send_line(berth_upstream_t *u, char *line, apr_size_t len)
 {
-    apr_size_t len;
-    char *line = berth_rpc_line(msg, &len);
     apr_status_t rv;
     if (!line)
         return APR_ENOMEM;
@@ -177,6 +176,13 @@ static apr_status_t write_msg(berth_upstream_t *u, json_t *msg)
     apr_thread_mutex_unlock(u->write_lock);
     free(line);
     return rv;
+}
+
+static apr_status_t write_msg(berth_upstream_t *u, json_t *msg)
+{
+    apr_size_t len;
+    char *line = berth_rpc_line(msg, &len);
+    return send_line(u, line, len);
 }
 
 /* Completes C (lock held) with RESULT, ERROR or RAW (each taken). */
@@ -688,9 +694,10 @@ apr_status_t berth_upstream_call_start(berth_upstream_t *u, const char *method,
         }
         json_object_set_new(meta, "progressToken", json_integer(c->id));
     }
-    json_t *msg = berth_rpc_request(c->id, method, params);
-    apr_status_t rv = write_msg(u, msg);
-    json_decref(msg);
+    apr_size_t len;
+    char *line = berth_rpc_request_line(c->id, method, params, &len);
+    json_decref(params);
+    apr_status_t rv = send_line(u, line, len);
     if (rv != APR_SUCCESS) {
         apr_thread_mutex_lock(u->lock);
         complete(c, NULL, error_objf(BERTH_RPC_SERVER_GONE, "server %s does "

@@ -202,6 +202,22 @@ static void test_builders_one_line(void **state)
     assert_null(memchr(line, '\n', len - 1)); /* one message, one line */
     free(line);
     json_decref(m);
+    /* the request's line made directly is the same bytes */
+    json_t *p = json_pack("{s:s, s:{s:i}}", "name", "ech\"o",
+                          "_meta", "progressToken", 3);
+    line = berth_rpc_request_line(-12, "tools/\u00e9call", p, &len);
+    m = berth_rpc_request(-12, "tools/\u00e9call", json_incref(p));
+    char *want = berth_rpc_line(m, NULL);
+    assert_string_equal(line, want);
+    assert_int_equal(len, strlen(want));
+    free(line);
+    free(want);
+    json_decref(m);
+    json_decref(p);
+    line = berth_rpc_request_line(1, "ping", NULL, NULL);
+    assert_string_equal(line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+                              "\"ping\"}\n");
+    free(line);
     json_t *id = json_string("x");
     m = berth_rpc_error(id, BERTH_RPC_METHOD_NOT_FOUND, "nope", NULL);
     line = berth_rpc_line(m, NULL);
