@@ -183,16 +183,22 @@ berth_rpc_kind_t berth_rpc_classify(json_t *msg)
     return BERTH_RPC_INVALID;
 }
 
+/* B's text, ended by a newline, with its length in *LEN when LEN is set. */
+static char *take_line(berth_wbuf_t *b, apr_size_t *len)
+{
+    berth_wbuf_add(b, "\n", 1);
+    size_t n;
+    char *l = berth_wbuf_take(b, &n);
+    if (len)
+        *len = l ? n : 0;
+    return l;
+}
+
 char *berth_rpc_line(json_t *msg, apr_size_t *len)
 {
     berth_wbuf_t b = { 0 };
     berth_json_write(&b, msg);
-    berth_wbuf_add(&b, "\n", 1);
-    size_t n;
-    char *l = berth_wbuf_take(&b, &n);
-    if (len)
-        *len = l ? n : 0;
-    return l;
+    return take_line(&b, len);
 }
 
 char *berth_rpc_request_line(json_int_t id, const char *method,
@@ -207,12 +213,8 @@ char *berth_rpc_request_line(json_int_t id, const char *method,
         berth_wbuf_add(&b, ",\"params\":", 10);
         berth_json_write(&b, params);
     }
-    berth_wbuf_add(&b, "}\n", 2);
-    size_t n;
-    char *l = berth_wbuf_take(&b, &n);
-    if (len)
-        *len = l ? n : 0;
-    return l;
+    berth_wbuf_add(&b, "}", 1);
+    return take_line(&b, len);
 }
 
 json_t *berth_rpc_request(json_int_t id, const char *method, json_t *params)

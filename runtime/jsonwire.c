@@ -447,17 +447,14 @@ int berth_rpc_scan(const char *text, size_t len, berth_rpc_scan_t *out)
                 return -1;
             break;
         case 't':
-            if (scan_word(&c, "true", 4) != 0)
-                return -1;
-            break;
         case 'f':
-            if (scan_word(&c, "false", 5) != 0)
+        case 'n': {
+            const char *w = *c.p == 't' ? "true" : *c.p == 'f' ? "false"
+                                                               : "null";
+            if (scan_word(&c, w, strlen(w)) != 0)
                 return -1;
             break;
-        case 'n':
-            if (scan_word(&c, "null", 4) != 0)
-                return -1;
-            break;
+        }
         default:
             if (*c.p != '-' && (*c.p < '0' || *c.p > '9'))
                 return -1;
