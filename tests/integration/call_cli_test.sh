@@ -65,14 +65,14 @@ has "$err" "which tool?"
 
 # tools: paging followed, every tool listed
 run 0 tools fx "${C[@]}" --json
-[ "$(echo "$out" | jq '.servers[0].tools | length')" = 13 ] && ok || fail "tools --json: $out"
+[ "$(echo "$out" | jq '.servers[0].tools | length')" = 14 ] && ok || fail "tools --json: $out"
 run 0 tools fx "${C[@]}"
 has "$out" "fx  echo  "
 # every enabled local server; one that cannot start makes it exit 1
 run 1 tools "${C[@]}" --json
 [ "$(echo "$out" | jq -r '[.servers[] | select(.error) | .server] | sort | join(",")')" = "broken,missing" ] \
   && ok || fail "tools errors: $out"
-[ "$(echo "$out" | jq -r '.servers[] | select(.server == "noisy") | .tools | length')" = 13 ] && ok || fail "noisy tools"
+[ "$(echo "$out" | jq -r '.servers[] | select(.server == "noisy") | .tools | length')" = 14 ] && ok || fail "noisy tools"
 
 # berth's own SIGTERM / SIGINT: the call in flight fails at once, the server
 # is shut down, nothing survives (Unix signals)

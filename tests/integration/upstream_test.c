@@ -577,8 +577,11 @@ static void close_healthy(server_t *s)
 
 static const char *const k_tools[] = {
     "echo", "add", "sleep", "crash", "stderr_spam", "env_dump", "big_output",
-    "bad_json", "notify_progress", "ask_sampling", "add_tool", "log", "tcp_connect", NULL
+    "bad_json", "notify_progress", "ask_sampling", "add_tool", "log",
+    "tcp_connect", "raw_result", NULL
 };
+/* the fixture's tools, without the ones a test adds */
+#define N_TOOLS ((int)(sizeof k_tools / sizeof k_tools[0]) - 1)
 
 static void assert_names(json_t *list, const char *key,
                          const char *const *want)
@@ -620,7 +623,7 @@ static void test_handshake_and_lists(void **state)
     assert_int_equal(st.state, BERTH_SV_READY);
     assert_string_equal(st.name, "fixture");
     assert_string_equal(st.protocol, "2025-11-25");
-    assert_int_equal(st.tools, 13);
+    assert_int_equal(st.tools, N_TOOLS);
     assert_true(st.pid > 0);
     assert_int_equal(st.restarts, 0);
     assert_int_equal(st.deaths_recent, 0);
@@ -944,6 +947,72 @@ static void test_bad_json_is_skipped(void **state)
     close_gone(s);
 }
 
+/* A plain result reaches a relay as the server wrote it, byte for byte;
+ * a caller that wants a tree gets it parsed, and one jansson cannot read is
+ * an error naming the server, while a relay still passes it on. */
+static void test_result_passes_as_text(void **state)
+{
+    (void)state;
+    server_t *s = open_ready();
+    berth_upstream_t *u = berth_supervisor_acquire(s->sv, NULL, s->pool);
+    assert_non_null(u);
+    static const char *const texts[] = {
+        /* spacing and an escape a rebuilt tree would not keep */
+        "{ \"content\" : [ {\"type\":\"text\",\"text\":\"\\u0041b\"} ],"
+        "\"n\":1.50 }",
+        /* valid JSON that jansson refuses */
+        "{\"content\":[{\"type\":\"text\",\"text\":\"a\\u0000b\"}]}",
+    };
+    berth_call_opts_t opts = { SEC(10), NULL, NULL };
+    for (size_t i = 0; i < 2; i++) {
+        berth_call_t *c;
+        assert_int_equal(berth_upstream_call_start(
+                             u, "tools/call",
+                             json_pack("{s:s, s:{s:s}}", "name", "raw_result",
+                                       "arguments", "result", texts[i]),
+                             &opts, &c),
+                         APR_SUCCESS);
+        char *raw = NULL;
+        apr_size_t len = 0;
+        json_t *result = NULL, *error = NULL;
+        assert_int_equal(berth_upstream_call_wait_raw(c, &raw, &len, &result,
+                                                      &error),
+                         APR_SUCCESS);
+        assert_null(result);
+        assert_null(error);
+        assert_non_null(raw);
+        assert_int_equal(len, strlen(texts[i]));
+        assert_string_equal(raw, texts[i]);
+        free(raw);
+        berth_upstream_call_free(c);
+    }
+    json_t *result = NULL, *error = NULL;
+    assert_int_equal(berth_upstream_request(
+                         u, "tools/call",
+                         json_pack("{s:s, s:{s:s}}", "name", "raw_result",
+                                   "arguments", "result", texts[0]),
+                         SEC(10), &result, &error),
+                     APR_SUCCESS);
+    assert_string_equal(text_of(result), "Ab");
+    assert_true(json_real_value(json_object_get(result, "n")) == 1.5);
+    json_decref(result);
+    result = NULL;
+    assert_int_not_equal(berth_upstream_request(
+                             u, "tools/call",
+                             json_pack("{s:s, s:{s:s}}", "name", "raw_result",
+                                       "arguments", "result", texts[1]),
+                             SEC(10), &result, &error),
+                         APR_SUCCESS);
+    assert_null(result);
+    const char *msg = json_string_value(json_object_get(error, "message"));
+    assert_contains(msg, "cannot read");
+    assert_contains(msg, berth_upstream_name(u));
+    json_decref(error);
+    berth_supervisor_release(s->sv, u);
+    echo_ok(s, "after raw results");
+    close_gone(s);
+}
+
 typedef struct {
     apr_thread_mutex_t *lock;
     json_t *seen; /* the progress values */
@@ -1098,7 +1167,7 @@ static void test_add_tool_list_changed(void **state)
     setup_t o = { .env = json_pack("{s:s}", "FIXTURE_PAGE_SIZE", "5") };
     server_t *s = server_open(&o);
     server_start_ready(s);
-    assert_int_equal(status_of(s).tools, 13);
+    assert_int_equal(status_of(s).tools, N_TOOLS);
 
     json_t *r = tool_ok(s, "add_tool", NULL);
     assert_string_equal(text_of(r), "added extra_1");
@@ -1109,15 +1178,15 @@ static void test_add_tool_list_changed(void **state)
     apr_thread_mutex_lock(s->ev.lock);
     int at_change = s->ev.tools_at_change, extra = s->ev.extra_at_change;
     apr_thread_mutex_unlock(s->ev.lock);
-    assert_int_equal(at_change, 14);
+    assert_int_equal(at_change, N_TOOLS + 1);
     assert_true(extra);
-    assert_int_equal(status_of(s).tools, 14);
+    assert_int_equal(status_of(s).tools, N_TOOLS + 1);
     berth_upstream_t *u = berth_supervisor_acquire(s->sv, NULL, s->pool);
     assert_non_null(u);
     json_t *tools = berth_upstream_list(u, "tools");
-    assert_int_equal(json_array_size(tools), 14);
+    assert_int_equal(json_array_size(tools), N_TOOLS + 1);
     assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(tools, 13), "name")),
+                            json_array_get(tools, N_TOOLS), "name")),
                         "extra_1");
     json_decref(tools);
     berth_supervisor_release(s->sv, u);
@@ -1131,7 +1200,7 @@ static void test_add_tool_list_changed(void **state)
     json_decref(r);
     assert_true(wait_note(&s->ev, "notifications/tools/list_changed",
                           (size_t)i + 1, SEC(10)) > i);
-    assert_int_equal(status_of(s).tools, 15);
+    assert_int_equal(status_of(s).tools, N_TOOLS + 2);
     close_gone(s);
 }
 
@@ -1381,7 +1450,7 @@ static void test_crash_mid_call_restarts(void **state)
     assert_int_equal(st.restarts, 1);
     assert_true(st.deaths_recent >= 1);
     assert_true(st.pid > 0 && st.pid != pid1);
-    assert_int_equal(st.tools, 13);
+    assert_int_equal(st.tools, N_TOOLS);
     assert_false(pid_alive(pid1));
     echo_ok(s, "after the restart");
     json_t *r = tool_ok(s, "add", json_pack("{s:i, s:i}", "a", 1, "b", 2));
@@ -1502,7 +1571,7 @@ static void test_noise_and_oversize(void **state)
     berth_upstream_counters(u, &dropped, &skipped);
     assert_int_equal(dropped, 0);
     assert_int_equal(skipped, 1);
-    assert_int_equal(status_of(s).tools, 13);
+    assert_int_equal(status_of(s).tools, N_TOOLS);
 
     /* under the maximum: fine */
     json_t *r = tool_ok(s, "big_output", json_pack("{s:i}", "bytes", 60000));
@@ -1921,6 +1990,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_stderr_to_log_file_and_rotation,
                                   close_all),
         cmocka_unit_test_teardown(test_bad_json_is_skipped, close_all),
+        cmocka_unit_test_teardown(test_result_passes_as_text, close_all),
         cmocka_unit_test_teardown(test_progress, close_all),
         cmocka_unit_test_teardown(test_sampling, close_all),
         cmocka_unit_test_teardown(test_add_tool_list_changed, close_all),
