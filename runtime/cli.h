@@ -14,9 +14,4 @@
 int berth_cli_main(int argc, const char *const *argv, FILE *out, FILE *err,
                    apr_pool_t *pool);
 
-/* The config file the command line, $BERTH_CONFIG or the platform default
- * names; *TRIED lists the defaults looked at when none exists. */
-const char *berth_cli_config_path(const char *option, const char **tried,
-                                  apr_pool_t *pool);
-
 #endif

@@ -2,8 +2,6 @@
 
 #include <string.h>
 
-#include <apr_file_io.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
@@ -138,92 +136,25 @@ berth_supervisor_t *berth_daemon_server(berth_daemon_t *d, int i)
     return sv;
 }
 
-json_t *berth_daemon_status(berth_daemon_t *d, apr_pool_t *pool)
+apr_array_header_t *berth_daemon_servers(berth_daemon_t *d, apr_pool_t *pool)
 {
-    json_t *arr = json_array();
     apr_thread_mutex_lock(d->lock);
     apr_array_header_t *list = apr_array_copy(pool, d->sv);
     apr_thread_mutex_unlock(d->lock);
-    for (int i = 0; i < list->nelts; i++) {
-        berth_supervisor_status_t st = berth_supervisor_status(
-            APR_ARRAY_IDX(list, i, berth_supervisor_t *), pool);
-        json_t *o = json_pack(
-            "{s:s, s:s, s:I, s:i, s:i}", "name", st.name, "state",
-            berth_sv_state_name(st.state), "pid", (json_int_t)st.pid,
-            "restarts", (int)st.restarts, "last_exit", st.last_exit);
-        json_object_set_new(o, "last_error", st.last_error
-                                                 ? json_string(st.last_error)
-                                                 : json_null());
-        json_object_set_new(o, "protocol", st.protocol
-                                               ? json_string(st.protocol)
-                                               : json_null());
-        json_object_set_new(o, "tools", st.tools >= 0 ? json_integer(st.tools)
-                                                      : json_null());
-        if (st.container_name || st.container_id)
-            json_object_set_new(
-                o, "container",
-                json_pack("{s:o, s:o}", "name",
-                          st.container_name ? json_string(st.container_name)
-                                            : json_null(),
-                          "id", st.container_id ? json_string(st.container_id)
-                                                : json_null()));
-        json_array_append_new(arr, o);
-    }
-    return arr;
+    return list;
 }
 
-const char *berth_daemon_token(const char *file, const char **error,
-                               apr_pool_t *pool)
+berth_supervisor_t *berth_daemon_find(berth_daemon_t *d, const char *name)
 {
-    apr_file_t *f;
-    char buf[129];
-    apr_size_t n = sizeof buf - 1;
-    char errbuf[128];
-    if (apr_file_open(&f, file, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT,
-                      pool) == APR_SUCCESS) {
-        apr_status_t rv = apr_file_read(f, buf, &n);
-        apr_file_close(f);
-        while (rv == APR_SUCCESS && n > 0 &&
-               (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-            n--;
-        if (rv == APR_SUCCESS && n >= 16) {
-            buf[n] = '\0';
-            return apr_pstrdup(pool, buf);
-        }
+    berth_supervisor_t *found = NULL;
+    apr_thread_mutex_lock(d->lock);
+    for (int i = 0; !found && i < d->sv->nelts; i++) {
+        berth_supervisor_t *s = APR_ARRAY_IDX(d->sv, i, berth_supervisor_t *);
+        if (strcmp(berth_supervisor_config(s)->name, name) == 0)
+            found = s;
     }
-    unsigned char r[16];
-    char hex[33];
-    if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS) {
-        *error = "no random bytes for a token";
-        return NULL;
-    }
-    for (int i = 0; i < 16; i++)
-        apr_snprintf(hex + 2 * i, 3, "%02x", r[i]);
-    char *dir = apr_pstrdup(pool, file);
-    char *slash = strrchr(dir, '/');
-#if defined(_WIN32)
-    char *bs = strrchr(dir, '\\');
-    if (!slash || (bs && bs > slash))
-        slash = bs;
-#endif
-    if (slash) {
-        *slash = '\0';
-        apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE |
-                                        APR_FPROT_UEXECUTE,
-                               pool);
-    }
-    apr_status_t rv = apr_file_open(
-        &f, file, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL,
-        APR_FPROT_UREAD | APR_FPROT_UWRITE, pool);
-    if (rv != APR_SUCCESS) {
-        *error = apr_psprintf(pool, "cannot create %s: %s", file,
-                              apr_strerror(rv, errbuf, sizeof errbuf));
-        return NULL;
-    }
-    apr_file_puts(hex, f);
-    apr_file_puts("\n", f);
-    apr_file_close(f);
-    return apr_pstrdup(pool, hex);
+    apr_thread_mutex_unlock(d->lock);
+    return found;
 }
 
 /* ---- reload ---------------------------------------------------------------- */

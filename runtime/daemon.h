@@ -6,7 +6,6 @@
 #define BERTH_DAEMON_H
 
 #include <apr_pools.h>
-#include <jansson.h>
 
 #include "config.h"
 #include "router.h"
@@ -47,14 +46,11 @@ const char *berth_daemon_signature(const berth_config_t *cfg,
 int berth_daemon_count(const berth_daemon_t *d);
 berth_supervisor_t *berth_daemon_server(berth_daemon_t *d, int i);
 
-/* Every server's status as JSON: name, state, pid, restarts, last exit and
- * error, protocol, tools, and for containers their name and id. */
-json_t *berth_daemon_status(berth_daemon_t *d, apr_pool_t *pool);
+/* The servers now, in config order (berth_supervisor_t *; a copy: a
+ * reload may change the daemon's list meanwhile). */
+apr_array_header_t *berth_daemon_servers(berth_daemon_t *d, apr_pool_t *pool);
 
-/* The token in FILE (0600, in berth's state folder), made of 32 random hex
- * digits on first use. NULL with *ERROR when it can be neither read nor
- * written. */
-const char *berth_daemon_token(const char *file, const char **error,
-                               apr_pool_t *pool);
+/* The server called NAME, or NULL. */
+berth_supervisor_t *berth_daemon_find(berth_daemon_t *d, const char *name);
 
 #endif

@@ -750,32 +750,10 @@ static enum MHD_Result control(berth_http_t *f, struct MHD_Connection *conn,
                                               "from berth's control.token "
                                               "file>"),
                          NULL);
-    const berth_control_t *ctl = &f->opts.control;
-    if (strcmp(url, "/api/v1/status") == 0) {
-        if (strcmp(method, "GET") != 0)
-            return send_json(conn, 405, json_pack("{s:s}", "error",
-                                                  "use GET"), NULL);
-        return send_json(conn, 200, ctl->status(ctl->baton), NULL);
-    }
-    const char *prefix = "/api/v1/servers/", *suffix = "/restart";
-    size_t pl = strlen(prefix), sl = strlen(suffix), ul = strlen(url);
-    if (ul > pl + sl && strncmp(url, prefix, pl) == 0 &&
-        strcmp(url + ul - sl, suffix) == 0) {
-        if (strcmp(method, "POST") != 0)
-            return send_json(conn, 405, json_pack("{s:s}", "error",
-                                                  "use POST"), NULL);
-        char name[256];
-        apr_cpystrn(name, url + pl, ul - pl - sl + 1 < sizeof name
-                                        ? ul - pl - sl + 1 : sizeof name);
-        if (!ctl->restart(ctl->baton, name))
-            return send_json(conn, 404, json_pack("{s:s, s:s}", "error",
-                                                  "no such server", "server",
-                                                  name), NULL);
-        return send_json(conn, 200, json_pack("{s:s, s:b}", "server", name,
-                                              "restarting", 1), NULL);
-    }
-    return send_json(conn, 404, json_pack("{s:s}", "error",
-                                          "no such endpoint"), NULL);
+    unsigned status;
+    json_t *body = berth_control_handle(f->opts.control, method, url,
+                                        &status);
+    return send_json(conn, status, body, NULL);
 }
 
 /* ---- dispatch --------------------------------------------------------------- */

@@ -19,18 +19,11 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
-#include <jansson.h>
 
+#include "control.h"
 #include "hub.h"
 
 typedef struct berth_http_t berth_http_t;
-
-/* The control API's view of the daemon: status as JSON, and a restart. */
-typedef struct {
-    json_t *(*status)(void *baton);                  /* new reference */
-    int (*restart)(void *baton, const char *server); /* 0: no such server */
-    void *baton;
-} berth_control_t;
 
 typedef struct {
     const char *host;            /* numeric address to bind */
@@ -40,7 +33,7 @@ typedef struct {
     const char *control_token;   /* required on /api/v1/ (never NULL) */
     apr_array_header_t *origins; /* extra allowed Origin values */
     apr_size_t max_body;         /* 0: 4 MiB */
-    berth_control_t control;
+    berth_control_t *control;    /* answers /api/v1/ */
 } berth_http_opts_t;
 
 /* Starts listening; *ERROR says why not (address in use ...). */

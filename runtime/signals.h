@@ -12,9 +12,17 @@ apr_status_t berth_signals_install(void);
 /* Waits up to TIMEOUT for a signal: its number, or 0 when none came. */
 int berth_signals_wait(apr_interval_time_t timeout);
 
-/* Not a signal: what berth_signals_raise passes when a front's input ended
- * (berth stdio's stdin), so the waiter stops as on SIGTERM. */
+/* Not signals, but passed the same way (berth_signals_raise): a front's
+ * input ended (berth stdio's stdin), so the waiter stops as on SIGTERM; a
+ * stop asked by berth itself (a service manager's stop request); a reload
+ * of the config (SIGHUP on Unix, or asked by berth itself). */
 #define BERTH_SIGNAL_INPUT_ENDED 250
+#define BERTH_SIGNAL_STOP 251
+#define BERTH_SIGNAL_RELOAD 252
+
+/* 1 when SIGNUM (from berth_signals_wait) asks for a reload: SIGHUP on
+ * Unix, BERTH_SIGNAL_RELOAD everywhere. */
+int berth_signals_is_reload(int signum);
 
 /* Makes a waiter return now with SIGNUM (tests, and a caller that is done). */
 void berth_signals_raise(int signum);

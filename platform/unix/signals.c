@@ -58,3 +58,8 @@ void berth_signals_raise(int signum)
     if (g_pipe[1] >= 0)
         on_signal(signum);
 }
+
+int berth_signals_is_reload(int signum)
+{
+    return signum == SIGHUP || signum == BERTH_SIGNAL_RELOAD;
+}

@@ -40,3 +40,8 @@ void berth_signals_raise(int signum)
     InterlockedExchange(&g_signum, signum);
     SetEvent(g_event);
 }
+
+int berth_signals_is_reload(int signum)
+{
+    return signum == BERTH_SIGNAL_RELOAD; /* Windows has no SIGHUP */
+}

@@ -1,0 +1,177 @@
+#include "cmd.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "control.h"
+#include "hostfacts.h"
+#include "platform.h"
+#include "serve.h"
+
+/* ---- berth serve, berth stdio: the long-running berth (serve.h) --------- */
+
+static int run(const berth_cmd_opts_t *opt, berth_front_t front, FILE *out,
+               FILE *err, apr_pool_t *pool)
+{
+    berth_serve_opts_t so;
+    berth_serve_t *s;
+    memset(&so, 0, sizeof so);
+    so.config = opt->config;
+    so.front = front;
+    so.out = front == BERTH_FRONT_HTTP ? out : NULL;
+    so.err = err;
+    if (berth_serve_create(&s, &so, pool) != APR_SUCCESS)
+        return BERTH_EXIT_FAILURE;
+    return berth_serve_run(s) == APR_SUCCESS ? BERTH_EXIT_OK
+                                             : BERTH_EXIT_FAILURE;
+}
+
+int berth_cmd_serve(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
+                    apr_pool_t *pool)
+{
+    return run(opt, BERTH_FRONT_HTTP, out, err, pool);
+}
+
+int berth_cmd_stdio(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
+                    apr_pool_t *pool)
+{
+    return run(opt, BERTH_FRONT_STDIO, out, err, pool);
+}
+
+/* ---- berth status / restart: the running daemon's control API ------------ */
+
+int berth_cmd_ask_daemon_at(const berth_config_t *cfg, const char *method,
+                            const char *path, const char *cmd,
+                            apr_interval_time_t timeout, json_t **body,
+                            int *status, FILE *err, apr_pool_t *pool)
+{
+    const char *error = NULL;
+    const char *host = cfg ? cfg->listen_host : "127.0.0.1";
+    unsigned port = cfg ? cfg->listen_port : 8750;
+    berth_hostfacts_t *facts;
+    *body = NULL;
+    if (berth_hostfacts_real(&facts, pool) != APR_SUCCESS)
+        return 0;
+    const char *file = berth_path_child(
+        facts, berth_platform_state_dir(facts, pool), "control.token", pool);
+    const char *token = berth_control_token_read(file, pool);
+    if (!token) {
+        if (err)
+            fprintf(err, "berth %s: no berth serve has run for this user (no "
+                    "%s); start one with 'berth serve'\n", cmd, file);
+        return 0;
+    }
+    if (berth_control_call(host, port, method, path, token, timeout, status,
+                           body, &error, pool) != APR_SUCCESS) {
+        if (err)
+            fprintf(err, "berth %s: no berth serve answers: %s; start one "
+                    "with 'berth serve'\n", cmd, error);
+        return 0;
+    }
+    if (*status == 401) {
+        if (err)
+            fprintf(err, "berth %s: the berth at %s:%u refused the token in "
+                    "%s (is it another user's?)\n", cmd, host, port, file);
+        json_decref(*body);
+        *body = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+static int ask_daemon(const berth_cmd_opts_t *opt, const char *method,
+                      const char *path, const char *cmd, json_t **body,
+                      int *status, FILE *err, apr_pool_t *pool)
+{
+    int failed;
+    berth_config_t *cfg = berth_cmd_optional_config(opt, &failed, err, pool);
+    if (failed)
+        return 0;
+    return berth_cmd_ask_daemon_at(cfg, method, path, cmd,
+                                   apr_time_from_sec(30), body, status, err,
+                                   pool);
+}
+
+int berth_cmd_status(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
+                      apr_pool_t *pool)
+{
+    json_t *j;
+    int status;
+    if (!ask_daemon(opt, "GET", "/api/v1/status", "status", &j, &status, err,
+                    pool))
+        return BERTH_EXIT_FAILURE;
+    if (status != 200 || !json_is_object(j)) {
+        fprintf(err, "berth status: the daemon answered HTTP %d\n", status);
+        json_decref(j);
+        return BERTH_EXIT_FAILURE;
+    }
+    if (opt->json) {
+        berth_cmd_print_json(j, out);
+        return BERTH_EXIT_OK;
+    }
+    json_t *d = json_object_get(j, "docker");
+    fprintf(out, "berth %s at http://%s/mcp, up %lld s, config %s\n",
+            json_string_value(json_object_get(j, "version")),
+            json_string_value(json_object_get(j, "listen")),
+            (long long)json_integer_value(json_object_get(j, "uptime_s")),
+            json_string_value(json_object_get(j, "config")));
+    if (json_is_true(json_object_get(d, "available")))
+        fprintf(out, "docker: Docker Engine %s\n",
+                json_string_value(json_object_get(d, "server_version")));
+    else
+        fprintf(out, "docker: not available (%s)\n",
+                json_string_value(json_object_get(d, "error")));
+    fprintf(out, "\n%-20s  %-8s  %7s  %8s  %5s  %s\n", "SERVER", "STATE",
+            "PID", "RESTARTS", "TOOLS", "CONTAINER / LAST ERROR");
+    size_t i;
+    json_t *sv;
+    json_array_foreach(json_object_get(j, "servers"), i, sv) {
+        json_t *c = json_object_get(sv, "container");
+        const char *last = json_string_value(json_object_get(sv,
+                                                             "last_error"));
+        json_t *tools = json_object_get(sv, "tools");
+        char nt[32];
+        snprintf(nt, sizeof nt, "%lld", (long long)json_integer_value(tools));
+        /* the last error of a server that is up again is history */
+        if (strcmp(json_string_value(json_object_get(sv, "state")),
+                   "ready") == 0)
+            last = NULL;
+        const char *cname = json_string_value(json_object_get(c, "name"));
+        const char *cid = json_string_value(json_object_get(c, "id"));
+        fprintf(out, "%-20s  %-8s  %7lld  %8lld  %5s  %s%s%s%s%s%s\n",
+                json_string_value(json_object_get(sv, "name")),
+                json_string_value(json_object_get(sv, "state")),
+                (long long)json_integer_value(json_object_get(sv, "pid")),
+                (long long)json_integer_value(json_object_get(sv,
+                                                              "restarts")),
+                json_is_integer(tools) ? nt : "-", cname ? cname : "",
+                cid ? " (" : "", cid ? cid : "", cid ? ")" : "",
+                (cname || cid) && last ? "; " : "", last ? last : "");
+    }
+    json_decref(j);
+    return BERTH_EXIT_OK;
+}
+
+int berth_cmd_restart(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
+                       apr_pool_t *pool)
+{
+    json_t *j;
+    int status;
+    const char *path = apr_pstrcat(pool, "/api/v1/servers/", opt->server,
+                                   "/restart", NULL);
+    if (!ask_daemon(opt, "POST", path, "restart", &j, &status, err, pool))
+        return BERTH_EXIT_FAILURE;
+    json_decref(j);
+    if (status == 404) {
+        fprintf(err, "berth restart: the running berth has no server \"%s\""
+                "\n", opt->server);
+        return BERTH_EXIT_FAILURE;
+    }
+    if (status != 200) {
+        fprintf(err, "berth restart: the daemon answered HTTP %d\n", status);
+        return BERTH_EXIT_FAILURE;
+    }
+    fprintf(out, "restarting %s\n", opt->server);
+    return BERTH_EXIT_OK;
+}
