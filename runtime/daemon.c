@@ -288,7 +288,7 @@ void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
     for (int i = 0; i < fresh->nelts; i++) {
         berth_supervisor_t *sv = APR_ARRAY_IDX(fresh, i,
                                                berth_supervisor_t *);
-        berth_router_add(router, sv);
+        berth_router_add(router, berth_server_of(sv));
         berth_supervisor_start(sv);
     }
     *summary = apr_psprintf(pool, "%d started, %d stopped, %d unchanged",

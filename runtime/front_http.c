@@ -1,3 +1,7 @@
+/* The Streamable HTTP front's glue: each request's body collected, the
+ * header checks (Origin, Host, bearer tokens, Content-Type, Accept), the
+ * session a request belongs to, plain responses, and the control API's
+ * endpoint. Requests that may stream go to http_stream.c. */
 #include "front_http.h"
 
 #include <stdlib.h>
@@ -5,9 +9,6 @@
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
-#include <apr_thread_proc.h>
 
 #include <microhttpd.h>
 
@@ -22,20 +23,12 @@
 #include <unistd.h>
 #endif
 
+#include "http_int.h"
 #include "jsonrpc.h"
 #include "jsonwire.h"
 #include "log.h"
 #include "mcpver.h"
-#include "platform.h"
 #include "spin.h"
-#include "wait.h"
-
-#define KEEPALIVE_EVERY (15 * APR_USEC_PER_SEC)
-#define MAX_WORKERS 256
-#define SSE_BLOCK 16384
-/* A streamed request whose server said nothing yet opens its stream after
- * this long anyway: the client sees the response begin. */
-#define STREAM_AFTER (1 * APR_USEC_PER_SEC)
 
 struct berth_http_t {
     apr_pool_t *pool;
@@ -43,17 +36,7 @@ struct berth_http_t {
     berth_http_opts_t opts;
     struct MHD_Daemon *mhd;
     unsigned port;
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *cv;    /* jobs queued, workers idle, stopping */
-    /* streamed requests run on a pool of threads that grows while all are
-     * busy (a call may wait long for a server or for the client's own
-     * answer) up to MAX_WORKERS and lives until the front stops: no thread
-     * is created per request */
-    void **jobs;              /* stream_t *, a ring */
-    int job_head, job_count, job_cap;
-    apr_thread_t *workers[MAX_WORKERS];
-    int nworkers, idle, busy;
-    int stopping;
+    berth_http_workers_t *workers;
     volatile apr_uint32_t posts; /* POST requests in progress */
 };
 
@@ -122,12 +105,13 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         watch_for_next(f, conn);
 }
 
+
 /* ---- responses ---------------------------------------------------------- */
 
-/* Sends BODY (LEN bytes; taken: MHD frees it once sent; NULL for none). */
-static enum MHD_Result send_body(struct MHD_Connection *conn,
-                                 unsigned status, const char *type,
-                                 char *body, size_t len, const char *session)
+enum MHD_Result berth_http_send_body(struct MHD_Connection *conn,
+                                     unsigned status, const char *type,
+                                     char *body, size_t len,
+                                     const char *session)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         body ? len : 0, body ? body : (void *)"",
@@ -156,7 +140,8 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
     size_t len;
     char *text = berth_json_text(msg, &len);
     json_decref(msg);
-    return send_body(conn, status, "application/json", text, len, session);
+    return berth_http_send_body(conn, status, "application/json", text, len,
+                                session);
 }
 
 /* An HTTP error with a JSON-RPC error body (id null unless given). */
@@ -168,19 +153,6 @@ static enum MHD_Result http_error(struct MHD_Connection *conn,
                      berth_rpc_error(id ? id : json_null(), code, text,
                                      NULL),
                      NULL);
-}
-
-/* Appends one SSE event holding MSG, or TEXT (LEN bytes) when MSG is NULL:
- * a message is one line of compact JSON, so one data line. */
-static void add_event(berth_wbuf_t *b, json_t *msg, const char *text,
-                      size_t len)
-{
-    berth_wbuf_add(b, "event: message\ndata: ", 21);
-    if (msg)
-        berth_json_write(b, msg);
-    else
-        berth_wbuf_add(b, text, len);
-    berth_wbuf_add(b, "\n\n", 2);
 }
 
 /* ---- header checks ------------------------------------------------------ */
@@ -244,249 +216,6 @@ static int bearer_ok(struct MHD_Connection *conn, const char *token)
     return diff == 0;
 }
 
-/* ---- streams ----------------------------------------------------------------
- * A POST whose request may have messages of its own (progress, logs, the
- * server asking the client) streams: a worker thread runs the request and
- * pushes into the stream; MHD's connection thread writes events as they
- * come. A GET stream pulls the session's queue. */
-
-typedef struct {
-    berth_http_t *f;
-    apr_pool_t *pool;
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *cv;
-    json_t *queue;            /* messages not yet written */
-    int done;                 /* the request is answered */
-    char *answer;             /* its response (JSON text), after the queue */
-    size_t answer_len;
-    volatile apr_uint32_t stirred; /* something queued, or done */
-    int refs;                 /* worker + MHD response */
-    int gone;                 /* the response was freed: drop new ones */
-    berth_client_t *client;   /* a reference (released by the last one) */
-    json_t *msg;              /* the request */
-    int get;                  /* a GET stream */
-    char *text;               /* the event being written */
-    size_t len, off;
-} stream_t;
-
-static void stream_unref(stream_t *s)
-{
-    apr_thread_mutex_lock(s->lock);
-    int last = --s->refs == 0;
-    apr_thread_mutex_unlock(s->lock);
-    if (!last)
-        return;
-    berth_hub_session_release(s->f->hub, s->client);
-    json_decref(s->queue);
-    json_decref(s->msg);
-    free(s->answer);
-    free(s->text);
-    apr_pool_destroy(s->pool);
-}
-
-static void stream_send(void *baton, json_t *msg)
-{
-    stream_t *s = baton;
-    apr_thread_mutex_lock(s->lock);
-    if (s->gone || s->done)
-        json_decref(msg);
-    else
-        json_array_append_new(s->queue, msg);
-    apr_atomic_set32(&s->stirred, 1);
-    apr_thread_cond_signal(s->cv);
-    apr_thread_mutex_unlock(s->lock);
-}
-
-static int stream_stirred(void *baton)
-{
-    return apr_atomic_read32(&((stream_t *)baton)->stirred) != 0;
-}
-
-static void run_stream(stream_t *s)
-{
-    berth_sink_t sink = { stream_send, s, 1 };
-    size_t len;
-    char *resp = berth_hub_handle_text(s->f->hub, s->client, s->msg, &sink,
-                                       &len);
-    apr_thread_mutex_lock(s->lock);
-    if (resp && !s->gone) {
-        s->answer = resp;
-        s->answer_len = len;
-    } else
-        free(resp);
-    s->done = 1;
-    apr_atomic_set32(&s->stirred, 1);
-    apr_thread_cond_signal(s->cv);
-    apr_thread_mutex_unlock(s->lock);
-    stream_unref(s);
-}
-
-static void *APR_THREAD_FUNC stream_worker(apr_thread_t *t, void *arg)
-{
-    berth_http_t *f = arg;
-    apr_thread_mutex_lock(f->lock);
-    for (;;) {
-        while (!f->job_count && !f->stopping) {
-            f->idle++;
-            apr_thread_cond_wait(f->cv, f->lock);
-            f->idle--;
-        }
-        if (!f->job_count)
-            break;
-        stream_t *s = f->jobs[f->job_head];
-        f->job_head = (f->job_head + 1) % f->job_cap;
-        f->job_count--;
-        f->busy++;
-        apr_thread_mutex_unlock(f->lock);
-        run_stream(s);
-        apr_thread_mutex_lock(f->lock);
-        f->busy--;
-    }
-    apr_thread_mutex_unlock(f->lock);
-    (void)t;
-    return NULL;
-}
-
-/* Queues S for a worker, starting one when none is idle. 0 when the pool
- * is at its limit and every worker is busy, or the front is stopping. */
-static int submit(berth_http_t *f, stream_t *s)
-{
-    int ok = 1;
-    apr_thread_mutex_lock(f->lock);
-    if (f->stopping) {
-        /* a request on a connection kept alive while berth stops: no
-         * worker would ever take it */
-        apr_thread_mutex_unlock(f->lock);
-        return 0;
-    }
-    if (f->idle <= f->job_count && f->nworkers < MAX_WORKERS &&
-        apr_thread_create(&f->workers[f->nworkers], NULL, stream_worker, f,
-                          f->pool) == APR_SUCCESS)
-        f->nworkers++;
-    if (f->idle <= f->job_count && f->nworkers == MAX_WORKERS &&
-        f->busy >= MAX_WORKERS) {
-        ok = 0;
-    } else {
-        if (f->job_count == f->job_cap) {
-            int cap = f->job_cap ? f->job_cap * 2 : 64;
-            void **j = calloc((size_t)cap, sizeof *j);
-            for (int i = 0; i < f->job_count; i++)
-                j[i] = f->jobs[(f->job_head + i) % f->job_cap];
-            free(f->jobs);
-            f->jobs = j;
-            f->job_cap = cap;
-            f->job_head = 0;
-        }
-        f->jobs[(f->job_head + f->job_count) % f->job_cap] = s;
-        f->job_count++;
-        apr_thread_cond_signal(f->cv); /* one job, one worker */
-    }
-    apr_thread_mutex_unlock(f->lock);
-    return ok;
-}
-
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    stream_t *s = cls;
-    (void)pos;
-    if (!s->text) {
-        json_t *msg = NULL;
-        char *answer = NULL; /* the response, after every message */
-        size_t alen = 0;
-        if (s->get) {
-            int closed = 0;
-            msg = berth_client_next(s->client, KEEPALIVE_EVERY, &closed);
-            if (!msg && closed)
-                return MHD_CONTENT_READER_END_OF_STREAM;
-        } else {
-            apr_thread_mutex_lock(s->lock);
-            apr_time_t until = berth_platform_clock() + KEEPALIVE_EVERY;
-            while (!json_array_size(s->queue) && !s->done &&
-                   berth_wait_until(s->cv, s->lock, until))
-                ;
-            if (json_array_size(s->queue)) {
-                msg = json_incref(json_array_get(s->queue, 0));
-                json_array_remove(s->queue, 0);
-            } else if (s->done) {
-                answer = s->answer;
-                alen = s->answer_len;
-                s->answer = NULL;
-            }
-            int end = !msg && !answer && s->done;
-            apr_thread_mutex_unlock(s->lock);
-            if (end)
-                return MHD_CONTENT_READER_END_OF_STREAM;
-        }
-        if (msg || answer) {
-            berth_wbuf_t b = { 0 };
-            add_event(&b, msg, answer, alen);
-            json_decref(msg);
-            free(answer);
-            s->text = berth_wbuf_take(&b, &s->len);
-            if (!s->text)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-        } else {
-            /* nothing for a while: a comment, so a client that left is
-             * noticed and proxies keep the stream open */
-            s->text = strdup(": keep-alive\n\n");
-            s->len = strlen(s->text);
-        }
-        s->off = 0;
-    }
-    size_t n = s->len - s->off < max ? s->len - s->off : max;
-    memcpy(buf, s->text + s->off, n);
-    s->off += n;
-    if (s->off == s->len) {
-        free(s->text);
-        s->text = NULL;
-    }
-    return (ssize_t)n;
-}
-
-static void stream_free(void *cls)
-{
-    stream_t *s = cls;
-    apr_thread_mutex_lock(s->lock);
-    s->gone = 1;
-    apr_thread_mutex_unlock(s->lock);
-    stream_unref(s);
-}
-
-static stream_t *stream_new(berth_http_t *f, berth_client_t *c, json_t *msg,
-                            int get)
-{
-    apr_pool_t *pool;
-    apr_pool_create(&pool, NULL);
-    stream_t *s = apr_pcalloc(pool, sizeof *s);
-    s->f = f;
-    s->pool = pool;
-    apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-    apr_thread_cond_create(&s->cv, pool);
-    s->queue = json_array();
-    s->client = c;
-    s->msg = msg ? json_incref(msg) : NULL;
-    s->get = get;
-    s->refs = 1;
-    return s;
-}
-
-static enum MHD_Result send_stream(struct MHD_Connection *conn, stream_t *s,
-                                   const char *session)
-{
-    struct MHD_Response *resp = MHD_create_response_from_callback(
-        MHD_SIZE_UNKNOWN, SSE_BLOCK, stream_read, s, stream_free);
-    if (!resp) {
-        stream_free(s);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-    MHD_add_response_header(resp, "Cache-Control", "no-cache");
-    if (session)
-        MHD_add_response_header(resp, "Mcp-Session-Id", session);
-    enum MHD_Result rv = MHD_queue_response(conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return rv;
-}
 
 /* ---- /mcp ------------------------------------------------------------------ */
 
@@ -497,198 +226,187 @@ static void buffer_send(void *baton, json_t *msg)
     json_array_append_new((json_t *)baton, msg);
 }
 
-/* MSGS (taken) and then the response ANSWER (LEN bytes of JSON, taken; may
- * be NULL) as one event stream in one response, with SESSION's header when
- * it is new. */
-static enum MHD_Result send_events(struct MHD_Connection *conn, json_t *msgs,
-                                   char *answer, size_t len,
-                                   const char *session)
-{
-    berth_wbuf_t b = { 0 };
-    size_t i;
-    json_t *m;
-    json_array_foreach(msgs, i, m)
-        add_event(&b, m, NULL, 0);
-    json_decref(msgs);
-    if (answer)
-        add_event(&b, NULL, answer, len);
-    free(answer);
-    char *all = berth_wbuf_take(&b, &len);
-    if (!all)
-        return MHD_NO;
-    return send_body(conn, 200, "text/event-stream", all, len, session);
-}
-
-static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
-                                req_t *r)
+/* What a POST must be before it reaches a session: within the size
+ * limit, JSON, one JSON-RPC message. *MSG is the message; NULL after
+ * queuing the refusal in *REFUSED. */
+static json_t *post_message(berth_http_t *f, struct MHD_Connection *conn,
+                            req_t *r, enum MHD_Result *refused)
 {
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                     "Content-Type");
     const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      "Accept");
+    char text[128];
+    json_error_t jerr;
+    json_t *msg = NULL;
     if (r->too_big) {
-        char text[128];
         apr_snprintf(text, sizeof text, "Payload too large: the body is over "
                      "%lu bytes", (unsigned long)f->opts.max_body);
-        return http_error(conn, 413, BERTH_RPC_INVALID_REQUEST, NULL, text);
-    }
-    if (!ctype || strncmp(ctype, "application/json", 16) != 0)
-        return http_error(conn, 415, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Content-Type must be application/json");
-    if (!accepts(accept, "application/json") &&
-        !accepts(accept, "text/event-stream"))
-        return http_error(conn, 406, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Accept must list application/json and "
-                          "text/event-stream");
-    json_error_t jerr;
-    json_t *msg = json_loadb(r->body ? r->body : "", r->len, 0, &jerr);
-    if (!msg)
-        return http_error(conn, 400, BERTH_RPC_PARSE_ERROR, NULL,
-                          "parse error: the body is not JSON");
-    if (json_is_array(msg)) {
-        json_decref(msg);
-        return http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "JSON-RPC batches are not supported: send one "
-                          "message per request");
-    }
-    berth_rpc_kind_t kind = berth_rpc_classify(msg);
-    if (kind == BERTH_RPC_INVALID) {
+        *refused = http_error(conn, 413, BERTH_RPC_INVALID_REQUEST, NULL,
+                              text);
+    } else if (!ctype || strncmp(ctype, "application/json", 16) != 0)
+        *refused = http_error(conn, 415, BERTH_RPC_INVALID_REQUEST, NULL,
+                              "Content-Type must be application/json");
+    else if (!accepts(accept, "application/json") &&
+             !accepts(accept, "text/event-stream"))
+        *refused = http_error(conn, 406, BERTH_RPC_INVALID_REQUEST, NULL,
+                              "Accept must list application/json and "
+                              "text/event-stream");
+    else if (!(msg = json_loadb(r->body ? r->body : "", r->len, 0, &jerr)))
+        *refused = http_error(conn, 400, BERTH_RPC_PARSE_ERROR, NULL,
+                              "parse error: the body is not JSON");
+    else if (json_is_array(msg))
+        *refused = http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
+                              "JSON-RPC batches are not supported: send one "
+                              "message per request");
+    else if (berth_rpc_classify(msg) == BERTH_RPC_INVALID) {
         json_t *id = json_object_get(msg, "id");
-        enum MHD_Result rv = http_error(
-            conn, 400, BERTH_RPC_INVALID_REQUEST,
-            json_is_string(id) || json_is_integer(id) ? id : NULL,
-            "not a JSON-RPC 2.0 message");
-        json_decref(msg);
-        return rv;
+        *refused = http_error(conn, 400, BERTH_RPC_INVALID_REQUEST,
+                              json_is_string(id) || json_is_integer(id) ? id
+                                                                        : NULL,
+                              "not a JSON-RPC 2.0 message");
+    } else
+        return msg;
+    json_decref(msg);
+    return NULL;
+}
+
+/* The session MSG belongs to, with a reference: a new one for initialize,
+ * else the one Mcp-Session-Id names at a protocol version berth speaks.
+ * NULL after queuing the refusal (503 when the table is full; 400 without
+ * the header or with an unknown version; 404 for an unknown session). */
+static berth_client_t *post_session(berth_http_t *f,
+                                    struct MHD_Connection *conn, int init,
+                                    enum MHD_Result *refused)
+{
+    if (init) {
+        berth_client_t *c = berth_hub_session_new(f->hub);
+        if (!c)
+            *refused = http_error(conn, 503, BERTH_RPC_INTERNAL_ERROR, NULL,
+                                  "too many sessions are open");
+        return c;
     }
-    const char *method = json_string_value(json_object_get(msg, "method"));
     const char *sid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                   "Mcp-Session-Id");
-    berth_client_t *c;
-    int init = kind == BERTH_RPC_REQUEST && method &&
-               strcmp(method, "initialize") == 0;
-    if (init) {
-        c = berth_hub_session_new(f->hub);
-        if (!c) {
-            json_decref(msg);
-            return http_error(conn, 503, BERTH_RPC_INTERNAL_ERROR, NULL,
-                              "too many sessions are open");
-        }
-    } else {
-        if (!sid) {
-            json_decref(msg);
-            return http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
+    if (!sid) {
+        *refused = http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
                               "Bad Request: the Mcp-Session-Id header is "
                               "required (initialize first)");
-        }
-        c = berth_hub_session_find(f->hub, sid);
-        if (!c) {
-            json_decref(msg);
-            return http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
+        return NULL;
+    }
+    berth_client_t *c = berth_hub_session_find(f->hub, sid);
+    if (!c) {
+        *refused = http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
                               "Session not found: it ended or expired; "
                               "initialize a new one");
-        }
-        const char *pv = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     "MCP-Protocol-Version");
-        if (pv && !berth_mcp_version_supported(pv)) {
-            berth_hub_session_release(f->hub, c);
-            json_decref(msg);
-            return http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
-                              "Bad Request: unsupported MCP-Protocol-Version");
-        }
+        return NULL;
     }
-    char session[64];
-    apr_cpystrn(session, berth_client_id(c), sizeof session);
-    if (kind != BERTH_RPC_REQUEST) {
-        berth_sink_t none = { buffer_send, json_array(), 0 };
-        json_decref(berth_hub_handle(f->hub, c, msg, &none));
-        json_decref((json_t *)none.baton);
+    const char *pv = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 "MCP-Protocol-Version");
+    if (pv && !berth_mcp_version_supported(pv)) {
         berth_hub_session_release(f->hub, c);
-        json_decref(msg);
-        return send_body(conn, 202, NULL, NULL, 0, NULL);
+        *refused = http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
+                              "Bad Request: unsupported MCP-Protocol-Version");
+        return NULL;
     }
-    int sse = accepts(accept, "text/event-stream");
-    json_t *meta = json_object_get(json_object_get(msg, "params"), "_meta");
-    if (sse && berth_hub_may_stream(msg) &&
-        (json_object_get(meta, "progressToken") ||
-         berth_client_can_be_asked(c))) {
-        stream_t *s = stream_new(f, c, msg, 0);
-        json_decref(msg);
-        s->refs = 2;
-        if (!submit(f, s)) {
-            s->refs = 1;
-            stream_free(s);
-            return http_error(conn, 503, BERTH_RPC_INTERNAL_ERROR, NULL,
-                              "too many requests in progress");
-        }
-        /* Most calls say nothing before their answer: when the answer
-         * comes first it goes out as one response (one write, one wake of
-         * the client), as on the path above. The stream opens at the
-         * first message that is not the answer, or after STREAM_AFTER. */
-        json_t *all = NULL;
-        char *answer = NULL;
-        size_t alen = 0;
-        apr_time_t until = berth_platform_clock() + STREAM_AFTER;
-        /* watched a while first (spin.h): the worker's answer then needs
-         * no wake-up of this thread */
-        berth_spin_watch(stream_stirred, s);
-        apr_thread_mutex_lock(s->lock);
-        while (!json_array_size(s->queue) && !s->done &&
-               berth_wait_until(s->cv, s->lock, until))
-            ;
-        if (s->done) {
-            all = s->queue;
-            s->queue = json_array();
-            answer = s->answer;
-            alen = s->answer_len;
-            s->answer = NULL;
-        }
-        apr_thread_mutex_unlock(s->lock);
-        if (!all)
-            return send_stream(conn, s, NULL);
-        /* the stream holds the session's reference */
-        enum MHD_Result rv = send_events(conn, all, answer, alen, NULL);
-        stream_free(s);
-        return rv;
-    }
-    /* on this thread; a client that takes event streams gets one (as the
-     * reference SDK answers), with the request's own messages, if any,
-     * before the response; else plain JSON */
+    return c;
+}
+
+/* A request answered on this thread; a client that takes event streams
+ * gets one (as the reference SDK answers), with the request's own
+ * messages, if any, before the response; else plain JSON. The response is
+ * text: a server's answer passes as it came. */
+static enum MHD_Result respond_here(berth_http_t *f,
+                                    struct MHD_Connection *conn,
+                                    berth_client_t *c, json_t *msg, int sse)
+{
     json_t *buf = json_array();
     berth_sink_t sink = { buffer_send, buf, 0 };
-    if (!init) {
-        /* the response as text: a server's answer passes as it came */
-        size_t len;
-        char *text = berth_hub_handle_text(f->hub, c, msg, &sink, &len);
-        json_decref(msg);
-        berth_hub_session_release(f->hub, c);
-        if (!text) {
-            json_decref(buf);
-            return http_error(conn, 500, BERTH_RPC_INTERNAL_ERROR, NULL,
-                              "out of memory");
-        }
-        if (sse)
-            return send_events(conn, buf, text, len, NULL);
+    size_t len;
+    char *text = berth_hub_handle_text(f->hub, c, msg, &sink, &len);
+    berth_hub_session_release(f->hub, c);
+    if (!text) {
         json_decref(buf);
-        return send_body(conn, 200, "application/json", text, len, NULL);
+        return http_error(conn, 500, BERTH_RPC_INTERNAL_ERROR, NULL,
+                          "out of memory");
     }
+    if (sse)
+        return berth_http_send_events(conn, buf, text, len, NULL);
+    json_decref(buf);
+    return berth_http_send_body(conn, 200, "application/json", text, len,
+                                NULL);
+}
+
+/* initialize: the new session's id goes with the answer; a failed
+ * initialize leaves no session (JSON answers). */
+static enum MHD_Result respond_initialize(berth_http_t *f,
+                                          struct MHD_Connection *conn,
+                                          berth_client_t *c, json_t *msg,
+                                          int sse)
+{
+    char session[64];
+    apr_cpystrn(session, berth_client_id(c), sizeof session);
+    json_t *buf = json_array();
+    berth_sink_t sink = { buffer_send, buf, 0 };
     json_t *resp = berth_hub_handle(f->hub, c, msg, &sink);
-    json_decref(msg);
     if (sse) {
         size_t len;
         char *text = berth_json_text(resp, &len);
         json_decref(resp);
         berth_hub_session_release(f->hub, c);
-        return send_events(conn, buf, text, len, session);
+        return berth_http_send_events(conn, buf, text, len, session);
     }
     json_decref(buf);
-    if (init && json_object_get(resp, "error")) {
-        /* no session for a failed initialize */
+    int failed = json_object_get(resp, "error") != NULL;
+    if (failed)
         berth_hub_session_close(f->hub, c);
-        init = 0;
-    }
     berth_hub_session_release(f->hub, c);
-    return send_json(conn, 200, resp, init ? session : NULL);
+    return send_json(conn, 200, resp, failed ? NULL : session);
+}
+
+/* MSG for session C, answered the way it needs: 202 for a notification or
+ * a response; on a worker when it may stream and something may come
+ * before its answer (the client asked for progress, or can be asked
+ * something); else here. */
+static enum MHD_Result post_respond(berth_http_t *f,
+                                    struct MHD_Connection *conn,
+                                    berth_client_t *c, json_t *msg, int init)
+{
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Accept");
+    int sse = accepts(accept, "text/event-stream");
+    if (berth_rpc_classify(msg) != BERTH_RPC_REQUEST) {
+        berth_sink_t none = { buffer_send, json_array(), 0 };
+        json_decref(berth_hub_handle(f->hub, c, msg, &none));
+        json_decref((json_t *)none.baton);
+        berth_hub_session_release(f->hub, c);
+        return berth_http_send_body(conn, 202, NULL, NULL, 0, NULL);
+    }
+    if (init)
+        return respond_initialize(f, conn, c, msg, sse);
+    json_t *meta = json_object_get(json_object_get(msg, "params"), "_meta");
+    if (sse && berth_hub_may_stream(msg) &&
+        (json_object_get(meta, "progressToken") ||
+         berth_client_can_be_asked(c)))
+        return berth_http_stream_request(f->workers, conn, c, msg);
+    return respond_here(f, conn, c, msg, sse);
+}
+
+/* POST /mcp: check, find the session, respond. */
+static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
+                                req_t *r)
+{
+    enum MHD_Result refused;
+    json_t *msg = post_message(f, conn, r, &refused);
+    if (!msg)
+        return refused;
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    int init = berth_rpc_classify(msg) == BERTH_RPC_REQUEST && method &&
+               strcmp(method, "initialize") == 0;
+    berth_client_t *c = post_session(f, conn, init, &refused);
+    enum MHD_Result rv = c ? post_respond(f, conn, c, msg, init) : refused;
+    json_decref(msg);
+    return rv;
 }
 
 /* The session a GET or DELETE names, with a reference; NULL after queuing
@@ -722,8 +440,7 @@ static enum MHD_Result mcp_get(berth_http_t *f, struct MHD_Connection *conn)
     berth_client_t *c = named_session(f, conn, &refused);
     if (!c)
         return refused;
-    /* several GET streams may be open: each message goes to one of them */
-    return send_stream(conn, stream_new(f, c, NULL, 1), NULL);
+    return berth_http_stream_session(f->hub, conn, c);
 }
 
 static enum MHD_Result mcp_delete(berth_http_t *f,
@@ -735,7 +452,7 @@ static enum MHD_Result mcp_delete(berth_http_t *f,
         return refused;
     berth_hub_session_close(f->hub, c);
     berth_hub_session_release(f->hub, c);
-    return send_body(conn, 200, NULL, NULL, 0, NULL);
+    return berth_http_send_body(conn, 200, NULL, NULL, 0, NULL);
 }
 
 /* ---- /api/v1 ------------------------------------------------------------------ */
@@ -855,8 +572,7 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
     f->opts = *opts;
     if (!f->opts.max_body)
         f->opts.max_body = 4 * 1024 * 1024;
-    apr_thread_mutex_create(&f->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-    apr_thread_cond_create(&f->cv, pool);
+    f->workers = berth_http_workers_create(hub, f->pool);
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -926,15 +642,7 @@ void berth_http_stop(berth_http_t *f)
     MHD_socket s = MHD_quiesce_daemon(f->mhd);
     berth_hub_close_all(f->hub);
     /* the workers finish what is queued (cancelled calls end at once) */
-    apr_status_t ts;
-    apr_thread_mutex_lock(f->lock);
-    f->stopping = 1;
-    apr_thread_cond_broadcast(f->cv);
-    apr_thread_mutex_unlock(f->lock);
-    for (int i = 0; i < f->nworkers; i++)
-        apr_thread_join(&ts, f->workers[i]);
-    free(f->jobs);
-    f->jobs = NULL;
+    berth_http_workers_stop(f->workers);
     MHD_stop_daemon(f->mhd);
     if (s != MHD_INVALID_SOCKET) {
 #if defined(_WIN32)
@@ -944,3 +652,4 @@ void berth_http_stop(berth_http_t *f)
 #endif
     }
 }
+

@@ -65,9 +65,10 @@ json_t *berth_rpc_error(json_t *id, int code, const char *message,
 #define BERTH_RPC_METHOD_NOT_FOUND -32601
 #define BERTH_RPC_INVALID_PARAMS -32602
 #define BERTH_RPC_INTERNAL_ERROR -32603
-/* berth's own, in the implementation-defined server error range */
-/* berth's own codes keep clear of MCP's (-32002 resource not found,
- * -32042 URL elicitation required) */
+/* MCP's own */
+#define BERTH_RPC_RESOURCE_NOT_FOUND -32002
+/* berth's own, in the implementation-defined server error range, clear of
+ * MCP's (-32002 resource not found, -32042 URL elicitation required) */
 #define BERTH_RPC_SERVER_GONE -32030    /* the upstream exited / is down */
 #define BERTH_RPC_TIMEOUT -32031        /* no answer in time */
 

@@ -90,12 +90,12 @@ int berth_router_template_match(const char *tmpl, const char *uri)
 /* ---- the router --------------------------------------------------------- */
 
 typedef struct {
-    berth_supervisor_t *sv;
+    berth_server_t sv;
     const berth_server_config_t *srv;
 } entry_t;
 
 typedef struct {
-    berth_supervisor_t *sv;
+    berth_server_t sv;
     const char *server;
     const char *name;
 } route_t;
@@ -121,20 +121,20 @@ berth_router_t *berth_router_create(apr_pool_t *pool)
     return r;
 }
 
-void berth_router_add(berth_router_t *r, berth_supervisor_t *sv)
+void berth_router_add(berth_router_t *r, berth_server_t server)
 {
     apr_thread_mutex_lock(r->lock);
     entry_t *e = apr_array_push(r->entries);
-    e->sv = sv;
-    e->srv = berth_supervisor_config(sv);
+    e->sv = server;
+    e->srv = berth_server_config(server);
     apr_thread_mutex_unlock(r->lock);
 }
 
-void berth_router_remove(berth_router_t *r, berth_supervisor_t *sv)
+void berth_router_remove(berth_router_t *r, const void *self)
 {
     apr_thread_mutex_lock(r->lock);
     for (int i = 0; i < r->entries->nelts; i++) {
-        if (APR_ARRAY_IDX(r->entries, i, entry_t).sv != sv)
+        if (APR_ARRAY_IDX(r->entries, i, entry_t).sv.self != self)
             continue;
         memmove(&APR_ARRAY_IDX(r->entries, i, entry_t),
                 &APR_ARRAY_IDX(r->entries, i + 1, entry_t),
@@ -152,22 +152,16 @@ void berth_router_remove(berth_router_t *r, berth_supervisor_t *sv)
     apr_thread_mutex_unlock(r->lock);
 }
 
-int berth_router_count(berth_router_t *r)
+apr_array_header_t *berth_router_servers(berth_router_t *r, apr_pool_t *pool)
 {
     apr_thread_mutex_lock(r->lock);
-    int n = r->entries->nelts;
+    apr_array_header_t *list = apr_array_make(pool, r->entries->nelts + 1,
+                                              sizeof(berth_server_t));
+    for (int i = 0; i < r->entries->nelts; i++)
+        APR_ARRAY_PUSH(list, berth_server_t) =
+            APR_ARRAY_IDX(r->entries, i, entry_t).sv;
     apr_thread_mutex_unlock(r->lock);
-    return n;
-}
-
-berth_supervisor_t *berth_router_server(berth_router_t *r, int i)
-{
-    berth_supervisor_t *sv = NULL;
-    apr_thread_mutex_lock(r->lock);
-    if (i < r->entries->nelts)
-        sv = APR_ARRAY_IDX(r->entries, i, entry_t).sv;
-    apr_thread_mutex_unlock(r->lock);
-    return sv;
+    return list;
 }
 
 static void report_once(berth_router_t *r, const char *what,
@@ -202,11 +196,11 @@ static json_t *build(berth_router_t *r, const char *which, apr_hash_t *map,
     json_t *out = json_array();
     for (int i = 0; i < r->entries->nelts; i++) {
         const entry_t *e = &APR_ARRAY_IDX(r->entries, i, entry_t);
-        berth_upstream_t *u = berth_supervisor_acquire(e->sv, NULL, mp);
+        berth_upstream_t *u = berth_server_acquire(e->sv, NULL, mp);
         if (!u)
             continue;
         json_t *list = berth_upstream_list(u, which);
-        berth_supervisor_release(e->sv, u);
+        berth_server_release(e->sv, u);
         size_t k;
         json_t *item;
         json_array_foreach(list, k, item) {
@@ -320,11 +314,11 @@ int berth_router_route(berth_router_t *r, const char *which,
     apr_thread_mutex_unlock(r->lock);
     for (int i = 0; !found && i < entries->nelts; i++) {
         const entry_t *e = &APR_ARRAY_IDX(entries, i, entry_t);
-        berth_upstream_t *u = berth_supervisor_acquire(e->sv, NULL, pool);
+        berth_upstream_t *u = berth_server_acquire(e->sv, NULL, pool);
         if (!u)
             continue;
         json_t *list = berth_upstream_list(u, "resourceTemplates");
-        berth_supervisor_release(e->sv, u);
+        berth_server_release(e->sv, u);
         size_t k;
         json_t *t;
         json_array_foreach(list, k, t) {

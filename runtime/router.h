@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "supervisor.h"
+#include "server.h"
 
 #define BERTH_NAME_MAX 64
 
@@ -37,19 +37,20 @@ typedef struct berth_router_t berth_router_t;
 
 berth_router_t *berth_router_create(apr_pool_t *pool);
 
-/* Adds SV (its server's config is berth_supervisor_config(SV)). Servers
- * keep the order they are added in: that order settles collisions. */
-void berth_router_add(berth_router_t *r, berth_supervisor_t *sv);
+/* Adds SERVER. Servers keep the order they are added in: that order
+ * settles collisions. */
+void berth_router_add(berth_router_t *r, berth_server_t server);
 
-/* Removes SV (a config reload stopped it); routes to it are forgotten. */
-void berth_router_remove(berth_router_t *r, berth_supervisor_t *sv);
+/* Removes the server whose handle's self is SELF (a config reload stopped
+ * it); routes to it are forgotten. */
+void berth_router_remove(berth_router_t *r, const void *self);
 
 /* "tools", "prompts", "resources" or "resourceTemplates", merged over the
  * servers that are ready now (a new array). */
 json_t *berth_router_list(berth_router_t *r, const char *which);
 
 typedef struct {
-    berth_supervisor_t *sv;
+    berth_server_t sv;
     const char *server;   /* its config name */
     const char *name;     /* the server's own name (tools, prompts) or URI */
 } berth_route_t;
@@ -61,9 +62,9 @@ int berth_router_route(berth_router_t *r, const char *which,
                        const char *name, berth_route_t *out,
                        apr_pool_t *pool);
 
-/* The servers, in order (for broadcasts such as logging/setLevel). */
-int berth_router_count(berth_router_t *r);
-berth_supervisor_t *berth_router_server(berth_router_t *r, int i);
+/* The servers, in order (for broadcasts such as logging/setLevel): a copy
+ * of their handles (berth_server_t), which a reload does not change. */
+apr_array_header_t *berth_router_servers(berth_router_t *r, apr_pool_t *pool);
 
 /* 1 when URI matches TEMPLATE, an RFC 6570 template whose expressions
  * ({x}, {+x}, {/x} ...) each match one or more characters (+ and # also

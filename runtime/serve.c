@@ -109,7 +109,8 @@ static void build_core(berth_serve_t *s)
     o->state_baton = s->hub;
     s->daemon = berth_daemon_create(s->ctx, cfg, o, s->pool);
     for (int i = 0; i < count(s); i++)
-        berth_router_add(s->router, berth_daemon_server(s->daemon, i));
+        berth_router_add(s->router,
+                         berth_server_of(berth_daemon_server(s->daemon, i)));
     s->control = berth_control_create(s->ctx, s->daemon, s->hub, cfg,
                                       s->pool);
 }

@@ -1,0 +1,101 @@
+/* The hub's inside, shared by its three files: hub.c (the hub itself and
+ * what servers send to clients), session.c (the session layer: clients,
+ * their queues, pending server requests, reaping) and dispatch.c (the
+ * request path: the method table and its handlers). Not for other
+ * modules. */
+#ifndef BERTH_HUB_INT_H
+#define BERTH_HUB_INT_H
+
+#include <apr_hash.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+
+#include "hub.h"
+#include "upstream.h"
+
+typedef struct call_t call_t;
+
+/* One client request forwarded to a server, while it runs. */
+struct call_t {
+    call_t *next, *prev;
+    berth_client_t *client;
+    const char *server;          /* the upstream's name */
+    berth_upstream_t *u;         /* held (acquired) while here */
+    berth_call_t *uc;            /* the upstream call, once started */
+    json_t *client_id;           /* the client's request id */
+    json_t *token;               /* the client's progressToken, or NULL */
+    berth_sink_t sink;
+    int cancelled;
+    int busy;                    /* threads writing to its server after
+                                    dropping the hub lock: the call (and
+                                    its upstream) stays until they are done */
+};
+
+/* A server-to-client request sent on to a client, until it answers. */
+typedef struct pending_t {
+    call_t *call;                /* the call it belongs to */
+    json_t *upstream_id;         /* the server's id for it */
+    char id[48];                 /* berth's id for it, the hash key */
+    struct pending_t *next;      /* in a list being answered */
+} pending_t;
+
+typedef struct {
+    json_t **items;
+    int head, count, max;
+} queue_t;
+
+struct berth_client_t {
+    berth_hub_t *hub;
+    char id[33];
+    apr_pool_t *pool;
+    int refs;
+    int closed;
+    int initialized;
+    const char *protocol;
+    json_t *caps;                /* the client's capabilities */
+    int log_level;               /* index in MCP's log levels; -1 none set */
+    apr_time_t last_used;
+    queue_t queue;
+    apr_hash_t *subs;            /* uri -> "" */
+};
+
+struct berth_hub_t {
+    apr_pool_t *pool;
+    berth_router_t *router;
+    berth_hub_opts_t opts;
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *cv;       /* queues, closes, calls no longer busy */
+    apr_hash_t *sessions;        /* id -> berth_client_t */
+    call_t calls;                /* ring of calls in flight (sentinel) */
+    apr_hash_t *pending;         /* our id (string) -> pending_t */
+    unsigned long next_id;
+    apr_hash_t *subs;            /* uri -> count of subscribed sessions */
+};
+
+/* MCP's log levels, least severe first; the index of LEVEL, -1 unknown. */
+int hub_level_index(const char *level);
+
+/* ---- hub.c: calls in flight ------------------------------------------- */
+/* Nothing is written to a server's stdin with the hub lock held (a server
+ * that does not read would stall every session): under the lock the work
+ * is collected and its calls held (busy), then done, then released. */
+
+/* Lock held. */
+void hub_hold(call_t *k);
+void hub_unhold(berth_hub_t *h, call_t *k);
+
+/* ---- session.c --------------------------------------------------------- */
+
+/* Lock held. Steals MSG; drops the oldest when the queue is full. */
+void hub_enqueue(berth_hub_t *h, berth_client_t *c, json_t *msg);
+/* Lock held: MSG (borrowed) to every initialized session's queue. */
+void hub_broadcast(berth_hub_t *h, json_t *msg);
+/* Lock held: takes the pending server requests of calls of C (or of CALL)
+ * out of the table, their calls held, as a list for
+ * hub_answer_dropped. */
+pending_t *hub_take_pending(berth_hub_t *h, berth_client_t *c,
+                                  call_t *call);
+/* Lock not held: tells each server that its request will get no answer. */
+void hub_answer_dropped(berth_hub_t *h, pending_t *list);
+
+#endif

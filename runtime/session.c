@@ -1,0 +1,319 @@
+/* The session layer of the hub: clients (what initialize negotiated, the
+ * log level, subscriptions), each one's queue of messages that belong to
+ * no request (an HTTP GET stream pulls it), the pending requests servers
+ * sent to a client, and the reaping of idle sessions. */
+#include "hub_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_allocator.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "jsonrpc.h"
+#include "platform.h"
+#include "wait.h"
+
+void hub_enqueue(berth_hub_t *h, berth_client_t *c, json_t *msg)
+{
+    queue_t *q = &c->queue;
+    if (c->closed) {
+        json_decref(msg);
+        return;
+    }
+    if (q->count == q->max) {
+        json_decref(q->items[q->head]);
+        q->head = (q->head + 1) % q->max;
+        q->count--;
+    }
+    q->items[(q->head + q->count) % q->max] = msg;
+    q->count++;
+    apr_thread_cond_broadcast(h->cv);
+}
+
+void hub_broadcast(berth_hub_t *h, json_t *msg)
+{
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, h->sessions); hi;
+         hi = apr_hash_next(hi)) {
+        void *v;
+        apr_hash_this(hi, NULL, NULL, &v);
+        berth_client_t *c = v;
+        if (c->initialized)
+            hub_enqueue(h, c, json_incref(msg));
+    }
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+berth_client_t *berth_hub_session_new(berth_hub_t *h)
+{
+    apr_pool_t *pool;
+    unsigned char r[16];
+    apr_thread_mutex_lock(h->lock);
+    if ((int)apr_hash_count(h->sessions) >= h->opts.max_sessions) {
+        apr_thread_mutex_unlock(h->lock);
+        return NULL;
+    }
+    /* a session's memory goes back to the system when it ends (an
+     * allocator of its own that keeps nothing), so 10,000 abandoned
+     * sessions do not stay in berth's footprint */
+    apr_allocator_t *alloc;
+    if (apr_allocator_create(&alloc) != APR_SUCCESS) {
+        apr_thread_mutex_unlock(h->lock);
+        return NULL;
+    }
+    apr_allocator_max_free_set(alloc, 1);
+    apr_pool_create_ex(&pool, NULL, NULL, alloc);
+    apr_allocator_owner_set(alloc, pool);
+    berth_client_t *c = apr_pcalloc(pool, sizeof *c);
+    c->pool = pool;
+    c->hub = h;
+    c->refs = 2; /* the registry's and the caller's */
+    c->log_level = -1;
+    c->last_used = berth_platform_clock();
+    c->queue.max = h->opts.queue_max;
+    c->queue.items = apr_pcalloc(pool, sizeof(json_t *) *
+                                           (size_t)c->queue.max);
+    c->subs = apr_hash_make(pool);
+    c->caps = json_object();
+    if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS)
+        memset(r, 0, sizeof r);
+    for (int i = 0; i < 16; i++)
+        apr_snprintf(c->id + 2 * i, 3, "%02x", r[i]);
+    apr_hash_set(h->sessions, c->id, APR_HASH_KEY_STRING, c);
+    apr_thread_mutex_unlock(h->lock);
+    return c;
+}
+
+berth_client_t *berth_hub_session_find(berth_hub_t *h, const char *id)
+{
+    apr_thread_mutex_lock(h->lock);
+    berth_client_t *c = id ? apr_hash_get(h->sessions, id,
+                                          APR_HASH_KEY_STRING)
+                           : NULL;
+    if (c && !c->closed) {
+        c->refs++;
+        c->last_used = berth_platform_clock();
+    } else {
+        c = NULL;
+    }
+    apr_thread_mutex_unlock(h->lock);
+    return c;
+}
+
+/* Lock held. */
+static void drop_ref(berth_hub_t *h, berth_client_t *c)
+{
+    (void)h;
+    if (--c->refs > 0)
+        return;
+    for (int i = 0; i < c->queue.count; i++)
+        json_decref(c->queue.items[(c->queue.head + i) % c->queue.max]);
+    json_decref(c->caps);
+    apr_pool_destroy(c->pool);
+}
+
+void berth_hub_session_release(berth_hub_t *h, berth_client_t *c)
+{
+    apr_thread_mutex_lock(h->lock);
+    c->last_used = berth_platform_clock();
+    drop_ref(h, c);
+    apr_thread_mutex_unlock(h->lock);
+}
+
+pending_t *hub_take_pending(berth_hub_t *h, berth_client_t *c,
+                            call_t *call)
+{
+    pending_t *list = NULL;
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, h->pending); hi;
+         hi = apr_hash_next(hi)) {
+        const void *key;
+        void *v;
+        apr_hash_this(hi, &key, NULL, &v);
+        pending_t *p = v;
+        if ((call && p->call == call) || (!call && p->call->client == c)) {
+            apr_hash_set(h->pending, key, APR_HASH_KEY_STRING, NULL);
+            hub_hold(p->call);
+            p->next = list;
+            list = p;
+        }
+    }
+    return list;
+}
+
+void hub_answer_dropped(berth_hub_t *h, pending_t *list)
+{
+    for (pending_t *p = list; p; p = p->next)
+        berth_upstream_respond(
+            p->call->u, p->upstream_id, NULL,
+            json_pack("{s:i, s:s}", "code", BERTH_RPC_INTERNAL_ERROR,
+                      "message", "the client's request ended before it "
+                      "answered"));
+    apr_thread_mutex_lock(h->lock);
+    while (list) {
+        pending_t *p = list;
+        list = p->next;
+        hub_unhold(h, p->call);
+        json_decref(p->upstream_id);
+        free(p);
+    }
+    apr_thread_mutex_unlock(h->lock);
+}
+
+/* Lock held. */
+static void unsubscribe_all(berth_hub_t *h, berth_client_t *c)
+{
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, c->subs); hi;
+         hi = apr_hash_next(hi)) {
+        const void *uri;
+        apr_hash_this(hi, &uri, NULL, NULL);
+        intptr_t n = (intptr_t)apr_hash_get(h->subs, uri, APR_HASH_KEY_STRING);
+        /* the entry exists: its key is kept, no copy needed */
+        apr_hash_set(h->subs, uri, APR_HASH_KEY_STRING,
+                     n > 1 ? (void *)(n - 1) : NULL);
+    }
+}
+
+void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
+{
+    call_t *cancel[64];
+    int n = 0, closed_here = 0;
+    pending_t *dropped = NULL;
+    apr_thread_mutex_lock(h->lock);
+    if (!c->closed) {
+        closed_here = 1;
+        c->closed = 1;
+        apr_hash_set(h->sessions, c->id, APR_HASH_KEY_STRING, NULL);
+        for (call_t *k = h->calls.next; k != &h->calls; k = k->next)
+            if (k->client == c && !k->cancelled) {
+                /* one not started yet is cancelled as soon as it is; more
+                 * than 64 at once are cancelled at their timeout */
+                k->cancelled = 1;
+                if (k->uc && n < 64) {
+                    hub_hold(k);
+                    cancel[n++] = k;
+                }
+            }
+        dropped = hub_take_pending(h, c, NULL);
+        unsubscribe_all(h, c);
+        apr_thread_cond_broadcast(h->cv);
+        c->refs++; /* until the work below is done */
+        drop_ref(h, c); /* the registry's */
+    }
+    apr_thread_mutex_unlock(h->lock);
+    if (!closed_here)
+        return;
+    for (int i = 0; i < n; i++)
+        berth_upstream_call_cancel(cancel[i]->uc, "the client closed its "
+                                                  "session");
+    if (dropped)
+        hub_answer_dropped(h, dropped);
+    apr_thread_mutex_lock(h->lock);
+    for (int i = 0; i < n; i++)
+        hub_unhold(h, cancel[i]);
+    apr_thread_mutex_unlock(h->lock);
+    berth_hub_session_release(h, c);
+}
+
+int berth_hub_reap(berth_hub_t *h)
+{
+    int n = 0;
+    apr_time_t now = berth_platform_clock();
+    for (;;) {
+        berth_client_t *idle = NULL;
+        apr_thread_mutex_lock(h->lock);
+        for (apr_hash_index_t *hi = apr_hash_first(NULL, h->sessions); hi;
+             hi = apr_hash_next(hi)) {
+            void *v;
+            apr_hash_this(hi, NULL, NULL, &v);
+            berth_client_t *c = v;
+            /* refs 1: only the registry holds it (no request, no stream) */
+            if (c->refs == 1 && now - c->last_used > h->opts.session_idle) {
+                idle = c;
+                c->refs++;
+                break;
+            }
+        }
+        apr_thread_mutex_unlock(h->lock);
+        if (!idle)
+            return n;
+        berth_hub_session_close(h, idle);
+        berth_hub_session_release(h, idle);
+        n++;
+    }
+}
+
+int berth_hub_session_count(berth_hub_t *h)
+{
+    apr_thread_mutex_lock(h->lock);
+    int n = (int)apr_hash_count(h->sessions);
+    apr_thread_mutex_unlock(h->lock);
+    return n;
+}
+
+const char *berth_client_id(const berth_client_t *c)
+{
+    return c->id;
+}
+
+const char *berth_client_protocol(berth_client_t *c)
+{
+    return c->protocol;
+}
+
+int berth_client_initialized(berth_client_t *c)
+{
+    return c->protocol != NULL;
+}
+
+int berth_client_can_be_asked(berth_client_t *c)
+{
+    apr_thread_mutex_lock(c->hub->lock);
+    int yes = json_object_get(c->caps, "sampling") ||
+              json_object_get(c->caps, "elicitation") ||
+              json_object_get(c->caps, "roots");
+    apr_thread_mutex_unlock(c->hub->lock);
+    return yes;
+}
+
+void berth_hub_close_all(berth_hub_t *h)
+{
+    for (;;) {
+        berth_client_t *c = NULL;
+        apr_thread_mutex_lock(h->lock);
+        apr_hash_index_t *hi = apr_hash_first(NULL, h->sessions);
+        if (hi) {
+            void *v;
+            apr_hash_this(hi, NULL, NULL, &v);
+            c = v;
+            c->refs++;
+        }
+        apr_thread_mutex_unlock(h->lock);
+        if (!c)
+            return;
+        berth_hub_session_close(h, c);
+        berth_hub_session_release(h, c);
+    }
+}
+
+json_t *berth_client_next(berth_client_t *c, apr_interval_time_t timeout,
+                          int *closed)
+{
+    berth_hub_t *h = c->hub;
+    json_t *msg = NULL;
+    apr_time_t deadline = berth_platform_clock() + timeout;
+    apr_thread_mutex_lock(h->lock);
+    while (!c->closed && c->queue.count == 0 &&
+           berth_wait_until(h->cv, h->lock, deadline))
+        ;
+    if (c->queue.count > 0) {
+        msg = c->queue.items[c->queue.head];
+        c->queue.head = (c->queue.head + 1) % c->queue.max;
+        c->queue.count--;
+    }
+    *closed = c->closed;
+    c->last_used = berth_platform_clock();
+    apr_thread_mutex_unlock(h->lock);
+    return msg;
+}
