@@ -408,6 +408,10 @@ static berth_span_t *member(berth_rpc_scan_t *s, const char *k, size_t n)
     return NULL;
 }
 
+/* (long: the scanner is one loop whose whole state, the stack of open
+ * containers and the member being read, lives in its locals; cut into
+ * functions it would hand that state around on the path every server
+ * reply takes.) */
 int berth_rpc_scan(const char *text, size_t len, berth_rpc_scan_t *out)
 {
     char stack[MAX_DEPTH]; /* '{' or '[' per open container */
