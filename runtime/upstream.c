@@ -481,6 +481,7 @@ apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
     u->name = apr_pstrdup(pool, name);
     u->proc = proc;
     u->log = log;
+    u->parent = pool;
     if (cb)
         u->cb = *cb;
     u->max_message = max_message ? max_message : BERTH_RPC_MAX_MESSAGE;
@@ -781,6 +782,13 @@ void berth_upstream_counters(berth_upstream_t *u, unsigned *dropped,
     *skipped = u->skipped;
 }
 
+void berth_upstream_abandon(berth_upstream_t *u, const char *why)
+{
+    fail_all(u, why);
+    /* a caller reading stdout for its own answer is in a poll: wake it */
+    kick(u);
+}
+
 void berth_upstream_close_input(berth_upstream_t *u)
 {
     apr_thread_mutex_lock(u->write_lock);
@@ -809,6 +817,11 @@ void berth_upstream_close(berth_upstream_t *u, const char *why)
         u->err_reader = NULL;
     }
     fail_all(u, why);
+    /* a handshake ends at once on the closed session */
+    if (u->handshaker) {
+        apr_thread_join(&ts, u->handshaker);
+        u->handshaker = NULL;
+    }
     /* refreshers answer from the (now closed) session quickly */
     apr_thread_mutex_lock(u->lock);
     while (u->refreshers > 0)

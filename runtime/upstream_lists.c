@@ -216,6 +216,52 @@ apr_status_t berth_upstream_initialize(berth_upstream_t *u,
         berth_upstream_refresh(u, "prompts", timeout);
     return APR_SUCCESS;
 }
+typedef struct {
+    berth_upstream_t *u;
+    apr_interval_time_t timeout;
+    berth_upstream_initialized_fn done;
+    void *baton;
+} handshake_t;
+
+static void *APR_THREAD_FUNC handshake(apr_thread_t *t, void *arg)
+{
+    handshake_t *h = arg;
+    apr_pool_t *pool;
+    const char *error = NULL;
+    /* its own pool: the session's is shared by threads */
+    apr_pool_create(&pool, NULL);
+    apr_status_t rv = berth_upstream_initialize(h->u, h->timeout, &error,
+                                                pool);
+    h->done(h->baton, h->u, rv, error);
+    apr_pool_destroy(pool);
+    free(h);
+    /* return, not apr_thread_exit(): its pthread_exit unwinds past
+     * AddressSanitizer\'s thread teardown (a false stack report) */
+    (void)t;
+    return NULL;
+}
+
+apr_status_t berth_upstream_initialize_start(berth_upstream_t *u,
+                                             apr_interval_time_t timeout,
+                                             berth_upstream_initialized_fn done,
+                                             void *baton)
+{
+    handshake_t *h = calloc(1, sizeof *h);
+    if (!h)
+        return APR_ENOMEM;
+    h->u = u;
+    h->timeout = timeout;
+    h->done = done;
+    h->baton = baton;
+    apr_status_t rv = apr_thread_create(&u->handshaker, NULL, handshake, h,
+                                        u->parent);
+    if (rv != APR_SUCCESS) {
+        u->handshaker = NULL;
+        free(h);
+    }
+    return rv;
+}
+
 void berth_upstream_set_call_timeout(berth_upstream_t *u,
                                      apr_interval_time_t timeout)
 {

@@ -35,6 +35,9 @@ struct berth_upstream_t {
     int stdin_closed;
     apr_thread_t *reader;
     apr_thread_t *err_reader;
+    apr_thread_t *handshaker;       /* berth_upstream_initialize_start's */
+    apr_pool_t *parent;             /* the pool the session was started
+                                       with: its threads' */
 
     /* The server's stdout is read by one thread at a time: the reader
      * thread, or (leader/follower) a caller waiting for its answer, which
