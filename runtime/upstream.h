@@ -4,8 +4,10 @@
  * cancellation, and server-to-client requests handed to a callback.
  *
  * Threads: one reads the server's stdout, one its stderr (into the server's
- * log file); any number of callers make requests concurrently. Callbacks run
- * on the reader thread and must not wait for this server. */
+ * log file), and one runs the handshake of berth_upstream_initialize_start;
+ * any number of callers make requests concurrently. Callbacks run on the
+ * reader thread (the initialize callback on the handshake's) and must not
+ * wait for this server. The code is in upstream.c and upstream_lists.c. */
 #ifndef BERTH_UPSTREAM_H
 #define BERTH_UPSTREAM_H
 
