@@ -15,22 +15,20 @@
 #include "process.h"
 #include "wait.h"
 
-typedef enum {
-    EV_START,
-    EV_UP,           /* initialize succeeded */
-    EV_START_FAILED, /* spawn or initialize failed */
-    EV_EXITED,       /* a ready server died */
-    EV_BACKOFF_OVER,
-    EV_STOP,
-    EV_COUNT
-} event_t;
-
+/* One start of the server: its process and session. There is at most one
+ * at a time; its callbacks (whose baton it is) run on its session's
+ * threads, which end before it is freed. */
 typedef struct {
+    berth_supervisor_t *s;
     apr_pool_t *pool;
     berth_process_t *proc;
     berth_upstream_t *up;
     berth_container_t *ctr;  /* the container of a docker run, or NULL */
+    const char *not_found;   /* the plan's: folders searched in vain */
+    const char *shell;       /* the login shell that runs it then */
     int holds;
+    int initialized;         /* its handshake succeeded */
+    int exited;              /* its output closed */
     apr_time_t ready_at;
 } instance_t;
 
@@ -50,12 +48,14 @@ struct berth_supervisor_t {
     apr_pool_t *sweep_pool;
     berth_sv_state_t state;
     instance_t *inst;
-    int stop_requested;
-    int exited;              /* the ready instance's output closed */
+    unsigned events;         /* pending: 1 << UP, START_FAILED, EXITED */
+    int stop_requested;      /* the STOP event, which holds until served */
+    int timer_armed;         /* BACKOFF_OVER comes at backoff_until */
     unsigned attempts;       /* start attempts finished */
     unsigned restarts;
     int last_exit;
     char last_error[2048];
+    char start_error[1024];  /* why the handshake failed */
     apr_time_t deaths[32];
     unsigned death_count;
     apr_interval_time_t backoff;
@@ -85,17 +85,32 @@ static void set_error(berth_supervisor_t *s, const char *text)
     apr_cpystrn(s->last_error, text ? text : "", sizeof s->last_error);
 }
 
+/* Makes EV pending and wakes the supervisor's thread (lock held). */
+static void post(berth_supervisor_t *s, berth_sv_event_t ev)
+{
+    s->events |= 1u << ev;
+    apr_thread_cond_broadcast(s->cv);
+}
+
+static apr_interval_time_t grace_of(const berth_supervisor_t *s)
+{
+    return (apr_interval_time_t)(s->srv->timeouts.shutdown *
+                                 APR_USEC_PER_SEC);
+}
+
 /* ---- instances ------------------------------------------------------- */
 
 static void on_closed(void *baton, berth_upstream_t *u, const char *why)
 {
-    berth_supervisor_t *s = baton;
+    instance_t *inst = baton;
+    berth_supervisor_t *s = inst->s;
     apr_thread_mutex_lock(s->lock);
-    if (s->inst && s->inst->up == u) {
-        s->exited = 1;
-        set_error(s, why);
-        apr_thread_cond_broadcast(s->cv);
-    }
+    inst->exited = 1;
+    set_error(s, why);
+    /* before its handshake ended, that end is the event (it fails now: its
+     * calls fail with the session) */
+    if (inst->initialized)
+        post(s, BERTH_SV_EV_EXITED);
     apr_thread_mutex_unlock(s->lock);
     if (s->opts.cb.on_closed)
         s->opts.cb.on_closed(s->opts.cb.closed_baton ? s->opts.cb.closed_baton
@@ -103,8 +118,32 @@ static void on_closed(void *baton, berth_upstream_t *u, const char *why)
                              u, why);
 }
 
+/* The handshake's end, on its own thread. */
+static void on_initialized(void *baton, berth_upstream_t *u, apr_status_t rv,
+                           const char *error)
+{
+    instance_t *inst = baton;
+    berth_supervisor_t *s = inst->s;
+    (void)u;
+    apr_thread_mutex_lock(s->lock);
+    if (rv == APR_SUCCESS) {
+        inst->initialized = 1;
+        post(s, BERTH_SV_EV_UP);
+        /* it died while its lists were read: READY, then EXITED */
+        if (inst->exited)
+            post(s, BERTH_SV_EV_EXITED);
+    } else {
+        apr_cpystrn(s->start_error, error ? error : "initialize failed",
+                    sizeof s->start_error);
+        post(s, BERTH_SV_EV_START_FAILED);
+    }
+    apr_thread_mutex_unlock(s->lock);
+}
+
 /* Waits for every hold on INST to be released, then frees it (the pool's
- * cleanup kills whatever is left of the process tree). Lock not held. */
+ * cleanup kills whatever is left of the process tree). Its events still
+ * pending go with it: its session's threads, which post them, have ended.
+ * Lock not held. */
 static void destroy_instance(berth_supervisor_t *s, instance_t *inst,
                              const char *why)
 {
@@ -115,52 +154,80 @@ static void destroy_instance(berth_supervisor_t *s, instance_t *inst,
         apr_thread_cond_wait(s->released, s->lock);
     if (s->inst == inst)
         s->inst = NULL;
+    s->events = 0;
     apr_thread_mutex_unlock(s->lock);
     apr_pool_destroy(inst->pool);
 }
 
-/* The MCP stdio shutdown: close stdin, wait, SIGTERM the group, wait,
- * SIGKILL. In a container the signals come from docker: stop -t <grace>
- * (SIGTERM, wait, SIGKILL inside), kill when that fails; a signal to the
- * docker client would end the client and leave the container running.
- * Returns the exit status (-1 unknown). */
+/* Ends INST's process tree now: SIGTERM to the group, SIGKILL after the
+ * server's shutdown grace. In a container the signals come from docker
+ * (stop -t <grace>: SIGTERM, wait, SIGKILL inside): a signal to the docker
+ * client would end the client and leave the container running. Returns the
+ * exit status (-1 unknown). */
+static int terminate(berth_supervisor_t *s, instance_t *inst)
+{
+    int code = -1;
+    if (inst->ctr) {
+        berth_container_stop(inst->ctr,
+                             (int)(s->srv->timeouts.shutdown + 0.999));
+        /* the client ends with its container; one that does not is killed
+         * with its group by the caller like any other process */
+        berth_process_wait(inst->proc, apr_time_from_sec(5), &code);
+        return code;
+    }
+    berth_process_terminate(inst->proc);
+    if (berth_process_wait(inst->proc, grace_of(s), &code) == APR_TIMEUP) {
+        berth_log(BERTH_LOG_WARN, "server %s ignored SIGTERM for %g s; "
+                  "killing it", s->srv->name, s->srv->timeouts.shutdown);
+        berth_process_kill_tree(inst->proc);
+        berth_process_wait(inst->proc, -1, &code);
+    }
+    return code;
+}
+
+/* What is left once the process ended: a container the docker client did
+ * not take with it (--rm removes the container, any other is removed here)
+ * and the children the server left in its group. */
+static void reap_rest(instance_t *inst, int client_ended)
+{
+    if (inst->ctr && client_ended)
+        berth_container_release(inst->ctr, 0);
+    berth_process_kill_tree(inst->proc);
+}
+
+/* The MCP stdio shutdown of a ready server: close stdin, wait up to the
+ * shutdown grace for it to exit, then terminate(). Returns the exit
+ * status (-1 unknown). */
 static int shutdown_process(berth_supervisor_t *s, instance_t *inst)
 {
     int code = -1;
-    apr_interval_time_t grace = (apr_interval_time_t)(
-        s->srv->timeouts.shutdown * APR_USEC_PER_SEC);
     if (inst->up)
         berth_upstream_close_input(inst->up);
-    if (inst->ctr && berth_process_wait(inst->proc, grace, &code) ==
-                         APR_TIMEUP) {
+    int ended = berth_process_wait(inst->proc, grace_of(s), &code) !=
+                APR_TIMEUP;
+    if (!ended) {
         berth_log(BERTH_LOG_INFO, "server %s did not exit within %g s of "
-                  "its stdin closing; stopping its container",
-                  s->srv->name, s->srv->timeouts.shutdown);
-        int secs = (int)(s->srv->timeouts.shutdown + 0.999);
-        berth_container_stop(inst->ctr, secs);
-        /* the client ends with its container; one that does not is killed
-         * below like any other process */
-        berth_process_wait(inst->proc, apr_time_from_sec(5), &code);
-    } else if (inst->ctr) {
-        /* the client ended by itself: --rm removes the container, and any
-         * other is removed here */
-        berth_container_release(inst->ctr, 0);
+                  "its stdin closing; %s", s->srv->name,
+                  s->srv->timeouts.shutdown,
+                  inst->ctr ? "stopping its container" : "sending SIGTERM");
+        code = terminate(s, inst);
     }
-    if (!inst->ctr && berth_process_wait(inst->proc, grace, &code) ==
-                          APR_TIMEUP) {
-        berth_log(BERTH_LOG_INFO, "server %s did not exit within %g s of "
-                  "its stdin closing; sending SIGTERM", s->srv->name,
-                  s->srv->timeouts.shutdown);
-        berth_process_terminate(inst->proc);
-        if (berth_process_wait(inst->proc, grace, &code) == APR_TIMEUP) {
-            berth_log(BERTH_LOG_WARN, "server %s ignored SIGTERM for %g s; "
-                      "killing it", s->srv->name, s->srv->timeouts.shutdown);
-            berth_process_kill_tree(inst->proc);
-            berth_process_wait(inst->proc, -1, &code);
-        }
-    }
-    /* its children, if it left any behind in its group */
-    berth_process_kill_tree(inst->proc);
+    reap_rest(inst, ended);
+    return code;
+}
+
+/* A server that never finished initialize has no session to wind down:
+ * its stdin closed and terminate() at once, without the grace a ready
+ * server gets to exit by itself. Returns the exit status (-1 unknown). */
+static int end_unready(berth_supervisor_t *s, instance_t *inst)
+{
+    int code = -1;
+    if (inst->up)
+        berth_upstream_close_input(inst->up);
+    int ended = berth_process_wait(inst->proc, 0, &code) != APR_TIMEUP;
+    if (!ended)
+        code = terminate(s, inst);
+    reap_rest(inst, ended);
     return code;
 }
 
@@ -204,231 +271,464 @@ static void start_sweep(berth_supervisor_t *s)
     }
 }
 
-static int start_instance(berth_supervisor_t *s)
+/* ---- starting -------------------------------------------------------- */
+
+/* The start failed for WHY: the event, with the reason. Lock not held. */
+static void start_failed(berth_supervisor_t *s, const char *why)
+{
+    apr_thread_mutex_lock(s->lock);
+    set_error(s, why);
+    post(s, BERTH_SV_EV_START_FAILED);
+    apr_thread_mutex_unlock(s->lock);
+}
+
+/* A docker run's container: its cidfile's folder, and the sweep of this
+ * server's stale containers from a dead berth while it starts (they never
+ * carry this berth's instance label). */
+static void prepare_container(berth_supervisor_t *s, instance_t *inst,
+                              const berth_plan_t *plan)
+{
+    apr_dir_make_recursive(berth_path_dirname(plan->cidfile, inst->pool),
+                           APR_FPROT_UREAD | APR_FPROT_UWRITE |
+                               APR_FPROT_UEXECUTE,
+                           inst->pool);
+    inst->ctr = berth_container_for_plan(s->ctx, s->cfg, plan, inst->pool);
+    if (s->attempts > 0 || s->opts.sweep_first)
+        start_sweep(s);
+}
+
+/* A new instance running the server's plan, or NULL after start_failed. */
+static instance_t *spawn_instance(berth_supervisor_t *s)
 {
     apr_pool_t *pool;
     berth_plan_t *plan;
     const char *err;
     apr_pool_create(&pool, s->pool);
     instance_t *inst = apr_pcalloc(pool, sizeof *inst);
+    inst->s = s;
     inst->pool = pool;
-
-    /* this start's stderr explains this start's failure, no older one */
-    berth_logfile_clear_tail(s->log);
     if (berth_spawnctx_plan(s->ctx, s->cfg, s->srv,
                             berth_spawnctx_token(pool), &plan, &err,
                             pool) != APR_SUCCESS) {
-        set_error(s, err);
+        start_failed(s, err);
         apr_pool_destroy(pool);
-        return 0;
+        return NULL;
     }
-    if (plan->cidfile) {
-        apr_dir_make_recursive(berth_path_dirname(plan->cidfile, pool),
-                               APR_FPROT_UREAD | APR_FPROT_UWRITE |
-                                   APR_FPROT_UEXECUTE,
-                               pool);
-        inst->ctr = berth_container_for_plan(s->ctx, s->cfg, plan, pool);
-        /* stale containers of this server from a dead berth go while this
-         * one starts (they never carry this berth's instance label) */
-        if (s->attempts > 0 || s->opts.sweep_first)
-            start_sweep(s);
-    }
+    inst->not_found = plan->not_found;
+    inst->shell = plan->shell;
+    if (plan->cidfile)
+        prepare_container(s, inst, plan);
     berth_process_spec_t spec = { plan->program, plan->argv,
                                   plan->command_line, plan->env, plan->cwd };
     if (berth_process_spawn(&inst->proc, &spec, &err, pool) != APR_SUCCESS) {
-        set_error(s, apr_psprintf(pool, "server %s: %s", s->srv->name, err));
+        start_failed(s, apr_psprintf(pool, "server %s: %s", s->srv->name,
+                                     err));
         apr_pool_destroy(pool);
-        return 0;
+        return NULL;
     }
+    return inst;
+}
+
+/* INST's session and the start of its handshake, whose end comes back as
+ * an event (on_initialized). NULL, or why it could not begin. */
+static const char *open_session(berth_supervisor_t *s, instance_t *inst)
+{
+    berth_upstream_t *up;
     /* on_closed reaches the supervisor first; it calls the user's */
     berth_upstream_callbacks_t cb = s->opts.cb;
     cb.on_closed = on_closed;
-    cb.closed_baton = s;
-    apr_thread_mutex_lock(s->lock);
-    s->inst = inst;
-    s->exited = 0;
-    apr_thread_mutex_unlock(s->lock);
-    if (berth_upstream_start(&inst->up, s->srv->name, inst->proc, s->log, &cb,
-                             s->opts.max_message, pool) != APR_SUCCESS) {
-        set_error(s, "could not start the session threads");
-        shutdown_process(s, inst);
-        destroy_instance(s, inst, "start failed");
-        return 0;
-    }
+    cb.closed_baton = inst;
+    if (berth_upstream_start(&up, s->srv->name, inst->proc, s->log, &cb,
+                             s->opts.max_message, inst->pool) !=
+        APR_SUCCESS)
+        return "could not start the session threads";
+    inst->up = up;
     berth_upstream_set_call_timeout(
-        inst->up,
-        (apr_interval_time_t)(s->srv->timeouts.call * APR_USEC_PER_SEC));
+        up, (apr_interval_time_t)(s->srv->timeouts.call * APR_USEC_PER_SEC));
     berth_log(BERTH_LOG_INFO, "server %s started (pid %ld)", s->srv->name,
               berth_process_pid(inst->proc));
-    if (berth_upstream_initialize(
-            inst->up,
+    if (berth_upstream_initialize_start(
+            up,
             (apr_interval_time_t)(s->srv->timeouts.initialize *
                                   APR_USEC_PER_SEC),
-            &err, pool) != APR_SUCCESS) {
-        /* the process gone and its stderr read to the end, then the tail */
-        int code = shutdown_process(s, inst);
+            on_initialized, inst) != APR_SUCCESS)
+        return "could not start the initialize handshake";
+    return NULL;
+}
+
+static void log_ready(berth_supervisor_t *s, instance_t *inst)
+{
+    const char *proto = berth_upstream_protocol(inst->up);
+    if (!inst->ctr) {
+        berth_log(BERTH_LOG_INFO, "server %s ready (MCP %s)", s->srv->name,
+                  proto);
+        return;
+    }
+    /* the container runs, so docker wrote its id by now */
+    const char *cid = berth_container_id(inst->ctr);
+    const char *name = berth_container_name(inst->ctr);
+    berth_log(BERTH_LOG_INFO, "server %s ready (MCP %s) in container "
+              "%s%s%.12s%s", s->srv->name, proto, name ? name : "",
+              name ? " (" : "", cid ? cid : "id unknown", name ? ")" : "");
+}
+
+/* The reason a handshake failed, with the server's last stderr lines (or
+ * the command the login shell did not find either), in last_error; INST,
+ * whose process ended with CODE, is freed. */
+static void explain_failed_handshake(berth_supervisor_t *s, instance_t *inst,
+                                     int code)
+{
+    apr_pool_t *scratch;
+    apr_pool_create(&scratch, s->pool);
+    const char *not_found =
+        inst->not_found ? apr_pstrdup(scratch, inst->not_found) : NULL;
+    const char *shell = inst->shell ? apr_pstrdup(scratch, inst->shell)
+                                    : NULL;
+    /* the process gone and its stderr read to the end, then the tail */
+    destroy_instance(s, inst, "initialize failed");
+    const char *tail = berth_logfile_tail(s->log, 5, scratch);
+    const char *msg = apr_psprintf(
+        scratch, "server %s failed to initialize: %s%s%s", s->srv->name,
+        s->start_error, *tail ? "; its last stderr lines:\n" : "", tail);
+    if (not_found && code == 127)
+        /* the login shell did not find it either */
+        msg = apr_psprintf(scratch, "server %s: command not found: %s "
+                           "(searched: %s; and %s -l did not find it)",
+                           s->srv->name, s->srv->command, not_found, shell);
+    apr_thread_mutex_lock(s->lock);
+    set_error(s, msg);
+    apr_thread_mutex_unlock(s->lock);
+    apr_pool_destroy(scratch);
+}
+
+/* A start that failed: its process ended at once (it never finished
+ * initialize), the reason in last_error, logged at LEVEL. */
+static void end_failed_start(berth_supervisor_t *s, berth_log_level_t level)
+{
+    instance_t *inst = s->inst;
+    if (inst) {
+        int code = end_unready(s, inst);
         apr_thread_mutex_lock(s->lock);
         s->last_exit = code;
         apr_thread_mutex_unlock(s->lock);
-        const char *not_found = plan->not_found;
-        const char *shell = plan->shell;
-        apr_pool_t *scratch;
-        apr_pool_create(&scratch, s->pool);
-        err = apr_pstrdup(scratch, err);
-        not_found = not_found ? apr_pstrdup(scratch, not_found) : NULL;
-        shell = shell ? apr_pstrdup(scratch, shell) : NULL;
-        destroy_instance(s, inst, "initialize failed");
-        pool = scratch;
-        const char *tail = berth_logfile_tail(s->log, 5, pool);
-        const char *msg = apr_psprintf(
-            pool, "server %s failed to initialize: %s%s%s", s->srv->name, err,
-            *tail ? "; its last stderr lines:\n" : "", tail);
-        if (not_found && code == 127)
-            /* the login shell did not find it either */
-            msg = apr_psprintf(pool, "server %s: command not found: %s "
-                               "(searched: %s; and %s -l did not find it)",
-                               s->srv->name, s->srv->command, not_found,
-                               shell);
-        set_error(s, msg);
-        /* a one-shot command reports it itself */
-        berth_log(s->opts.restart ? BERTH_LOG_ERROR : BERTH_LOG_DEBUG, "%s",
-                  msg);
-        apr_pool_destroy(scratch);
-        return 0;
+        if (*s->start_error)
+            explain_failed_handshake(s, inst, code);
+        else
+            destroy_instance(s, inst, "start failed");
     }
-    apr_thread_mutex_lock(s->lock);
-    inst->ready_at = berth_platform_clock();
-    apr_thread_mutex_unlock(s->lock);
-    /* the container runs, so docker wrote its id by now */
-    const char *cid = inst->ctr ? berth_container_id(inst->ctr) : NULL;
-    if (inst->ctr)
-        berth_log(BERTH_LOG_INFO, "server %s ready (MCP %s) in container "
-                  "%s%s%.12s%s", s->srv->name,
-                  berth_upstream_protocol(inst->up),
-                  berth_container_name(inst->ctr)
-                      ? berth_container_name(inst->ctr) : "",
-                  berth_container_name(inst->ctr) ? " (" : "",
-                  cid ? cid : "id unknown",
-                  berth_container_name(inst->ctr) ? ")" : "");
-    else
-        berth_log(BERTH_LOG_INFO, "server %s ready (MCP %s)", s->srv->name,
-                  berth_upstream_protocol(inst->up));
-    return 1;
+    berth_log(level, "%s", s->last_error);
 }
 
-/* ---- the state x event table ------------------------------------------ */
-
-typedef void (*action_t)(berth_supervisor_t *s);
-
-/* A death (a failed start or an exit): reap, count, choose the delay. */
-static void act_died(berth_supervisor_t *s)
+/* A ready server died: reaped (one that closed its output but runs on gets
+ * the MCP shutdown), with what it left behind. Returns how long it had been
+ * ready. */
+static apr_interval_time_t reap_dead(berth_supervisor_t *s)
 {
     instance_t *inst = s->inst;
-    apr_interval_time_t ran = 0;
-    if (inst) {
-        int code = -1;
-        ran = inst->ready_at ? berth_platform_clock() - inst->ready_at : 0;
-        if (berth_process_wait(inst->proc, apr_time_from_sec(1), &code) ==
-            APR_TIMEUP)
-            code = shutdown_process(s, inst);
-        berth_process_kill_tree(inst->proc);
-        /* the docker client may have died without its container */
-        if (inst->ctr)
-            berth_container_release(inst->ctr, 1);
-        s->last_exit = code;
-        destroy_instance(s, inst, s->last_error);
-        berth_log(BERTH_LOG_WARN, "%s", s->last_error);
-    }
+    int code = -1;
+    if (!inst)
+        return 0;
+    apr_interval_time_t ran = berth_platform_clock() - inst->ready_at;
+    if (berth_process_wait(inst->proc, apr_time_from_sec(1), &code) ==
+        APR_TIMEUP)
+        code = shutdown_process(s, inst);
+    berth_process_kill_tree(inst->proc);
+    /* the docker client may have died without its container */
+    if (inst->ctr)
+        berth_container_release(inst->ctr, 1);
     apr_thread_mutex_lock(s->lock);
+    s->last_exit = code;
+    apr_thread_mutex_unlock(s->lock);
+    destroy_instance(s, inst, s->last_error);
+    berth_log(BERTH_LOG_WARN, "%s", s->last_error);
+    return ran;
+}
+
+/* Counts a death of an instance that had been ready for RAN, and picks
+ * the next delay (lock held). */
+static void count_death(berth_supervisor_t *s, apr_interval_time_t ran)
+{
     s->deaths[s->death_count++ % 32] = berth_platform_clock();
     s->backoff = berth_supervisor_next_backoff(
         s->backoff, ran, s->opts.backoff_initial, s->opts.backoff_max,
         s->opts.healthy_after);
     s->backoff_until = berth_platform_clock() + s->backoff;
-    apr_thread_mutex_unlock(s->lock);
-    if (s->opts.restart)
-        berth_log(BERTH_LOG_INFO, "server %s restarts in %g s", s->srv->name,
-                  (double)s->backoff / APR_USEC_PER_SEC);
 }
 
-static void act_stop(berth_supervisor_t *s)
+/* Arms the timer whose end is BACKOFF_OVER (lock held). */
+static void restart_later(berth_supervisor_t *s)
+{
+    s->timer_armed = 1;
+    berth_log(BERTH_LOG_INFO, "server %s restarts in %g s", s->srv->name,
+              (double)s->backoff / APR_USEC_PER_SEC);
+}
+
+/* ---- the actions -------------------------------------------------------
+ * Each runs on the supervisor's thread without the lock and returns with
+ * it held, so that its last changes (counters, timer, instance) and the new
+ * state are seen together. None waits inside a start: the handshake runs on
+ * a thread of its own and ends as an event, so a stop meanwhile is served
+ * at once. The waits left end a process, bounded by its shutdown grace. */
+
+static void act_spawn(berth_supervisor_t *s)
+{
+    /* this start's stderr explains this start's failure, no older one */
+    berth_logfile_clear_tail(s->log);
+    apr_thread_mutex_lock(s->lock);
+    s->start_error[0] = '\0';
+    apr_thread_mutex_unlock(s->lock);
+    instance_t *inst = spawn_instance(s);
+    const char *why = inst ? open_session(s, inst) : NULL;
+    if (why)
+        start_failed(s, why);
+    /* published with the new state: status never shows a process while
+     * the state is still stopped or backoff */
+    apr_thread_mutex_lock(s->lock);
+    s->inst = inst;
+}
+
+static void act_respawn(berth_supervisor_t *s)
+{
+    act_spawn(s);
+    s->restarts++;
+}
+
+static void act_up(berth_supervisor_t *s)
+{
+    log_ready(s, s->inst);
+    apr_thread_mutex_lock(s->lock);
+    s->inst->ready_at = berth_platform_clock();
+    s->attempts++;
+}
+
+static void act_start_failed(berth_supervisor_t *s)
+{
+    end_failed_start(s, BERTH_LOG_ERROR);
+    apr_thread_mutex_lock(s->lock);
+    s->attempts++;
+    count_death(s, 0);
+    restart_later(s);
+}
+
+/* A one-shot command reports the failure itself. */
+static void act_start_failed_final(berth_supervisor_t *s)
+{
+    end_failed_start(s, BERTH_LOG_DEBUG);
+    apr_thread_mutex_lock(s->lock);
+    s->attempts++;
+    count_death(s, 0);
+}
+
+static void act_died(berth_supervisor_t *s)
+{
+    apr_interval_time_t ran = reap_dead(s);
+    apr_thread_mutex_lock(s->lock);
+    count_death(s, ran);
+    restart_later(s);
+}
+
+static void act_died_final(berth_supervisor_t *s)
+{
+    apr_interval_time_t ran = reap_dead(s);
+    apr_thread_mutex_lock(s->lock);
+    count_death(s, ran);
+}
+
+/* The start is given up: the handshake's calls fail at once and the
+ * process ends at once (end_unready). */
+static void act_abandon(berth_supervisor_t *s)
 {
     instance_t *inst = s->inst;
-    if (!inst)
+    if (!inst) {
+        /* its spawn failed: nothing runs */
+        apr_thread_mutex_lock(s->lock);
         return;
+    }
+    const char *why = apr_psprintf(inst->pool, "server %s was stopped while "
+                                   "starting", s->srv->name);
+    if (inst->up)
+        berth_upstream_abandon(inst->up, why);
+    int code = end_unready(s, inst);
+    destroy_instance(s, inst, why);
+    berth_log(BERTH_LOG_INFO, "server %s stopped while starting (status %d)",
+              s->srv->name, code);
+    apr_thread_mutex_lock(s->lock);
+}
+
+static void act_shutdown(berth_supervisor_t *s)
+{
+    instance_t *inst = s->inst;
     int code = shutdown_process(s, inst);
     destroy_instance(s, inst, apr_psprintf(inst->pool, "server %s was "
                                                          "stopped",
                                            s->srv->name));
     berth_log(BERTH_LOG_INFO, "server %s stopped (status %d)", s->srv->name,
               code);
+    apr_thread_mutex_lock(s->lock);
 }
 
-static void act_restart(berth_supervisor_t *s)
+/* Nothing runs (backoff, failed): only the timer goes. */
+static void act_halt(berth_supervisor_t *s)
 {
     apr_thread_mutex_lock(s->lock);
-    s->restarts++;
-    apr_thread_mutex_unlock(s->lock);
+    s->timer_armed = 0;
 }
 
-typedef struct {
-    int valid;
-    berth_sv_state_t next;
-    action_t act;
-} transition_t;
+typedef void (*action_fn)(berth_supervisor_t *s);
 
-#define T(n, a) { 1, BERTH_SV_##n, a }
-static const transition_t table[5][EV_COUNT] = {
-    [BERTH_SV_STOPPED] = {
-        [EV_START] = T(STARTING, NULL),
-    },
-    [BERTH_SV_STARTING] = {
-        [EV_UP] = T(READY, NULL),
-        [EV_START_FAILED] = T(BACKOFF, act_died),
-        [EV_EXITED] = T(BACKOFF, act_died),
-        [EV_STOP] = T(STOPPED, act_stop),
-    },
-    [BERTH_SV_READY] = {
-        [EV_EXITED] = T(BACKOFF, act_died),
-        [EV_STOP] = T(STOPPED, act_stop),
-    },
-    [BERTH_SV_BACKOFF] = {
-        [EV_BACKOFF_OVER] = T(STARTING, act_restart),
-        [EV_STOP] = T(STOPPED, NULL),
-    },
-    [BERTH_SV_FAILED] = {
-        [EV_START] = T(STARTING, act_restart),
-        [EV_STOP] = T(STOPPED, NULL),
-    },
+static const action_fn actions[BERTH_SV_ACT_COUNT] = {
+    [BERTH_SV_ACT_NOP] = NULL,
+    [BERTH_SV_ACT_INVALID] = NULL,
+    [BERTH_SV_ACT_SPAWN] = act_spawn,
+    [BERTH_SV_ACT_RESPAWN] = act_respawn,
+    [BERTH_SV_ACT_UP] = act_up,
+    [BERTH_SV_ACT_START_FAILED] = act_start_failed,
+    [BERTH_SV_ACT_START_FAILED_FINAL] = act_start_failed_final,
+    [BERTH_SV_ACT_DIED] = act_died,
+    [BERTH_SV_ACT_DIED_FINAL] = act_died_final,
+    [BERTH_SV_ACT_ABANDON] = act_abandon,
+    [BERTH_SV_ACT_SHUTDOWN] = act_shutdown,
+    [BERTH_SV_ACT_HALT] = act_halt,
 };
-#undef T
 
-/* Runs one transition. Called and returns with the lock held; the action
- * runs without it (it waits for processes). */
-static void dispatch(berth_supervisor_t *s, event_t ev)
+static const char *const action_names[BERTH_SV_ACT_COUNT] = {
+    "nop", "invalid", "spawn", "respawn", "up", "start_failed",
+    "start_failed_final", "died", "died_final", "abandon", "shutdown", "halt",
+};
+
+static const char *const event_names[BERTH_SV_EV_COUNT] = {
+    "start", "up", "start_failed", "exited", "backoff_over", "stop",
+};
+
+const char *berth_sv_action_name(berth_sv_action_t action)
 {
-    const transition_t *t = &table[s->state][ev];
-    if (!t->valid)
-        return;
-    berth_sv_state_t next = t->next;
-    /* no restart (berth call): a death is final */
-    if (next == BERTH_SV_BACKOFF && !s->opts.restart)
-        next = BERTH_SV_FAILED;
-    if (t->act) {
-        apr_thread_mutex_unlock(s->lock);
-        t->act(s);
-        apr_thread_mutex_lock(s->lock);
+    return (unsigned)action < BERTH_SV_ACT_COUNT ? action_names[action] : "?";
+}
+
+const char *berth_sv_event_name(berth_sv_event_t event)
+{
+    return (unsigned)event < BERTH_SV_EV_COUNT ? event_names[event] : "?";
+}
+
+/* ---- the state x event tables ------------------------------------------
+ * One cell per state and event, in the order of berth_sv_event_t: START,
+ * UP, START_FAILED, EXITED, BACKOFF_OVER, STOP. NOP and INVALID keep the
+ * state. */
+
+#define GO(next, act) { BERTH_SV_##next, BERTH_SV_ACT_##act }
+#define NOP(state) { BERTH_SV_##state, BERTH_SV_ACT_NOP }
+#define BAD(state) { BERTH_SV_##state, BERTH_SV_ACT_INVALID }
+
+/* The daemon's servers (opts.restart 1): a death waits out a backoff. */
+static const berth_sv_transition_t restart_table[5][BERTH_SV_EV_COUNT] = {
+    [BERTH_SV_STOPPED] = {
+        GO(STARTING, SPAWN), BAD(STOPPED), BAD(STOPPED),
+        BAD(STOPPED), BAD(STOPPED), NOP(STOPPED) },
+    [BERTH_SV_STARTING] = {
+        BAD(STARTING), GO(READY, UP), GO(BACKOFF, START_FAILED),
+        BAD(STARTING), BAD(STARTING), GO(STOPPED, ABANDON) },
+    [BERTH_SV_READY] = {
+        BAD(READY), BAD(READY), BAD(READY),
+        GO(BACKOFF, DIED), BAD(READY), GO(STOPPED, SHUTDOWN) },
+    [BERTH_SV_BACKOFF] = {
+        BAD(BACKOFF), BAD(BACKOFF), BAD(BACKOFF),
+        BAD(BACKOFF), GO(STARTING, RESPAWN), GO(STOPPED, HALT) },
+    [BERTH_SV_FAILED] = {
+        BAD(FAILED), BAD(FAILED), BAD(FAILED),
+        BAD(FAILED), BAD(FAILED), GO(STOPPED, HALT) },
+};
+
+/* A one-shot command's servers (opts.restart 0): a death is final. Three
+ * cells differ from the daemon's: both deaths go to FAILED, and BACKOFF,
+ * which cannot be reached, has no timer. */
+static const berth_sv_transition_t once_table[5][BERTH_SV_EV_COUNT] = {
+    [BERTH_SV_STOPPED] = {
+        GO(STARTING, SPAWN), BAD(STOPPED), BAD(STOPPED),
+        BAD(STOPPED), BAD(STOPPED), NOP(STOPPED) },
+    [BERTH_SV_STARTING] = {
+        BAD(STARTING), GO(READY, UP), GO(FAILED, START_FAILED_FINAL),
+        BAD(STARTING), BAD(STARTING), GO(STOPPED, ABANDON) },
+    [BERTH_SV_READY] = {
+        BAD(READY), BAD(READY), BAD(READY),
+        GO(FAILED, DIED_FINAL), BAD(READY), GO(STOPPED, SHUTDOWN) },
+    [BERTH_SV_BACKOFF] = {
+        BAD(BACKOFF), BAD(BACKOFF), BAD(BACKOFF),
+        BAD(BACKOFF), BAD(BACKOFF), GO(STOPPED, HALT) },
+    [BERTH_SV_FAILED] = {
+        BAD(FAILED), BAD(FAILED), BAD(FAILED),
+        BAD(FAILED), BAD(FAILED), GO(STOPPED, HALT) },
+};
+
+#undef GO
+#undef NOP
+#undef BAD
+
+berth_sv_transition_t berth_supervisor_transition(berth_sv_mode_t mode,
+                                                  berth_sv_state_t state,
+                                                  berth_sv_event_t event)
+{
+    if ((unsigned)state >= 5 || (unsigned)event >= BERTH_SV_EV_COUNT) {
+        berth_sv_transition_t bad = { state, BERTH_SV_ACT_INVALID };
+        return bad;
     }
-    if (ev == EV_START_FAILED || ev == EV_UP || ev == EV_EXITED)
-        s->attempts++;
-    berth_log(BERTH_LOG_DEBUG, "server %s: %s -> %s", s->srv->name,
-              state_names[s->state], state_names[next]);
-    int changed = s->state != next;
-    s->state = next;
+    return mode == BERTH_SV_RESTART ? restart_table[state][event]
+                                    : once_table[state][event];
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+/* Waits for the next event (lock held). A stop comes first; a handshake's
+ * end before the exit that may follow it. */
+static berth_sv_event_t next_event(berth_supervisor_t *s)
+{
+    static const berth_sv_event_t order[] = {
+        BERTH_SV_EV_UP, BERTH_SV_EV_START_FAILED, BERTH_SV_EV_EXITED };
+    for (;;) {
+        if (s->stop_requested)
+            return BERTH_SV_EV_STOP;
+        for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+            if (s->events & (1u << order[i])) {
+                s->events &= ~(1u << order[i]);
+                return order[i];
+            }
+        }
+        if (!s->timer_armed) {
+            apr_thread_cond_wait(s->cv, s->lock);
+        } else if (!berth_wait_until(s->cv, s->lock, s->backoff_until)) {
+            s->timer_armed = 0;
+            return BERTH_SV_EV_BACKOFF_OVER;
+        }
+    }
+}
+
+/* Runs EV's cell. Called and returns with the lock held; the action runs
+ * without it and takes it back. */
+static void dispatch(berth_supervisor_t *s, berth_sv_event_t ev)
+{
+    berth_sv_transition_t t = berth_supervisor_transition(
+        s->opts.restart ? BERTH_SV_RESTART : BERTH_SV_ONCE, s->state, ev);
+    if (t.action == BERTH_SV_ACT_NOP) {
+        berth_log(BERTH_LOG_DEBUG, "server %s: %s ignored when %s",
+                  s->srv->name, event_names[ev], state_names[s->state]);
+        return;
+    }
+    if (t.action == BERTH_SV_ACT_INVALID) {
+        berth_log(BERTH_LOG_ERROR, "server %s: bug: event %s cannot happen "
+                  "when %s; ignored", s->srv->name, berth_sv_event_name(ev),
+                  state_names[s->state]);
+        return;
+    }
+    apr_thread_mutex_unlock(s->lock);
+    actions[t.action](s);
+    berth_log(BERTH_LOG_DEBUG, "server %s: %s -> %s (%s, %s)", s->srv->name,
+              state_names[s->state], state_names[t.next], event_names[ev],
+              action_names[t.action]);
+    int changed = s->state != t.next;
+    s->state = t.next;
     apr_thread_cond_broadcast(s->cv);
     if (changed && s->opts.on_state) {
         apr_thread_mutex_unlock(s->lock);
-        s->opts.on_state(s->opts.state_baton, s, next);
+        s->opts.on_state(s->opts.state_baton, s, t.next);
         apr_thread_mutex_lock(s->lock);
     }
 }
@@ -437,36 +737,12 @@ static void *APR_THREAD_FUNC run(apr_thread_t *thread, void *arg)
 {
     berth_supervisor_t *s = arg;
     apr_thread_mutex_lock(s->lock);
-    dispatch(s, EV_START);
-    while (s->state != BERTH_SV_STOPPED) {
-        switch (s->state) {
-        case BERTH_SV_STARTING: {
-            apr_thread_mutex_unlock(s->lock);
-            int ok = start_instance(s);
-            apr_thread_mutex_lock(s->lock);
-            dispatch(s, ok ? EV_UP : EV_START_FAILED);
-            break;
-        }
-        case BERTH_SV_READY:
-            while (!s->stop_requested && !s->exited)
-                apr_thread_cond_wait(s->cv, s->lock);
-            dispatch(s, s->stop_requested ? EV_STOP : EV_EXITED);
-            break;
-        case BERTH_SV_BACKOFF:
-            while (!s->stop_requested &&
-                   berth_wait_until(s->cv, s->lock, s->backoff_until))
-                ;
-            dispatch(s, s->stop_requested ? EV_STOP : EV_BACKOFF_OVER);
-            break;
-        case BERTH_SV_FAILED:
-            while (!s->stop_requested)
-                apr_thread_cond_wait(s->cv, s->lock);
-            dispatch(s, EV_STOP);
-            break;
-        default:
-            break;
-        }
-    }
+    /* nothing of an earlier run counts; a stop asked for already does */
+    s->events = 0;
+    s->timer_armed = 0;
+    dispatch(s, BERTH_SV_EV_START);
+    while (s->state != BERTH_SV_STOPPED)
+        dispatch(s, next_event(s));
     apr_thread_mutex_unlock(s->lock);
     join_sweep(s);
     /* return, not apr_thread_exit(): its pthread_exit unwinds past
@@ -550,7 +826,7 @@ berth_upstream_t *berth_supervisor_acquire(berth_supervisor_t *s,
 {
     berth_upstream_t *u = NULL;
     apr_thread_mutex_lock(s->lock);
-    if (s->state == BERTH_SV_READY && s->inst && !s->exited) {
+    if (s->state == BERTH_SV_READY && s->inst && !s->inst->exited) {
         s->inst->holds++;
         u = s->inst->up;
     } else if (why) {

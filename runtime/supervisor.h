@@ -1,8 +1,9 @@
 /* Keeping one server alive: spawn its plan, initialize the MCP session,
  * restart it with exponential backoff when it dies, and shut it down the
  * way the MCP stdio transport says (close stdin, wait, SIGTERM the group,
- * wait, SIGKILL). The life cycle is a state x event table (supervisor.c);
- * each server has one thread running it. */
+ * wait, SIGKILL). The life cycle is a state x event table (below, and
+ * supervisor.c); each server has one thread running it, which never waits
+ * inside a start: a stop while starting is acted on at once. */
 #ifndef BERTH_SUPERVISOR_H
 #define BERTH_SUPERVISOR_H
 
@@ -91,7 +92,9 @@ apr_status_t berth_supervisor_call(berth_supervisor_t *s, const char *method,
  * requests, then N berth_supervisor_stop calls, in about the time of one. */
 void berth_supervisor_request_stop(berth_supervisor_t *s);
 
-/* Stops the server (the MCP stdio shutdown) and joins its thread. */
+/* Stops the server and joins its thread: a ready server gets the MCP stdio
+ * shutdown; a start in progress is abandoned at once (docs/supervision.md,
+ * "Stopping"). */
 void berth_supervisor_stop(berth_supervisor_t *s);
 
 /* Stops the server and starts it again (a fresh process, the backoff
@@ -105,11 +108,62 @@ berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,
                                                   apr_pool_t *pool);
 const char *berth_sv_state_name(berth_sv_state_t state);
 
+/* ---- exposed for tests ------------------------------------------------- */
+
 /* The next backoff delay after a death: doubled up to MAX, back to INITIAL
- * when the instance had run healthily for HEALTHY_AFTER. Exposed for tests. */
+ * when the instance had run healthily for HEALTHY_AFTER. */
 apr_interval_time_t berth_supervisor_next_backoff(
     apr_interval_time_t current, apr_interval_time_t ran,
     apr_interval_time_t initial, apr_interval_time_t max,
     apr_interval_time_t healthy_after);
+
+/* The life cycle as a state x event table, one table per restart mode: the
+ * daemon's servers restart after a death, a one-shot command's (berth call,
+ * berth tools) do not. Every cell is a named action, an explicit nop, or
+ * invalid (the event cannot happen in that state: logged as a bug, the
+ * state kept). docs/supervision.md draws both tables. */
+typedef enum {
+    BERTH_SV_EV_START,        /* the supervisor's thread began */
+    BERTH_SV_EV_UP,           /* the initialize handshake succeeded */
+    BERTH_SV_EV_START_FAILED, /* the plan, the spawn or the handshake failed */
+    BERTH_SV_EV_EXITED,       /* an initialized session ended */
+    BERTH_SV_EV_BACKOFF_OVER, /* the delay before a restart passed */
+    BERTH_SV_EV_STOP,         /* a stop was asked for */
+    BERTH_SV_EV_COUNT
+} berth_sv_event_t;
+
+typedef enum {
+    BERTH_SV_ACT_NOP,        /* ignored: nothing runs, the state is kept */
+    BERTH_SV_ACT_INVALID,    /* cannot happen: logged as a bug, state kept */
+    BERTH_SV_ACT_SPAWN,      /* plan, spawn, begin the handshake */
+    BERTH_SV_ACT_RESPAWN,    /* count a restart, then spawn */
+    BERTH_SV_ACT_UP,         /* the session is ready */
+    BERTH_SV_ACT_START_FAILED,       /* end it, explain, restart later */
+    BERTH_SV_ACT_START_FAILED_FINAL, /* end it, explain; no restart */
+    BERTH_SV_ACT_DIED,       /* reap it, restart later */
+    BERTH_SV_ACT_DIED_FINAL, /* reap it; no restart */
+    BERTH_SV_ACT_ABANDON,    /* a stop while starting: end it at once */
+    BERTH_SV_ACT_SHUTDOWN,   /* a stop when ready: the MCP stdio shutdown */
+    BERTH_SV_ACT_HALT,       /* a stop with nothing running */
+    BERTH_SV_ACT_COUNT
+} berth_sv_action_t;
+
+typedef enum {
+    BERTH_SV_ONCE,    /* opts.restart 0: a death is final (FAILED) */
+    BERTH_SV_RESTART  /* opts.restart 1: a death waits in BACKOFF */
+} berth_sv_mode_t;
+
+typedef struct {
+    berth_sv_state_t next;      /* the state after the action */
+    berth_sv_action_t action;
+} berth_sv_transition_t;
+
+/* The cell of EVENT in STATE: pure, no supervisor needed. Out of range:
+ * invalid, the state kept. */
+berth_sv_transition_t berth_supervisor_transition(berth_sv_mode_t mode,
+                                                  berth_sv_state_t state,
+                                                  berth_sv_event_t event);
+const char *berth_sv_event_name(berth_sv_event_t event);
+const char *berth_sv_action_name(berth_sv_action_t action);
 
 #endif

@@ -1,4 +1,4 @@
-#include "upstream.h"
+#include "upstream_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,11 +12,9 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
-#include "berth_version.h"
 #include "jsonrpc.h"
 #include "jsonwire.h"
 #include "log.h"
-#include "mcpver.h"
 #include "platform.h"
 #include "redact.h"
 #include "spin.h"
@@ -30,10 +28,10 @@ enum { OWNER_NONE, OWNER_READER, OWNER_CALLER };
 
 /* A condition variable of one call, recycled through the session's free
  * list: answers wake only their own caller. */
-typedef struct waiter_t {
+struct waiter_t {
     apr_thread_cond_t *cv;
     struct waiter_t *next;
-} waiter_t;
+};
 
 struct berth_call_t {
     berth_upstream_t *u;
@@ -53,57 +51,6 @@ struct berth_call_t {
     char method[64];
 };
 
-struct berth_upstream_t {
-    apr_pool_t *pool;
-    const char *name;
-    berth_process_t *proc;
-    berth_logfile_t *log;
-    berth_upstream_callbacks_t cb;
-    apr_size_t max_message;
-
-    apr_thread_mutex_t *lock;       /* pending, lists, state */
-    apr_thread_cond_t *answered;    /* the session closed, a refresh ended */
-    waiter_t *free_waiters;         /* recycled per-call condition vars */
-    volatile apr_uint32_t inflight; /* calls started, not yet answered */
-    apr_thread_mutex_t *write_lock; /* one message at a time on stdin */
-    apr_hash_t *pending;            /* json_int_t id -> berth_call_t */
-    json_int_t next_id;
-    int closed;
-    const char *closed_why;
-    int stdin_closed;
-    apr_thread_t *reader;
-    apr_thread_t *err_reader;
-
-    /* The server's stdout is read by one thread at a time: the reader
-     * thread, or (leader/follower) a caller waiting for its answer, which
-     * saves handing each answer from one thread to another. */
-    int lead;                       /* callers may read (pipes pollable) */
-    berth_linereader_t *lr;         /* used by the owner only */
-    int owner;                      /* OWNER_* */
-    berth_call_t *leader;           /* the call whose thread reads */
-    int want_lead;                  /* a caller asked the reader to yield */
-    apr_thread_cond_t *lead_cv;     /* ... and waits here */
-    apr_thread_cond_t *reader_cv;   /* the reader thread parks here */
-    apr_time_t linger_until;        /* ... at least until then, when idle */
-    int eof;                        /* stdout ended (or failed) */
-    int closing;
-    apr_file_t *kick_r, *kick_w;    /* wakes the owner from its poll */
-    int refreshers;                 /* list refresh threads running */
-
-    const char *protocol;
-    json_t *init_result;
-    json_t *lists;                  /* which -> array */
-    unsigned dropped, skipped;
-    apr_interval_time_t call_timeout; /* for berth's own requests */
-};
-
-static const char *const list_methods[][3] = {
-    /* which, method, result member */
-    { "tools", "tools/list", "tools" },
-    { "resources", "resources/list", "resources" },
-    { "resourceTemplates", "resources/templates/list", "resourceTemplates" },
-    { "prompts", "prompts/list", "prompts" },
-};
 
 static json_t *error_obj(int code, const char *message)
 {
@@ -283,68 +230,6 @@ static void handle_response(berth_upstream_t *u, json_t *msg)
     answer(u, json_integer_value(id), msg, NULL, 0);
 }
 
-typedef struct {
-    berth_upstream_t *u;
-    apr_pool_t *pool;   /* the thread's own, destroyed as it ends */
-    char which[32];
-    char method[64];
-} refresh_job_t;
-
-static void *APR_THREAD_FUNC refresher(apr_thread_t *t, void *arg)
-{
-    refresh_job_t *job = arg;
-    berth_upstream_t *u = job->u;
-    apr_status_t rv = berth_upstream_refresh(u, job->which, u->call_timeout);
-    if (rv == APR_SUCCESS && u->cb.on_notification)
-        u->cb.on_notification(u->cb.baton, u, job->method, NULL);
-    apr_thread_mutex_lock(u->lock);
-    u->refreshers--;
-    apr_thread_cond_broadcast(u->answered);
-    apr_thread_mutex_unlock(u->lock);
-    /* the thread's memory goes with it (APR touches nothing of a thread
-     * after its function returns) */
-    apr_pool_destroy(job->pool);
-    free(job);
-    /* return, not apr_thread_exit(): its pthread_exit unwinds past
-     * AddressSanitizer\'s thread teardown (a false stack report) */
-    (void)t;
-    return NULL;
-}
-
-/* list_changed: the refresh is a request whose answer this reader thread
- * must read, so it runs on a thread of its own. */
-static void start_refresh(berth_upstream_t *u, const char *which,
-                          const char *method)
-{
-    apr_threadattr_t *attr;
-    apr_thread_t *t;
-    refresh_job_t *job = calloc(1, sizeof *job);
-    if (!job)
-        return;
-    job->u = u;
-    apr_cpystrn(job->which, which, sizeof job->which);
-    apr_cpystrn(job->method, method, sizeof job->method);
-    /* a pool per refresh, not u->pool: a server that sends list_changed
-     * for hours must not grow berth by a thread's worth each time */
-    if (apr_pool_create(&job->pool, NULL) != APR_SUCCESS) {
-        free(job);
-        return;
-    }
-    apr_thread_mutex_lock(u->lock);
-    u->refreshers++;
-    apr_thread_mutex_unlock(u->lock);
-    apr_threadattr_create(&attr, job->pool);
-    apr_threadattr_detach_set(attr, 1);
-    if (apr_thread_create(&t, attr, refresher, job, job->pool) !=
-        APR_SUCCESS) {
-        apr_thread_mutex_lock(u->lock);
-        u->refreshers--;
-        apr_thread_mutex_unlock(u->lock);
-        apr_pool_destroy(job->pool);
-        free(job);
-    }
-}
-
 static void handle_notification(berth_upstream_t *u, const char *method,
                                 json_t *params)
 {
@@ -362,17 +247,8 @@ static void handle_notification(berth_upstream_t *u, const char *method,
         apr_thread_mutex_unlock(u->lock);
         return;
     }
-    static const char *const changed[][2] = {
-        { "notifications/tools/list_changed", "tools" },
-        { "notifications/resources/list_changed", "resources" },
-        { "notifications/prompts/list_changed", "prompts" },
-    };
-    for (size_t i = 0; i < sizeof changed / sizeof changed[0]; i++) {
-        if (strcmp(method, changed[i][0]) == 0) {
-            start_refresh(u, changed[i][1], method);
-            return;
-        }
-    }
+    if (berth_upstream_list_changed(u, method))
+        return;
     if (u->cb.on_notification)
         u->cb.on_notification(u->cb.baton, u, method, params);
 }
@@ -594,15 +470,6 @@ static void *APR_THREAD_FUNC read_stderr(apr_thread_t *t, void *arg)
     return NULL;
 }
 
-static apr_status_t free_json(void *data)
-{
-    berth_upstream_t *u = data;
-    json_decref(u->lists);
-    json_decref(u->init_result);
-    u->lists = u->init_result = NULL;
-    return APR_SUCCESS;
-}
-
 apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
                                   berth_process_t *proc, berth_logfile_t *log,
                                   const berth_upstream_callbacks_t *cb,
@@ -614,6 +481,7 @@ apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
     u->name = apr_pstrdup(pool, name);
     u->proc = proc;
     u->log = log;
+    u->parent = pool;
     if (cb)
         u->cb = *cb;
     u->max_message = max_message ? max_message : BERTH_RPC_MAX_MESSAGE;
@@ -621,7 +489,7 @@ apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
     u->lists = json_object();
     u->next_id = 1;
     u->call_timeout = 60 * APR_USEC_PER_SEC; /* the config's default */
-    apr_pool_cleanup_register(pool, u, free_json, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pool, u, berth_upstream_free_json, apr_pool_cleanup_null);
     apr_thread_mutex_create(&u->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_thread_mutex_create(&u->write_lock, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_thread_cond_create(&u->answered, pool);
@@ -897,138 +765,7 @@ apr_status_t berth_upstream_respond(berth_upstream_t *u, json_t *id,
     return rv;
 }
 
-apr_status_t berth_upstream_refresh(berth_upstream_t *u, const char *which,
-                                    apr_interval_time_t timeout)
-{
-    const char *method = NULL, *member = NULL;
-    for (size_t i = 0; i < sizeof list_methods / sizeof list_methods[0]; i++)
-        if (strcmp(list_methods[i][0], which) == 0) {
-            method = list_methods[i][1];
-            member = list_methods[i][2];
-        }
-    if (!method)
-        return APR_EINVAL;
-    json_t *all = json_array();
-    json_t *cursor = NULL;
-    apr_status_t rv = APR_SUCCESS;
-    /* a server that repeats a cursor must not keep berth here for ever */
-    for (int page = 0; page < 1000; page++) {
-        json_t *params = json_object();
-        if (cursor)
-            json_object_set(params, "cursor", cursor);
-        json_t *result = NULL, *error = NULL;
-        rv = berth_upstream_request(u, method, params, timeout, &result,
-                                    &error);
-        if (rv != APR_SUCCESS) {
-            berth_log(BERTH_LOG_WARN, "server %s: %s failed: %s", u->name,
-                      method,
-                      json_string_value(json_object_get(error, "message")));
-            json_decref(error);
-            break;
-        }
-        json_array_extend(all, json_is_array(json_object_get(result, member))
-                                   ? json_object_get(result, member)
-                                   : json_array());
-        json_t *next = json_object_get(result, "nextCursor");
-        int again = json_is_string(next) && *json_string_value(next) &&
-                    !(cursor && json_equal(cursor, next));
-        json_decref(cursor);
-        cursor = again ? json_incref(next) : NULL;
-        json_decref(result);
-        if (!again)
-            break;
-    }
-    json_decref(cursor);
-    if (rv == APR_SUCCESS) {
-        apr_thread_mutex_lock(u->lock);
-        json_object_set(u->lists, which, all);
-        apr_thread_mutex_unlock(u->lock);
-    }
-    json_decref(all);
-    return rv;
-}
-
-json_t *berth_upstream_list(berth_upstream_t *u, const char *which)
-{
-    apr_thread_mutex_lock(u->lock);
-    json_t *l = json_object_get(u->lists, which);
-    l = l ? json_incref(l) : json_array();
-    apr_thread_mutex_unlock(u->lock);
-    return l;
-}
-
-apr_status_t berth_upstream_initialize(berth_upstream_t *u,
-                                       apr_interval_time_t timeout,
-                                       const char **error, apr_pool_t *pool)
-{
-    json_t *caps = json_object();
-    if (u->cb.on_request) {
-        json_object_set_new(caps, "roots", json_pack("{s:b}", "listChanged",
-                                                     1));
-        json_object_set_new(caps, "sampling", json_object());
-        json_object_set_new(caps, "elicitation", json_object());
-    }
-    json_t *params = json_pack("{s:s, s:o, s:{s:s, s:s}}", "protocolVersion",
-                               BERTH_MCP_LATEST, "capabilities", caps,
-                               "clientInfo", "name", "berth", "version",
-                               BERTH_VERSION);
-    json_t *result = NULL, *err = NULL;
-    *error = NULL;
-    if (berth_upstream_request(u, "initialize", params, timeout, &result,
-                               &err) != APR_SUCCESS) {
-        *error = apr_pstrdup(pool, json_string_value(json_object_get(
-                                       err, "message")));
-        json_decref(err);
-        return APR_EGENERAL;
-    }
-    const char *version = json_string_value(json_object_get(result,
-                                                            "protocolVersion"));
-    if (!berth_mcp_version_supported(version)) {
-        *error = apr_psprintf(pool, "server %s answered with protocol "
-                              "version %s, which berth does not speak", u->name,
-                              version ? version : "(none)");
-        json_decref(result);
-        return APR_EGENERAL;
-    }
-    apr_thread_mutex_lock(u->lock);
-    u->protocol = apr_pstrdup(u->pool, version);
-    u->init_result = result;
-    apr_thread_mutex_unlock(u->lock);
-    berth_upstream_notify(u, "notifications/initialized", NULL);
-
-    json_t *scaps = json_object_get(result, "capabilities");
-    if (json_object_get(scaps, "tools"))
-        berth_upstream_refresh(u, "tools", timeout);
-    if (json_object_get(scaps, "resources")) {
-        berth_upstream_refresh(u, "resources", timeout);
-        berth_upstream_refresh(u, "resourceTemplates", timeout);
-    }
-    if (json_object_get(scaps, "prompts"))
-        berth_upstream_refresh(u, "prompts", timeout);
-    return APR_SUCCESS;
-}
-
-void berth_upstream_set_call_timeout(berth_upstream_t *u,
-                                     apr_interval_time_t timeout)
-{
-    if (timeout > 0)
-        u->call_timeout = timeout;
-}
-
 const char *berth_upstream_name(const berth_upstream_t *u) { return u->name; }
-
-const char *berth_upstream_protocol(const berth_upstream_t *u)
-{
-    return u->protocol;
-}
-
-json_t *berth_upstream_server_info(berth_upstream_t *u)
-{
-    apr_thread_mutex_lock(u->lock);
-    json_t *r = u->init_result ? json_incref(u->init_result) : json_object();
-    apr_thread_mutex_unlock(u->lock);
-    return r;
-}
 
 int berth_upstream_closed(berth_upstream_t *u)
 {
@@ -1043,6 +780,13 @@ void berth_upstream_counters(berth_upstream_t *u, unsigned *dropped,
 {
     *dropped = u->dropped;
     *skipped = u->skipped;
+}
+
+void berth_upstream_abandon(berth_upstream_t *u, const char *why)
+{
+    fail_all(u, why);
+    /* a caller reading stdout for its own answer is in a poll: wake it */
+    kick(u);
 }
 
 void berth_upstream_close_input(berth_upstream_t *u)
@@ -1073,6 +817,11 @@ void berth_upstream_close(berth_upstream_t *u, const char *why)
         u->err_reader = NULL;
     }
     fail_all(u, why);
+    /* a handshake ends at once on the closed session */
+    if (u->handshaker) {
+        apr_thread_join(&ts, u->handshaker);
+        u->handshaker = NULL;
+    }
     /* refreshers answer from the (now closed) session quickly */
     apr_thread_mutex_lock(u->lock);
     while (u->refreshers > 0)

@@ -4,8 +4,10 @@
  * cancellation, and server-to-client requests handed to a callback.
  *
  * Threads: one reads the server's stdout, one its stderr (into the server's
- * log file); any number of callers make requests concurrently. Callbacks run
- * on the reader thread and must not wait for this server. */
+ * log file), and one runs the handshake of berth_upstream_initialize_start;
+ * any number of callers make requests concurrently. Callbacks run on the
+ * reader thread (the initialize callback on the handshake's) and must not
+ * wait for this server. The code is in upstream.c and upstream_lists.c. */
 #ifndef BERTH_UPSTREAM_H
 #define BERTH_UPSTREAM_H
 
@@ -59,6 +61,28 @@ apr_status_t berth_upstream_start(berth_upstream_t **out, const char *name,
 apr_status_t berth_upstream_initialize(berth_upstream_t *u,
                                        apr_interval_time_t timeout,
                                        const char **error, apr_pool_t *pool);
+
+/* The end of an initialize started by berth_upstream_initialize_start: RV
+ * APR_SUCCESS, or an error with ERROR saying why (valid during the call
+ * only). Runs once, on the handshake's own thread. */
+typedef void (*berth_upstream_initialized_fn)(void *baton, berth_upstream_t *u,
+                                              apr_status_t rv,
+                                              const char *error);
+
+/* berth_upstream_initialize on a thread of its own: returns at once and
+ * DONE tells the end, so that the caller waits for that end and anything
+ * else together (a supervisor: a stop) instead of inside the handshake.
+ * berth_upstream_close waits for that thread. */
+apr_status_t berth_upstream_initialize_start(berth_upstream_t *u,
+                                             apr_interval_time_t timeout,
+                                             berth_upstream_initialized_fn done,
+                                             void *baton);
+
+/* Gives the session up before its end: every pending call fails at once
+ * with WHY, and so does every later one; an initialize in flight ends at
+ * once (without notifications/cancelled: MCP forbids cancelling
+ * initialize). The process is left alone: ending it is the caller's. */
+void berth_upstream_abandon(berth_upstream_t *u, const char *why);
 
 /* A request. PARAMS is stolen (may be NULL). */
 apr_status_t berth_upstream_call_start(berth_upstream_t *u, const char *method,

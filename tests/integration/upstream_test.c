@@ -5,8 +5,9 @@
  * back after its backoff); startup noise, garbage and oversize lines; 1,000
  * sequential and 100 threads of concurrent calls without a mismatched
  * answer; shutdown leaving no process (Unix: an empty process group, and a
- * server that ignores stdin closing and SIGTERM); a command that does not
- * exist; a server that fails to initialize. Leak-free itself, so that the
+ * server that ignores stdin closing and SIGTERM; a stop while a server is
+ * still starting, acted on at once); a command that does not exist; a
+ * server that fails to initialize, or keeps failing and is restarted. Leak-free itself, so that the
  * ASan build checks berth's side.
  * Usage: upstream_test MCP_FIXTURE */
 #include <stdio.h>
@@ -1494,8 +1495,11 @@ static void test_exit_without_restart_is_final(void **state)
     assert_gone(pid);
 }
 
-/* The backoff doubles up to its maximum while starts keep failing. */
-static void test_backoff_doubles(void **state)
+/* A server whose starts keep failing is really restarted, after delays
+ * that grow up to the maximum (the exact sequence, and the BACKOFF ->
+ * STARTING cells, are tested without processes in supervisor_test.c), and
+ * each failure quotes that start's stderr. */
+static void test_failing_starts_restart(void **state)
 {
     (void)state;
     setup_t o = { .restart = 1, .env = json_pack("{s:s}", "FIXTURE_FAIL_INIT",
@@ -1508,8 +1512,7 @@ static void test_backoff_doubles(void **state)
                                                      s->pool),
                          APR_SUCCESS);
     assert_contains(why, "failed to initialize");
-    apr_interval_time_t want[] = { MSEC(100), MSEC(200), MSEC(400),
-                                   MSEC(400) };
+    apr_interval_time_t prev = 0;
     int last_exit[4];
     int tail_lines[4];
     for (unsigned k = 0; k < 4; k++) {
@@ -1518,9 +1521,11 @@ static void test_backoff_doubles(void **state)
             fail_msg("no backoff after restart %u", k);
         /* that backoff (it lasts at least 100 ms), not a later one */
         assert_int_equal(st.restarts, k);
-        if (st.backoff != want[k])
-            fail_msg("backoff %u is %ld us, want %ld", k, (long)st.backoff,
-                     (long)want[k]);
+        if (st.backoff < o.backoff_initial || st.backoff > o.backoff_max ||
+            (k > 0 && st.backoff <= prev && st.backoff != o.backoff_max))
+            fail_msg("backoff %u is %ld us after %ld: it does not grow to "
+                     "the maximum", k, (long)st.backoff, (long)prev);
+        prev = st.backoff;
         assert_int_equal(st.deaths_recent, k + 1);
         assert_contains(st.last_error, "fatal: bad config");
         last_exit[k] = st.last_exit;
@@ -1536,6 +1541,7 @@ static void test_backoff_doubles(void **state)
             apr_sleep(MSEC(5));
         }
     }
+    assert_int_equal(prev, o.backoff_max);
     server_close(s);
     /* checked last, so that the checks above run whatever these say: each
      * failed start exited 3, and its error quotes that start's stderr (one
@@ -1874,6 +1880,115 @@ static void test_stop_kills_a_server_ignoring_term(void **state)
 }
 #endif
 
+#ifndef _WIN32
+/* A server that reads its stdin, survives its end and never answers:
+ * stuck in the initialize handshake until its 30 s initialize timeout. */
+static setup_t silent_setup(void)
+{
+    setup_t o = { .command = "/bin/sh",
+                  .args = json_pack("[s, s]", "-c",
+                                    "cat >/dev/null; sleep 600"),
+                  .init_timeout = 30, .shutdown_timeout = 2 };
+    return o;
+}
+
+/* Waits until S's process runs (its handshake is then in flight). */
+static long starting_pid(server_t *s)
+{
+    berth_supervisor_status_t st = { 0 };
+    apr_time_t deadline = berth_platform_clock() + SEC(10);
+    do {
+        st = status_of(s);
+        if (st.pid > 0)
+            break;
+        apr_sleep(MSEC(5));
+    } while (berth_platform_clock() < deadline);
+    assert_int_equal(st.state, BERTH_SV_STARTING);
+    assert_true(st.pid > 0);
+    apr_sleep(MSEC(200)); /* initialize sent, unanswered */
+    return st.pid;
+}
+
+/* A stop while the handshake waits is acted on at once: the start is
+ * abandoned, the server ended without waiting out the initialize timeout
+ * (30 s) nor the 2 s a ready server gets after its stdin closes. */
+static void test_stop_while_starting(void **state)
+{
+    (void)state;
+    setup_t o = silent_setup();
+    server_t *s = server_open(&o);
+    assert_int_equal(berth_supervisor_start(s->sv), APR_SUCCESS);
+    long pid = starting_pid(s);
+    apr_time_t t0 = berth_platform_clock();
+    server_stop(s);
+    double took = elapsed_s(t0);
+    print_message("  stopped in %.3f s while starting\n", took);
+    assert_true(took < 1.0);
+    berth_supervisor_status_t st = status_of(s);
+    assert_int_equal(st.state, BERTH_SV_STOPPED);
+    assert_int_equal(st.pid, 0);
+    assert_int_equal(st.deaths_recent, 0);
+    assert_gone(pid);
+    json_t *e = request_fails(s, "ping", NULL);
+    assert_contains(err_message(e), "server fixture is not running (stopped");
+    json_decref(e);
+    server_close(s);
+}
+
+/* A request_stop (the daemon's way: N servers at once) reaches a
+ * supervisor whose handshake waits just the same, and a restart after it
+ * starts afresh. */
+static void test_request_stop_while_starting_then_restart(void **state)
+{
+    (void)state;
+    setup_t o = silent_setup();
+    server_t *s = server_open(&o);
+    assert_int_equal(berth_supervisor_start(s->sv), APR_SUCCESS);
+    long pid = starting_pid(s);
+    apr_time_t t0 = berth_platform_clock();
+    berth_supervisor_request_stop(s->sv);
+    assert_true(wait_state(s, BERTH_SV_STOPPED, -1, SEC(1)));
+    print_message("  stopped %.3f s after the request\n", elapsed_s(t0));
+    assert_gone(pid);
+    berth_supervisor_restart(s->sv);
+    long pid2 = starting_pid(s);
+    assert_true(pid2 != pid);
+    t0 = berth_platform_clock();
+    server_stop(s);
+    assert_true(elapsed_s(t0) < 1.0);
+    assert_gone(pid2);
+    server_close(s);
+}
+
+/* A start that fails (here: no answer within the initialize timeout) ends
+ * its server at once too: it never had a session to wind down, so it gets
+ * SIGTERM without first waiting the shutdown timeout for it to exit. */
+static void test_failed_start_ends_at_once(void **state)
+{
+    (void)state;
+    setup_t o = silent_setup();
+    o.init_timeout = 0.5;
+    o.shutdown_timeout = 5;
+    server_t *s = server_open(&o);
+    apr_time_t t0 = berth_platform_clock();
+    assert_int_equal(berth_supervisor_start(s->sv), APR_SUCCESS);
+    long pid = starting_pid(s);
+    const char *why = NULL;
+    assert_int_not_equal(berth_supervisor_wait_ready(s->sv, SEC(30), &why,
+                                                     s->pool),
+                         APR_SUCCESS);
+    double took = elapsed_s(t0);
+    print_message("  failed in %.3f s: %s\n", took, why);
+    assert_contains(why, "did not answer initialize within 0.5 s");
+    assert_true(took < 2.0); /* not 0.5 s + the 5 s shutdown timeout */
+    berth_supervisor_status_t st = status_of(s);
+    assert_int_equal(st.state, BERTH_SV_FAILED);
+    assert_int_equal(st.last_exit, 128 + SIGTERM);
+    assert_gone(pid);
+    server_close(s);
+}
+#endif
+
 /* ---- 7. a command that does not exist ----------------------------------- */
 
 static void test_missing_command(void **state)
@@ -2000,7 +2115,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_crash_mid_call_restarts, close_all),
         cmocka_unit_test_teardown(test_exit_without_restart_is_final,
                                   close_all),
-        cmocka_unit_test_teardown(test_backoff_doubles, close_all),
+        cmocka_unit_test_teardown(test_failing_starts_restart, close_all),
         cmocka_unit_test_teardown(test_noise_and_oversize, close_all),
         cmocka_unit_test_teardown(test_sequential_1000, close_all),
         cmocka_unit_test_teardown(test_concurrent_100, close_all),
@@ -2009,6 +2124,10 @@ int main(int argc, char **argv)
 #ifndef _WIN32
         cmocka_unit_test_teardown(test_stop_kills_a_server_ignoring_term,
                                   close_all),
+        cmocka_unit_test_teardown(test_stop_while_starting, close_all),
+        cmocka_unit_test_teardown(
+            test_request_stop_while_starting_then_restart, close_all),
+        cmocka_unit_test_teardown(test_failed_start_ends_at_once, close_all),
 #endif
         cmocka_unit_test_teardown(test_missing_command, close_all),
         cmocka_unit_test_teardown(test_fail_init, close_all),
