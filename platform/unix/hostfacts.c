@@ -2,7 +2,7 @@
  * owns a process group, and the monotonic clock. */
 #include "hostfacts.h"
 #include "platform.h"
-#include "unix_pipe.h"
+#include "unix_os.h"
 
 #include <errno.h>
 #include <fcntl.h>

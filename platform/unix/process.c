@@ -1,12 +1,9 @@
 /* The Unix spawn primitive: fork, a process group of its own, a clean signal
  * mask, the plan's exact argv and environment, and the exec error carried
  * back through a close-on-exec pipe. */
-#if defined(__linux__)
-#define _GNU_SOURCE 1 /* pipe2 */
-#endif
 #include "platform.h"
 #include "process.h"
-#include "unix_pipe.h"
+#include "unix_os.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +15,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/prctl.h>
-#endif
 
 #include <apr_portable.h>
 #include <apr_thread_mutex.h>
@@ -34,21 +28,6 @@ struct berth_process_t {
     int exit_code;
     apr_file_t *in, *out, *err;
 };
-
-int berth_cloexec_pipe(int fds[2])
-{
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
-    defined(__OpenBSD__)
-    return pipe2(fds, O_CLOEXEC);
-#else
-    /* no pipe2 (macOS): a window remains between pipe and fcntl */
-    if (pipe(fds) != 0)
-        return -1;
-    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-    return 0;
-#endif
-}
 
 static apr_status_t cleanup(void *data)
 {
@@ -107,21 +86,10 @@ apr_status_t berth_process_spawn(berth_process_t **out,
         /* berth blocks signals in its own threads; the child must not */
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int s = 1; s < NSIG; s++)
+        for (int s = 1; s < berth_unix_signal_limit(); s++)
             if (s != SIGKILL && s != SIGSTOP)
                 signal(s, SIG_DFL);
-#if defined(__linux__)
-        /* berth killed with SIGKILL cannot stop its children: the kernel
-         * sends them SIGTERM instead (docker run passes it on to the
-         * container). It fires when the forking thread ends, so servers are
-         * spawned from the thread that supervises them for their whole
-         * life. Kept across exec; a parent already gone gets it now. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            raise(SIGTERM);
-#else
-        (void)parent;
-#endif
+        berth_unix_die_with_parent(parent);
         dup2(in[0], 0);
         dup2(o[1], 1);
         dup2(e[1], 2);
