@@ -43,6 +43,11 @@ const char *berth_platform_os_name(void);
 /* The running OS as host facts name it. */
 berth_os_t berth_platform_os(void);
 
+/* The facts of the running machine as the OS reports them, nothing decided
+ * (berth_hostfacts_real, runtime/hostfacts.c, completes them). */
+apr_status_t berth_platform_hostfacts(berth_hostfacts_t **out,
+                                      apr_pool_t *pool);
+
 /* berth's private state folder for this user (cidfiles live below it):
  * $XDG_RUNTIME_DIR/berth, else ~/.cache/berth on Unix; macOS
  * ~/Library/Caches/berth; Windows %LOCALAPPDATA%\berth. */

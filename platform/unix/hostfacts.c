@@ -201,7 +201,8 @@ static const char *login_shell(void)
     return "/bin/sh";
 }
 
-apr_status_t berth_hostfacts_real(berth_hostfacts_t **out, apr_pool_t *pool)
+apr_status_t berth_platform_hostfacts(berth_hostfacts_t **out,
+                                      apr_pool_t *pool)
 {
     berth_hostfacts_t *f = apr_pcalloc(pool, sizeof *f);
     f->os = berth_platform_os();

@@ -35,50 +35,25 @@ static int key_cmp(const void *a, const void *b)
     return r == CSTR_LESS_THAN ? -1 : r == CSTR_GREATER_THAN ? 1 : 0;
 }
 
-static int has_key(const apr_array_header_t *env, const char *key)
-{
-    size_t kl = strlen(key);
-    for (int i = 0; i < env->nelts; i++) {
-        const char *e = APR_ARRAY_IDX(env, i, const char *);
-        if (_strnicmp(e, key, kl) == 0 && e[kl] == '=')
-            return 1;
-    }
-    return 0;
-}
-
 wchar_t *berth_win_env_block(const apr_array_header_t *env, apr_pool_t *pool)
 {
-    static const char *const required[] = { "SYSTEMROOT", "SYSTEMDRIVE",
-                                            "WINDIR", "TEMP", "TMP",
-                                            "USERPROFILE", NULL };
-    apr_array_header_t *all = apr_array_copy(pool, env);
-    for (const char *const *r = required; *r; r++) {
-        if (has_key(all, *r))
-            continue;
-        wchar_t val[MAX_PATH * 2];
-        DWORD n = GetEnvironmentVariableW(berth_win_wide(*r, pool), val,
-                                          MAX_PATH * 2);
-        if (n > 0 && n < MAX_PATH * 2)
-            APR_ARRAY_PUSH(all, const char *) =
-                apr_pstrcat(pool, *r, "=", berth_win_utf8(val, pool), NULL);
-    }
-    wchar_t **w = apr_palloc(pool, sizeof(wchar_t *) * (size_t)(all->nelts + 1));
+    wchar_t **w = apr_palloc(pool, sizeof(wchar_t *) * (size_t)(env->nelts + 1));
     size_t total = 1;
-    for (int i = 0; i < all->nelts; i++) {
-        w[i] = berth_win_wide(APR_ARRAY_IDX(all, i, const char *), pool);
+    for (int i = 0; i < env->nelts; i++) {
+        w[i] = berth_win_wide(APR_ARRAY_IDX(env, i, const char *), pool);
         total += wcslen(w[i]) + 1;
     }
-    qsort(w, (size_t)all->nelts, sizeof(wchar_t *), key_cmp);
+    qsort(w, (size_t)env->nelts, sizeof(wchar_t *), key_cmp);
     wchar_t *block = apr_palloc(pool, sizeof(wchar_t) * (total + 1));
     wchar_t *p = block;
-    for (int i = 0; i < all->nelts; i++) {
+    for (int i = 0; i < env->nelts; i++) {
         size_t n = wcslen(w[i]);
         memcpy(p, w[i], n * sizeof(wchar_t));
         p += n;
         *p++ = L'\0';
     }
     *p++ = L'\0';
-    if (all->nelts == 0)
+    if (env->nelts == 0)
         *p = L'\0';
     return block;
 }
