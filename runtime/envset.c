@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "redact.h"
+#include "winenv.h"
 
 static const char *const unix_allow[] = {
     "PATH", "HOME", "TMPDIR", "TEMP", "TMP", "SHELL", "TERM", "LANG", "USER",
@@ -178,120 +179,168 @@ static void reason(apr_array_header_t *reasons, const char *text)
         APR_ARRAY_PUSH(reasons, const char *) = text;
 }
 
-apr_array_header_t *berth_envset_build(const berth_envset_in_t *in,
-                                       apr_array_header_t *reasons,
-                                       apr_pool_t *pool)
+/* 1. the allow-listed part of berth's environment */
+static apr_array_header_t *allowed_part(const berth_envset_in_t *in,
+                                        apr_pool_t *pool)
 {
-    const berth_hostfacts_t *facts = in->facts;
     apr_array_header_t *env = apr_array_make(pool, 32, sizeof(const char *));
-    apr_array_header_t *allow = berth_envset_allowlist(facts, in->cfg, pool);
-
-    /* 1. the allow-listed part of berth's environment */
+    apr_array_header_t *allow = berth_envset_allowlist(in->facts, in->cfg,
+                                                       pool);
     for (int i = 0; i < in->process_env->nelts; i++) {
         const char *e = APR_ARRAY_IDX(in->process_env, i, const char *);
         apr_size_t kl;
         if (berth_env_value(e, &kl) &&
-            berth_envset_allowed(facts, allow, e, kl))
+            berth_envset_allowed(in->facts, allow, e, kl))
             APR_ARRAY_PUSH(env, const char *) = e;
     }
+    return env;
+}
 
-    /* 2. the server's own env wins */
+/* 2. the server's own env wins; 1 when it sets PATH */
+static int add_server_env(const berth_envset_in_t *in, apr_array_header_t *env)
+{
     int server_path = 0;
     for (int i = 0; in->server_env && i < in->server_env->nelts; i++) {
         const berth_kv_t *kv = &APR_ARRAY_IDX(in->server_env, i, berth_kv_t);
-        berth_env_set(facts, env, kv->key, kv->value);
-        if (berth_env_key_eq(facts, kv->key, strlen(kv->key), "PATH"))
+        berth_env_set(in->facts, env, kv->key, kv->value);
+        if (berth_env_key_eq(in->facts, kv->key, strlen(kv->key), "PATH"))
             server_path = 1;
     }
+    return server_path;
+}
 
-    /* 3. PATH enhancement, when PATH has no tool directory */
+/* The folders PATH enhancement puts first, and *SRC saying whence. */
+static apr_array_header_t *tool_path(const berth_envset_in_t *in,
+                                     const char **src, apr_pool_t *pool)
+{
+    const berth_hostfacts_t *facts = in->facts;
+    apr_array_header_t *dirs = apr_array_make(pool, 24, sizeof(const char *));
+    if (facts->os == BERTH_OS_WINDOWS) {
+        push_unique(facts, dirs, berth_path_split(
+            facts, facts->registry_user_path, pool));
+        push_unique(facts, dirs, berth_path_split(
+            facts, facts->registry_machine_path, pool));
+        *src = "the user and machine PATH from the registry";
+        return dirs;
+    }
+    int login = in->login && in->login->captured && in->login->path;
+    if (login)
+        push_unique(facts, dirs, berth_path_split(facts, in->login->path,
+                                                  pool));
+    push_unique(facts, dirs, wellknown_tool_dirs(facts, pool));
+    *src = login ? "the login shell's PATH and the usual tool directories"
+                 : "the usual tool directories (no login-shell PATH)";
+    return dirs;
+}
+
+/* 3. PATH enhancement, when PATH has no tool directory */
+static void enhance_path(const berth_envset_in_t *in, apr_array_header_t *env,
+                         int server_path, apr_array_header_t *reasons,
+                         apr_pool_t *pool)
+{
+    const berth_hostfacts_t *facts = in->facts;
     const char *path = berth_env_get(facts, env, "PATH");
+    const char *src;
     if (server_path) {
         reason(reasons, "PATH is the server's own (from its env), not "
                         "enhanced");
-    } else if (!berth_envset_path_has_tool_dir(facts, path)) {
-        apr_array_header_t *dirs = apr_array_make(pool, 24,
-                                                  sizeof(const char *));
-        const char *src;
-        if (facts->os == BERTH_OS_WINDOWS) {
-            push_unique(facts, dirs, berth_path_split(
-                facts, facts->registry_user_path, pool));
-            push_unique(facts, dirs, berth_path_split(
-                facts, facts->registry_machine_path, pool));
-            src = "the user and machine PATH from the registry";
-        } else {
-            if (in->login && in->login->captured && in->login->path)
-                push_unique(facts, dirs,
-                            berth_path_split(facts, in->login->path, pool));
-            push_unique(facts, dirs, wellknown_tool_dirs(facts, pool));
-            src = in->login && in->login->captured && in->login->path
-                      ? "the login shell's PATH and the usual tool "
-                        "directories"
-                      : "the usual tool directories (no login-shell PATH)";
-        }
-        push_unique(facts, dirs, berth_path_split(facts, path, pool));
-        const char *np = berth_path_join(facts, dirs, pool);
-        if (!path || strcmp(np, path) != 0) {
-            berth_env_set(facts, env, "PATH", np);
-            reason(reasons, apr_pstrcat(pool, "PATH had no tool directory; "
-                                        "enhanced with ", src, NULL));
-        }
+        return;
     }
-
-    /* docker's own folder first, so it finds its credential helpers */
-    if (in->docker_dir) {
-        path = berth_env_get(facts, env, "PATH");
-        apr_array_header_t *dirs = berth_path_split(facts, path, pool);
-        if (!list_has(facts, dirs, in->docker_dir)) {
-            char sep[2] = { facts->path_sep, '\0' };
-            berth_env_set(facts, env, "PATH",
-                          path && *path ? apr_pstrcat(pool, in->docker_dir,
-                                                      sep, path, NULL)
-                                        : in->docker_dir);
-            reason(reasons, apr_pstrcat(pool, "prepended ", in->docker_dir,
-                                        " to PATH for docker's helpers",
-                                        NULL));
-        }
+    if (berth_envset_path_has_tool_dir(facts, path))
+        return;
+    apr_array_header_t *dirs = tool_path(in, &src, pool);
+    push_unique(facts, dirs, berth_path_split(facts, path, pool));
+    const char *np = berth_path_join(facts, dirs, pool);
+    if (!path || strcmp(np, path) != 0) {
+        berth_env_set(facts, env, "PATH", np);
+        reason(reasons, apr_pstrcat(pool, "PATH had no tool directory; "
+                                    "enhanced with ", src, NULL));
     }
+}
 
-    /* 4. proxies, only when asked for, without credentials */
-    if (in->cfg && in->cfg->forward_proxy_env) {
-        for (size_t g = 0; g < sizeof proxy_groups / sizeof proxy_groups[0];
-             g++) {
-            int by_server = 0;
-            for (int s = 0; s < 2; s++)
-                for (int i = 0; in->server_env && i < in->server_env->nelts;
-                     i++)
-                    if (strcmp(APR_ARRAY_IDX(in->server_env, i, berth_kv_t).key,
-                               proxy_groups[g][s]) == 0)
-                        by_server = 1;
-            if (by_server) {
-                reason(reasons, apr_pstrcat(pool, proxy_groups[g][0],
-                                            " set by the server; berth's not "
-                                            "forwarded", NULL));
-                continue;
-            }
-            int no_proxy = g == 3;
-            for (int s = 0; s < 2; s++) {
-                /* exact spelling: on Windows both resolve to one variable */
-                const char *key = proxy_groups[g][s];
-                const char *v = NULL;
-                for (int i = 0; i < in->process_env->nelts && !v; i++) {
-                    const char *e = APR_ARRAY_IDX(in->process_env, i,
-                                                  const char *);
-                    apr_size_t kl;
-                    const char *val = berth_env_value(e, &kl);
-                    if (val && kl == strlen(key) && strncmp(e, key, kl) == 0)
-                        v = val;
-                }
-                if (!v)
-                    continue;
-                berth_env_set(facts, env, key,
+/* docker's own folder first, so it finds its credential helpers */
+static void prepend_docker_dir(const berth_envset_in_t *in,
+                               apr_array_header_t *env,
+                               apr_array_header_t *reasons, apr_pool_t *pool)
+{
+    const berth_hostfacts_t *facts = in->facts;
+    if (!in->docker_dir)
+        return;
+    const char *path = berth_env_get(facts, env, "PATH");
+    apr_array_header_t *dirs = berth_path_split(facts, path, pool);
+    if (list_has(facts, dirs, in->docker_dir))
+        return;
+    char sep[2] = { facts->path_sep, '\0' };
+    berth_env_set(facts, env, "PATH",
+                  path && *path ? apr_pstrcat(pool, in->docker_dir, sep, path,
+                                              NULL)
+                                : in->docker_dir);
+    reason(reasons, apr_pstrcat(pool, "prepended ", in->docker_dir,
+                                " to PATH for docker's helpers", NULL));
+}
+
+/* Whether the server's env sets either spelling of proxy group G. */
+static int proxy_set_by_server(const berth_envset_in_t *in, size_t g)
+{
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; in->server_env && i < in->server_env->nelts; i++)
+            if (strcmp(APR_ARRAY_IDX(in->server_env, i, berth_kv_t).key,
+                       proxy_groups[g][s]) == 0)
+                return 1;
+    return 0;
+}
+
+/* KEY's value in berth's environment, spelled exactly so: on Windows both
+ * spellings of a proxy variable resolve to one variable. */
+static const char *exact_value(const berth_envset_in_t *in, const char *key)
+{
+    for (int i = 0; i < in->process_env->nelts; i++) {
+        const char *e = APR_ARRAY_IDX(in->process_env, i, const char *);
+        apr_size_t kl;
+        const char *val = berth_env_value(e, &kl);
+        if (val && kl == strlen(key) && strncmp(e, key, kl) == 0)
+            return val;
+    }
+    return NULL;
+}
+
+/* 4. proxies, only when asked for, without credentials */
+static void forward_proxies(const berth_envset_in_t *in,
+                            apr_array_header_t *env,
+                            apr_array_header_t *reasons, apr_pool_t *pool)
+{
+    if (!in->cfg || !in->cfg->forward_proxy_env)
+        return;
+    for (size_t g = 0; g < sizeof proxy_groups / sizeof proxy_groups[0]; g++) {
+        if (proxy_set_by_server(in, g)) {
+            reason(reasons, apr_pstrcat(pool, proxy_groups[g][0],
+                                        " set by the server; berth's not "
+                                        "forwarded", NULL));
+            continue;
+        }
+        int no_proxy = g == 3;
+        for (int s = 0; s < 2; s++) {
+            const char *v = exact_value(in, proxy_groups[g][s]);
+            if (v)
+                berth_env_set(in->facts, env, proxy_groups[g][s],
                               no_proxy ? v
                                        : berth_envset_strip_credentials(v,
                                                                         pool));
-            }
         }
     }
+}
+
+apr_array_header_t *berth_envset_build(const berth_envset_in_t *in,
+                                       apr_array_header_t *reasons,
+                                       apr_pool_t *pool)
+{
+    apr_array_header_t *env = allowed_part(in, pool);
+    int server_path = add_server_env(in, env);
+    enhance_path(in, env, server_path, reasons, pool);
+    prepend_docker_dir(in, env, reasons, pool);
+    forward_proxies(in, env, reasons, pool);
+    /* 5. Windows: the variables every program needs, and why some are
+     * there at all */
+    berth_winenv_child(in->facts, in->process_env, env, reasons, pool);
     return env;
 }

@@ -42,8 +42,11 @@ const char *berth_envset_strip_credentials(const char *value,
 int berth_envset_path_has_tool_dir(const berth_hostfacts_t *facts,
                                    const char *path);
 
-/* The full child environment ("KEY=VALUE"). REASONS (const char *, may be
- * NULL) receives a sentence for every decision worth explaining. */
+/* The full child environment ("KEY=VALUE"): the allow-listed part of
+ * PROCESS_ENV, the server's env over it, PATH enhancement, docker's folder
+ * first on PATH, the proxies on request, and on Windows the variables every
+ * program gets (winenv.h). REASONS (const char *, may be NULL) receives a
+ * sentence for every decision worth explaining. */
 apr_array_header_t *berth_envset_build(const berth_envset_in_t *in,
                                        apr_array_header_t *reasons,
                                        apr_pool_t *pool);

@@ -6,6 +6,17 @@
 #include <apr_cstr.h>
 #include <apr_strings.h>
 
+#include "platform.h"
+#include "winenv.h"
+
+apr_status_t berth_hostfacts_real(berth_hostfacts_t **out, apr_pool_t *pool)
+{
+    apr_status_t rv = berth_platform_hostfacts(out, pool);
+    if (rv == APR_SUCCESS)
+        berth_winenv_fill(*out, pool);
+    return rv;
+}
+
 const char *berth_os_name(berth_os_t os)
 {
     switch (os) {

@@ -32,6 +32,26 @@ typedef struct {
     apr_size_t out_len;
 } berth_capture_t;
 
+/* Windows: the folders Windows itself knows (SHGetKnownFolderPath), in
+ * UTF-8; NULL where it knows none, and on other OSes. Facts only: what
+ * berth makes of them is decided in runtime/winenv.c. */
+typedef struct {
+    const char *program_files_x64;  /* FOLDERID_ProgramFilesX64 */
+    const char *program_files;      /* FOLDERID_ProgramFiles */
+    const char *program_data;       /* FOLDERID_ProgramData */
+    const char *local_app_data;     /* FOLDERID_LocalAppData */
+    const char *profile;            /* FOLDERID_Profile */
+    const char *windows;            /* FOLDERID_Windows */
+} berth_known_folders_t;
+
+/* A variable berth put into its own environment because the OS gave none
+ * (winenv.h: the LocalSystem fallbacks). */
+typedef struct {
+    const char *name;
+    const char *value;
+    const char *source;  /* where the value came from, for the plan */
+} berth_env_fallback_t;
+
 typedef struct berth_hostfacts_t berth_hostfacts_t;
 
 struct berth_hostfacts_t {
@@ -47,6 +67,10 @@ struct berth_hostfacts_t {
      * elsewhere or when absent) */
     const char *registry_user_path;
     const char *registry_machine_path;
+    berth_known_folders_t known_folders;
+    /* berth_env_fallback_t: what berth_winenv_fill added to ENV (NULL or
+     * empty when nothing) */
+    apr_array_header_t *env_fallbacks;
 
     berth_probe_t (*probe)(const berth_hostfacts_t *facts, const char *path);
     /* Runs ARGV (argv[0] an absolute path or a name searched on ENV's PATH)
@@ -67,7 +91,9 @@ struct berth_hostfacts_t {
  * banners before the answer); "" when there is none. Edits OUT in place. */
 const char *berth_capture_last_line(berth_capture_t *out);
 
-/* Facts for the running machine (platform/<os>/hostfacts.c). */
+/* Facts for the running machine: what platform/<os>/hostfacts.c reports
+ * (berth_platform_hostfacts), completed by the rules that make berth's own
+ * environment whole (on Windows the LocalSystem fallbacks, winenv.h). */
 apr_status_t berth_hostfacts_real(berth_hostfacts_t **out, apr_pool_t *pool);
 
 /* Environment lookups with the OS's key rule. NULL when absent. */

@@ -4,9 +4,11 @@
 #ifndef BERTH_PLATFORM_H
 #define BERTH_PLATFORM_H
 
+#include <stddef.h>
 #include <time.h>
 
 #include <apr_pools.h>
+#include <apr_portable.h> /* apr_os_sock_t */
 #include <apr_tables.h>
 #include <apr_time.h>
 
@@ -41,6 +43,11 @@ const char *berth_platform_os_name(void);
 /* The running OS as host facts name it. */
 berth_os_t berth_platform_os(void);
 
+/* The facts of the running machine as the OS reports them, nothing decided
+ * (berth_hostfacts_real, runtime/hostfacts.c, completes them). */
+apr_status_t berth_platform_hostfacts(berth_hostfacts_t **out,
+                                      apr_pool_t *pool);
+
 /* berth's private state folder for this user (cidfiles live below it):
  * $XDG_RUNTIME_DIR/berth, else ~/.cache/berth on Unix; macOS
  * ~/Library/Caches/berth; Windows %LOCALAPPDATA%\berth. */
@@ -67,5 +74,23 @@ apr_status_t berth_platform_thread_lowest(void);
 /* Gives memory the C library keeps free back to the system (after many
  * sessions ended); a no-op where the C library has no such call. */
 void berth_platform_trim_memory(void);
+
+/* ---- sockets for the HTTP front ---- */
+
+/* 1 when socket FD has something to read or its peer closed; never blocks.
+ * (An error counts as readable too: a caller waiting for the socket stops,
+ * and its next read meets the error.) */
+int berth_platform_socket_readable(apr_os_sock_t fd);
+
+/* Closes socket FD (close / closesocket). */
+void berth_platform_socket_close(apr_os_sock_t fd);
+
+#define BERTH_SOCKADDR_MAX 128
+/* HOST (a numeric IPv4 or IPv6 address, no brackets) and PORT as a socket
+ * address in BUF (BERTH_SOCKADDR_MAX bytes, suitably aligned); *LEN its
+ * size, *IPV6 1 for an IPv6 address. APR_EINVAL when HOST is not numeric
+ * (or PORT is above 65535). */
+apr_status_t berth_platform_sockaddr(const char *host, unsigned port,
+                                     void *buf, size_t *len, int *ipv6);
 
 #endif

@@ -22,9 +22,11 @@ typedef struct {
 
 typedef struct berth_process_t berth_process_t;
 
-/* Starts SPEC. An exec failure is an error with *ERROR saying why ("cannot
- * run /x/y: No such file or directory"), never a child exiting 127. The
- * process tree ends when POOL is destroyed. */
+/* Starts SPEC. A child that cannot start is an error with *ERROR saying
+ * which step failed and why ("cannot run /x/y: No such file or directory",
+ * "cannot enter /w: Not a directory"), never a child exiting 127, and it
+ * leaves no descriptor or handle behind. The process tree ends when POOL is
+ * destroyed. */
 apr_status_t berth_process_spawn(berth_process_t **out,
                                  const berth_process_spec_t *spec,
                                  const char **error, apr_pool_t *pool);

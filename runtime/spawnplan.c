@@ -250,16 +250,170 @@ static const char *dir_of(const berth_docker_t *d, apr_pool_t *pool)
     return d->verified ? berth_path_dirname(d->path, pool) : NULL;
 }
 
+/* Shape 3's docker argv: the user's, with the server's env as -e flags and
+ * berth's labels right after a leading run (the sweeps find this container
+ * too when berth dies before it). */
+static apr_array_header_t *user_docker_args(const berth_server_config_t *srv,
+                                            const berth_plan_in_t *in,
+                                            int run, apr_pool_t *pool)
+{
+    apr_array_header_t *dargs = strings(pool);
+    for (int i = 0; srv->args && i < srv->args->nelts; i++) {
+        add(dargs, APR_ARRAY_IDX(srv->args, i, const char *));
+        if (i != 0 || !run)
+            continue;
+        for (int k = 0; srv->env && k < srv->env->nelts; k++) {
+            const berth_kv_t *kv = &APR_ARRAY_IDX(srv->env, k, berth_kv_t);
+            add(dargs, "-e");
+            add(dargs, apr_pstrcat(pool, kv->key, "=", kv->value, NULL));
+        }
+        add(dargs, "--label");
+        add(dargs, "io.berth.managed=true");
+        add(dargs, "--label");
+        add(dargs, apr_pstrcat(pool, "io.berth.server=", srv->name, NULL));
+        add(dargs, "--label");
+        add(dargs, apr_pstrcat(pool, "io.berth.instance=",
+                               in->instance ? in->instance : "", NULL));
+    }
+    return dargs;
+}
+
+/* Shape 3: the command is docker itself; never isolated again, its env
+ * goes in as -e. */
+static apr_status_t plan_user_docker(berth_plan_t *p,
+                                     const berth_server_config_t *srv,
+                                     const berth_plan_in_t *in,
+                                     berth_envset_in_t *ei, const char **error,
+                                     apr_pool_t *pool)
+{
+    const berth_hostfacts_t *facts = in->facts;
+    int run = srv->args && srv->args->nelts &&
+              strcmp(APR_ARRAY_IDX(srv->args, 0, const char *), "run") == 0;
+    apr_array_header_t *dargs = user_docker_args(srv, in, run, pool);
+    p->mode = BERTH_PLAN_DOCKER;
+    reason(p, run ? "the command is docker run: never isolated again; "
+                    "the server's env goes in as -e flags, berth's labels "
+                    "as --label"
+                  : "the command is docker: run as configured");
+    if (berth_path_is_absolute(facts, srv->command) &&
+        berth_dockerpath_verified(facts, srv->command) &&
+        (!p->docker.path || strcmp(p->docker.path, srv->command) != 0)) {
+        p->docker.path = srv->command;
+        p->docker.source = BERTH_DOCKER_CONFIG;
+        p->docker.verified = 1;
+        reason(p, "the config names this docker binary by its absolute "
+                  "path; it is used as given");
+    }
+    ei->server_env = run ? NULL : srv->env;
+    ei->docker_dir = dir_of(&p->docker, pool);
+    p->env = berth_envset_build(ei, p->reasons, pool);
+    return plan_docker(p, in, dargs, 1, error, pool);
+}
+
+/* Shape 2: berth wraps the command in a container. */
+static apr_status_t plan_isolated(berth_plan_t *p,
+                                  const berth_server_config_t *srv,
+                                  const berth_plan_in_t *in,
+                                  berth_envset_in_t *ei, const char *why,
+                                  const char **error, apr_pool_t *pool)
+{
+    apr_array_header_t *dargs = berth_isolation_docker_args(
+        in->cfg, srv, in->instance, in->start_token, pool);
+    p->mode = BERTH_PLAN_ISOLATED;
+    reason(p, apr_pstrcat(pool, "isolation docker: ", why, NULL));
+    ei->server_env = NULL; /* inside the container, not for docker */
+    ei->docker_dir = dir_of(&p->docker, pool);
+    p->env = berth_envset_build(ei, p->reasons, pool);
+    return plan_docker(p, in, dargs, 1, error, pool);
+}
+
+/* The program COMMAND names: as written when it has a folder, else found
+ * on the child's PATH (ENV). *SEARCHED gets where it looked. */
+static const char *find_command(const berth_hostfacts_t *facts,
+                                const apr_array_header_t *env,
+                                const char *command, const char **searched,
+                                apr_pool_t *pool)
+{
+    if (!has_dir_sep(facts, command))
+        return search_program(facts, env, command, searched, pool);
+    berth_probe_t pr = facts->probe(facts, command);
+    *searched = command;
+    return pr == BERTH_PROBE_EXEC ||
+                   (facts->os == BERTH_OS_WINDOWS && pr == BERTH_PROBE_FILE)
+               ? command
+               : NULL;
+}
+
+/* A Windows batch file runs through cmd.exe: the configured shell when it
+ * is a cmd, else cmd.exe itself. */
+static apr_status_t wrap_batch(berth_plan_t *p, const berth_plan_in_t *in,
+                               apr_array_header_t *line, const char *program,
+                               const char **error, apr_pool_t *pool)
+{
+    const char *shell = in->facts->login_shell;
+    berth_hostfacts_t f2 = *in->facts;
+    berth_plan_in_t in2 = *in;
+    APR_ARRAY_IDX(line, 0, const char *) = program;
+    reason(p, apr_pstrcat(pool, "found ", program, "; a batch file runs "
+                          "through cmd.exe", NULL));
+    f2.login_shell = shell && berth_shell_family(shell, NULL) ==
+                                  BERTH_SHELL_CMD
+                         ? shell
+                         : "cmd.exe";
+    in2.facts = &f2;
+    return wrap(p, &in2, line, error, pool);
+}
+
+/* Shape 1: an ordinary program, found on the child's PATH; the login shell
+ * gets a chance when it is on none. */
+static apr_status_t plan_program(berth_plan_t *p,
+                                 const berth_server_config_t *srv,
+                                 const berth_plan_in_t *in,
+                                 berth_envset_in_t *ei, const char *why,
+                                 const char **error, apr_pool_t *pool)
+{
+    const berth_hostfacts_t *facts = in->facts;
+    const char *searched = "";
+    p->mode = BERTH_PLAN_DIRECT;
+    p->env = berth_envset_build(ei, p->reasons, pool);
+    const char *program = find_command(facts, p->env, srv->command, &searched,
+                                       pool);
+    apr_array_header_t *line = strings(pool);
+    add(line, srv->command);
+    for (int i = 0; srv->args && i < srv->args->nelts; i++)
+        add(line, APR_ARRAY_IDX(srv->args, i, const char *));
+
+    if (program && facts->os == BERTH_OS_WINDOWS && is_batch(program))
+        return wrap_batch(p, in, line, program, error, pool);
+    if (program) {
+        set_direct(p, in, program, srv->args, pool);
+        reason(p, apr_pstrcat(pool, "direct exec of ", program,
+                              " (isolation none: ", why, ")", NULL));
+        return APR_SUCCESS;
+    }
+    const char *shell = facts->login_shell;
+    if (facts->os != BERTH_OS_WINDOWS && shell &&
+        facts->probe(facts, shell) == BERTH_PROBE_EXEC) {
+        reason(p, apr_pstrcat(pool, srv->command, " is not on the child's "
+                              "PATH; the login shell may know it", NULL));
+        p->not_found = *searched ? searched : "an empty PATH";
+        return wrap(p, in, line, error, pool);
+    }
+    *error = apr_psprintf(pool, "command not found: %s (searched: %s)",
+                          srv->command, *searched ? searched : "an empty PATH");
+    return APR_ENOENT;
+}
+
 apr_status_t berth_plan_build(berth_plan_t **out,
                               const berth_server_config_t *srv,
                               const berth_plan_in_t *in, const char **error,
                               apr_pool_t *pool)
 {
-    const berth_hostfacts_t *facts = in->facts;
     berth_plan_t *p = new_plan(in, srv->name, pool);
-    berth_envset_in_t ei = { facts, process_env(in), in->cfg, srv->env,
+    berth_envset_in_t ei = { in->facts, process_env(in), in->cfg, srv->env,
                              in->login, NULL };
     const char *why;
+    apr_status_t rv;
 
     *out = NULL;
     *error = NULL;
@@ -272,129 +426,15 @@ apr_status_t berth_plan_build(berth_plan_t **out,
     p->cwd = srv->cwd;
     p->secrets = configured_secrets(srv, pool);
     berth_isolation_mode_t mode = berth_isolation_effective(in->cfg, srv, &why);
-
-    if (berth_isolation_is_docker_command(srv->command)) {
-        /* Shape 3: the user's own docker command; env goes in as -e. */
-        apr_array_header_t *dargs = strings(pool);
-        int run = srv->args && srv->args->nelts &&
-                  strcmp(APR_ARRAY_IDX(srv->args, 0, const char *), "run") == 0;
-        p->mode = BERTH_PLAN_DOCKER;
-        for (int i = 0; srv->args && i < srv->args->nelts; i++) {
-            add(dargs, APR_ARRAY_IDX(srv->args, i, const char *));
-            if (i == 0 && run) {
-                for (int k = 0; srv->env && k < srv->env->nelts; k++) {
-                    const berth_kv_t *kv = &APR_ARRAY_IDX(srv->env, k,
-                                                          berth_kv_t);
-                    add(dargs, "-e");
-                    add(dargs, apr_pstrcat(pool, kv->key, "=", kv->value,
-                                           NULL));
-                }
-                /* the labels berth's own containers carry: the sweeps find
-                 * this one too when berth dies before it */
-                add(dargs, "--label");
-                add(dargs, "io.berth.managed=true");
-                add(dargs, "--label");
-                add(dargs, apr_pstrcat(pool, "io.berth.server=", srv->name,
-                                       NULL));
-                add(dargs, "--label");
-                add(dargs, apr_pstrcat(pool, "io.berth.instance=",
-                                       in->instance ? in->instance : "",
-                                       NULL));
-            }
-        }
-        reason(p, run ? "the command is docker run: never isolated again; "
-                        "the server's env goes in as -e flags, berth's labels "
-                        "as --label"
-                      : "the command is docker: run as configured");
-        if (berth_path_is_absolute(facts, srv->command) &&
-            berth_dockerpath_verified(facts, srv->command) &&
-            (!p->docker.path || strcmp(p->docker.path, srv->command) != 0)) {
-            p->docker.path = srv->command;
-            p->docker.source = BERTH_DOCKER_CONFIG;
-            p->docker.verified = 1;
-            reason(p, "the config names this docker binary by its absolute "
-                      "path; it is used as given");
-        }
-        ei.server_env = run ? NULL : srv->env;
-        ei.docker_dir = dir_of(&p->docker, pool);
-        p->env = berth_envset_build(&ei, p->reasons, pool);
-        apr_status_t rv = plan_docker(p, in, dargs, 1, error, pool);
-        if (rv == APR_SUCCESS)
-            *out = p;
-        return rv;
-    }
-
-    if (mode == BERTH_ISOLATION_DOCKER) {
-        /* Shape 2: berth wraps the command in a container. */
-        apr_array_header_t *dargs = berth_isolation_docker_args(
-            in->cfg, srv, in->instance, in->start_token, pool);
-        p->mode = BERTH_PLAN_ISOLATED;
-        reason(p, apr_pstrcat(pool, "isolation docker: ", why, NULL));
-        ei.server_env = NULL; /* inside the container, not for docker */
-        ei.docker_dir = dir_of(&p->docker, pool);
-        p->env = berth_envset_build(&ei, p->reasons, pool);
-        apr_status_t rv = plan_docker(p, in, dargs, 1, error, pool);
-        if (rv == APR_SUCCESS)
-            *out = p;
-        return rv;
-    }
-
-    /* Shape 1: an ordinary program, found on the child's PATH. */
-    p->mode = BERTH_PLAN_DIRECT;
-    p->env = berth_envset_build(&ei, p->reasons, pool);
-    const char *program = NULL, *searched = "";
-    if (has_dir_sep(facts, srv->command)) {
-        berth_probe_t pr = facts->probe(facts, srv->command);
-        if (pr == BERTH_PROBE_EXEC ||
-            (facts->os == BERTH_OS_WINDOWS && pr == BERTH_PROBE_FILE))
-            program = srv->command;
-        searched = srv->command;
-    } else {
-        program = search_program(facts, p->env, srv->command, &searched, pool);
-    }
-    apr_array_header_t *line = strings(pool);
-    add(line, srv->command);
-    for (int i = 0; srv->args && i < srv->args->nelts; i++)
-        add(line, APR_ARRAY_IDX(srv->args, i, const char *));
-
-    if (program && facts->os == BERTH_OS_WINDOWS && is_batch(program)) {
-        APR_ARRAY_IDX(line, 0, const char *) = program;
-        reason(p, apr_pstrcat(pool, "found ", program, "; a batch file runs "
-                              "through cmd.exe", NULL));
-        const char *saved = facts->login_shell;
-        berth_hostfacts_t f2 = *facts;
-        berth_plan_in_t in2 = *in;
-        f2.login_shell = saved && berth_shell_family(saved, NULL) ==
-                                      BERTH_SHELL_CMD
-                             ? saved
-                             : "cmd.exe";
-        in2.facts = &f2;
-        apr_status_t rv = wrap(p, &in2, line, error, pool);
-        if (rv == APR_SUCCESS)
-            *out = p;
-        return rv;
-    }
-    if (program) {
-        set_direct(p, in, program, srv->args, pool);
-        reason(p, apr_pstrcat(pool, "direct exec of ", program,
-                              " (isolation none: ", why, ")", NULL));
+    if (berth_isolation_is_docker_command(srv->command))
+        rv = plan_user_docker(p, srv, in, &ei, error, pool);
+    else if (mode == BERTH_ISOLATION_DOCKER)
+        rv = plan_isolated(p, srv, in, &ei, why, error, pool);
+    else
+        rv = plan_program(p, srv, in, &ei, why, error, pool);
+    if (rv == APR_SUCCESS)
         *out = p;
-        return APR_SUCCESS;
-    }
-    const char *shell = facts->login_shell;
-    if (facts->os != BERTH_OS_WINDOWS && shell &&
-        facts->probe(facts, shell) == BERTH_PROBE_EXEC) {
-        reason(p, apr_pstrcat(pool, srv->command, " is not on the child's "
-                              "PATH; the login shell may know it", NULL));
-        p->not_found = *searched ? searched : "an empty PATH";
-        apr_status_t rv = wrap(p, in, line, error, pool);
-        if (rv == APR_SUCCESS)
-            *out = p;
-        return rv;
-    }
-    *error = apr_psprintf(pool, "command not found: %s (searched: %s)",
-                          srv->command, *searched ? searched : "an empty PATH");
-    return APR_ENOENT;
+    return rv;
 }
 
 apr_status_t berth_plan_docker_command(berth_plan_t **out,

@@ -1,4 +1,6 @@
-/* Process identity on macOS: sysctl's kinfo_proc start time. */
+/* Process identity on macOS: sysctl's kinfo_proc start time. And the CPUs
+ * there are (macOS has no affinity to ask). */
+#define _DARWIN_C_SOURCE 1 /* sysctl.h's BSD types, _SC_NPROCESSORS_ONLN */
 #include "platform.h"
 
 #include <errno.h>
@@ -31,3 +33,9 @@ void berth_platform_trim_memory(void) {}
 /* macOS schedules by QoS classes; none of them lets a thread run only on a
  * CPU that would otherwise halt. */
 apr_status_t berth_platform_thread_lowest(void) { return APR_ENOTIMPL; }
+
+int berth_platform_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}

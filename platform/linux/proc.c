@@ -1,6 +1,7 @@
 /* Process identity on Linux: /proc/<pid>/stat's start time (clock ticks
- * since boot) plus the boot time from /proc/stat. And the idle priority. */
-#define _GNU_SOURCE 1 /* SCHED_IDLE */
+ * since boot) plus the boot time from /proc/stat. The idle priority, and the
+ * CPUs this process may run on. */
+#define _GNU_SOURCE 1 /* SCHED_IDLE, sched_getaffinity */
 #include <sched.h>
 
 #include "platform.h"
@@ -79,4 +80,13 @@ apr_status_t berth_platform_thread_lowest(void)
     struct sched_param p = { 0 };
     return sched_setscheduler(0, SCHED_IDLE, &p) == 0 ? APR_SUCCESS
                                                       : APR_FROM_OS_ERROR(errno);
+}
+
+int berth_platform_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }

@@ -2,7 +2,7 @@
  * owns a process group, and the monotonic clock. */
 #include "hostfacts.h"
 #include "platform.h"
-#include "unix_pipe.h"
+#include "spawn_child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +69,87 @@ static const char *find_program(const berth_hostfacts_t *facts,
     return NULL;
 }
 
+/* A capture under way: the child, its stdout, and what came so far. */
+typedef struct {
+    const berth_hostfacts_t *facts;
+    pid_t pid;
+    int out;               /* the read end of the child's stdout */
+    apr_time_t deadline;
+    int reaped, status;    /* waitpid's status once reaped */
+    char *buf;
+    apr_size_t len, cap;
+} capture_t;
+
+/* One read of what stdout has, into a buffer grown as needed; 0 at its end
+ * (or an error), 1 otherwise. */
+static int read_some(capture_t *c, apr_pool_t *pool)
+{
+    if (c->len + 4096 + 1 > c->cap) {
+        char *bigger = apr_palloc(pool, c->cap * 2);
+        memcpy(bigger, c->buf, c->len);
+        c->buf = bigger;
+        c->cap *= 2;
+    }
+    ssize_t r = read(c->out, c->buf + c->len, c->cap - c->len - 1);
+    if (r < 0 && errno == EINTR)
+        return 1;
+    if (r <= 0)
+        return 0;
+    c->len += (apr_size_t)r;
+    return 1;
+}
+
+/* Reads until stdout closes or the shell has exited: a profile that starts
+ * a background job (an agent, "sleep &") keeps stdout open long after the
+ * shell is done, and must not cost the whole timeout. */
+static void read_output(capture_t *c, berth_capture_t *res, apr_pool_t *pool)
+{
+    for (;;) {
+        apr_time_t left = c->deadline - unix_now(c->facts);
+        if (left <= 0) {
+            res->timed_out = !c->reaped;
+            return;
+        }
+        if (!c->reaped && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+            c->reaped = 1;
+        struct pollfd pfd = { c->out, POLLIN, 0 };
+        int wait_ms = c->reaped ? 0
+                                : (int)(left / 1000 < 50 ? left / 1000 : 50);
+        int pr = poll(&pfd, 1, wait_ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0) {
+            if (c->reaped)
+                return; /* exited, and nothing more is buffered */
+            continue;
+        }
+        if (!read_some(c, pool))
+            return;
+    }
+}
+
+/* Stdout has closed and the shell is about to exit: a wait bounded by the
+ * deadline, then the kill. A timed-out shell is killed at once. */
+static void reap(capture_t *c, berth_capture_t *res)
+{
+    while (!c->reaped && !res->timed_out) {
+        if (waitpid(c->pid, &c->status, WNOHANG) == c->pid) {
+            c->reaped = 1;
+            break;
+        }
+        if (unix_now(c->facts) >= c->deadline) {
+            res->timed_out = 1;
+            break;
+        }
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    if (!c->reaped) {
+        kill(-c->pid, SIGKILL);
+        waitpid(c->pid, &c->status, 0);
+    }
+}
+
 static apr_status_t unix_capture(const berth_hostfacts_t *facts,
                                  const char *const *argv,
                                  const char *command_line,
@@ -76,138 +157,36 @@ static apr_status_t unix_capture(const berth_hostfacts_t *facts,
                                  apr_interval_time_t timeout,
                                  berth_capture_t *res, apr_pool_t *pool)
 {
-    int out[2], err[2];
     (void)command_line; /* Windows only: Unix has argv */
+    memset(res, 0, sizeof *res);
     if (!env)
         env = facts->env;
     const char *prog = find_program(facts, env, argv[0], pool);
-    char **envp = env_block(env, pool);
-    memset(res, 0, sizeof *res);
     if (!prog)
         return APR_ENOENT;
-    /* close-on-exec from birth (a concurrent spawn must not inherit them);
-     * err carries the child's exec errno and reads EOF on success */
-    if (berth_cloexec_pipe(out) != 0)
-        return errno;
-    if (berth_cloexec_pipe(err) != 0) {
-        int e = errno;
-        close(out[0]);
-        close(out[1]);
-        return e;
-    }
+    /* stdin and stderr /dev/null; the group is the capture's to kill */
+    berth_child_spec_t cs = { prog, (char *const *)argv, env_block(env, pool),
+                              NULL, BERTH_CHILD_PIPE_OUT, 0 };
+    berth_child_t child;
+    apr_status_t rv = berth_child_start(&cs, &child);
+    if (rv != APR_SUCCESS)
+        return rv;
 
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(out[0]); close(out[1]); close(err[0]); close(err[1]);
-        return e;
-    }
-    if (pid == 0) {
-        sigset_t none;
-        setpgid(0, 0); /* its own group: a timeout kills the whole tree */
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 2);
-        }
-        dup2(out[1], 1);
-        execve(prog, (char *const *)argv, envp);
-        int e = errno;
-        ssize_t w = write(err[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
-    setpgid(pid, pid); /* also from here, so the group exists before a kill */
-    close(out[1]);
-    close(err[1]);
-
-    int exec_errno = 0;
-    ssize_t n = read(err[0], &exec_errno, sizeof exec_errno);
-    close(err[0]);
-    if (n == (ssize_t)sizeof exec_errno) {
-        close(out[0]);
-        waitpid(pid, NULL, 0);
-        return exec_errno;
-    }
-
-    apr_size_t cap = 4096, len = 0;
-    char *buf = apr_palloc(pool, cap);
-    apr_time_t deadline = unix_now(facts) + timeout;
-    int st, reaped = 0, eof = 0;
-    /* Read until stdout closes or the shell has exited: a profile that
-     * starts a background job (an agent, "sleep &") keeps stdout open long
-     * after the shell is done, and must not cost the whole timeout. */
-    while (!eof) {
-        apr_time_t left = deadline - unix_now(facts);
-        if (left <= 0) {
-            res->timed_out = !reaped;
-            break;
-        }
-        if (!reaped && waitpid(pid, &st, WNOHANG) == pid)
-            reaped = 1;
-        struct pollfd pfd = { out[0], POLLIN, 0 };
-        int wait_ms = reaped ? 0 : (int)(left / 1000 < 50 ? left / 1000 : 50);
-        int pr = poll(&pfd, 1, wait_ms);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr == 0) {
-            if (reaped)
-                break; /* exited, and nothing more is buffered */
-            continue;
-        }
-        if (len + 4096 + 1 > cap) {
-            char *bigger = apr_palloc(pool, cap * 2);
-            memcpy(bigger, buf, len);
-            buf = bigger;
-            cap *= 2;
-        }
-        ssize_t r = read(out[0], buf + len, cap - len - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            eof = 1;
-        else
-            len += (apr_size_t)r;
-    }
-    close(out[0]);
-    if (!reaped) {
-        if (res->timed_out) {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &st, 0);
-        } else {
-            /* stdout closed; the shell is about to exit: bounded wait */
-            for (;;) {
-                if (waitpid(pid, &st, WNOHANG) == pid) {
-                    reaped = 1;
-                    break;
-                }
-                if (unix_now(facts) >= deadline) {
-                    res->timed_out = 1;
-                    kill(-pid, SIGKILL);
-                    waitpid(pid, &st, 0);
-                    break;
-                }
-                struct timespec ts = { 0, 5 * 1000 * 1000 };
-                nanosleep(&ts, NULL);
-            }
-        }
-    }
-    if (reaped) {
-        if (WIFEXITED(st)) {
-            res->exited = 1;
-            res->status = WEXITSTATUS(st);
-        } else {
-            res->status = -1;
-        }
+    capture_t c = { facts, child.pid, child.fds[1],
+                    unix_now(facts) + timeout, 0, 0, NULL, 0, 4096 };
+    c.buf = apr_palloc(pool, c.cap);
+    read_output(&c, res, pool);
+    close(c.out);
+    reap(&c, res);
+    if (c.reaped && !res->timed_out) {
+        res->exited = WIFEXITED(c.status);
+        res->status = WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
     }
     /* Whatever the shell left running in its group goes too. */
-    kill(-pid, SIGKILL);
-    buf[len] = '\0';
-    res->out = buf;
-    res->out_len = len;
+    kill(-c.pid, SIGKILL);
+    c.buf[c.len] = '\0';
+    res->out = c.buf;
+    res->out_len = c.len;
     return APR_SUCCESS;
 }
 
@@ -222,7 +201,8 @@ static const char *login_shell(void)
     return "/bin/sh";
 }
 
-apr_status_t berth_hostfacts_real(berth_hostfacts_t **out, apr_pool_t *pool)
+apr_status_t berth_platform_hostfacts(berth_hostfacts_t **out,
+                                      apr_pool_t *pool)
 {
     berth_hostfacts_t *f = apr_pcalloc(pool, sizeof *f);
     f->os = berth_platform_os();

@@ -1,15 +1,10 @@
-/* The Unix spawn primitive: fork, a process group of its own, a clean signal
- * mask, the plan's exact argv and environment, and the exec error carried
- * back through a close-on-exec pipe. */
-#if defined(__linux__)
-#define _GNU_SOURCE 1 /* pipe2 */
-#endif
+/* The Unix spawn primitive: the plan's exact argv and environment in a
+ * process group of its own (spawn_child.c), with three pipes to berth. */
 #include "platform.h"
 #include "process.h"
-#include "unix_pipe.h"
+#include "spawn_child.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,9 +13,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/prctl.h>
-#endif
 
 #include <apr_portable.h>
 #include <apr_thread_mutex.h>
@@ -34,21 +26,6 @@ struct berth_process_t {
     int exit_code;
     apr_file_t *in, *out, *err;
 };
-
-int berth_cloexec_pipe(int fds[2])
-{
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
-    defined(__OpenBSD__)
-    return pipe2(fds, O_CLOEXEC);
-#else
-    /* no pipe2 (macOS): a window remains between pipe and fcntl */
-    if (pipe(fds) != 0)
-        return -1;
-    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-    return 0;
-#endif
-}
 
 static apr_status_t cleanup(void *data)
 {
@@ -68,107 +45,61 @@ static apr_status_t wrap_fd(apr_file_t **f, int fd, apr_pool_t *pool)
     return apr_os_pipe_put_ex(f, &os, 1 /* register a close cleanup */, pool);
 }
 
+/* A, a list of strings, as the NULL-terminated vector execve takes. */
+static char **string_vector(const apr_array_header_t *a, apr_pool_t *pool)
+{
+    char **v = apr_pcalloc(pool, sizeof(char *) * (size_t)(a->nelts + 1));
+    for (int i = 0; i < a->nelts; i++)
+        v[i] = (char *)APR_ARRAY_IDX(a, i, const char *);
+    return v;
+}
+
+/* What the user reads when SPEC could not start: the step that failed. */
+static const char *start_error(const berth_process_spec_t *spec,
+                               berth_child_step_t step, apr_status_t rv,
+                               apr_pool_t *pool)
+{
+    const char *why = strerror(rv);
+    switch (step) {
+    case BERTH_CHILD_FAILED_PIPE:
+        return apr_psprintf(pool, "cannot create pipes: %s", why);
+    case BERTH_CHILD_FAILED_FORK:
+        return apr_psprintf(pool, "cannot fork: %s", why);
+    case BERTH_CHILD_FAILED_STDIO:
+        return apr_psprintf(pool, "cannot give %s its standard streams: %s",
+                            spec->program, why);
+    case BERTH_CHILD_FAILED_CHDIR:
+        return apr_psprintf(pool, "cannot enter %s: %s", spec->cwd, why);
+    default:
+        return apr_psprintf(pool, "cannot run %s: %s", spec->program, why);
+    }
+}
+
 apr_status_t berth_process_spawn(berth_process_t **out,
                                  const berth_process_spec_t *spec,
                                  const char **error, apr_pool_t *pool)
 {
-    int in[2], o[2], e[2], ep[2];
-    char **argv, **envp;
+    berth_child_spec_t cs = {
+        spec->program, string_vector(spec->argv, pool),
+        string_vector(spec->env, pool), spec->cwd,
+        BERTH_CHILD_PIPE_IN | BERTH_CHILD_PIPE_OUT | BERTH_CHILD_PIPE_ERR,
+        1 /* a berth killed outright takes its servers along (Linux) */
+    };
+    berth_child_t c;
     *out = NULL;
     *error = NULL;
-    argv = apr_pcalloc(pool, sizeof(char *) * (size_t)(spec->argv->nelts + 1));
-    for (int i = 0; i < spec->argv->nelts; i++)
-        argv[i] = (char *)APR_ARRAY_IDX(spec->argv, i, const char *);
-    envp = apr_pcalloc(pool, sizeof(char *) * (size_t)(spec->env->nelts + 1));
-    for (int i = 0; i < spec->env->nelts; i++)
-        envp[i] = (char *)APR_ARRAY_IDX(spec->env, i, const char *);
-
-    /* Every end close-on-exec from birth: another thread may be starting
-     * another server right now, and its child must not inherit these (a
-     * stdout write end kept open elsewhere means EOF never comes). The
-     * child's dup2 onto 0, 1 and 2 clears the flag on the copies it uses. */
-    if (berth_cloexec_pipe(in) || berth_cloexec_pipe(o) ||
-        berth_cloexec_pipe(e) || berth_cloexec_pipe(ep)) {
-        int err = errno;
-        *error = apr_psprintf(pool, "cannot create pipes: %s", strerror(err));
-        return err;
+    apr_status_t rv = berth_child_start(&cs, &c);
+    if (rv != APR_SUCCESS) {
+        *error = start_error(spec, c.step, rv, pool);
+        return rv;
     }
-
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = errno;
-        *error = apr_psprintf(pool, "cannot fork: %s", strerror(err));
-        return err;
-    }
-    if (pid == 0) {
-        sigset_t none;
-        setpgid(0, 0);
-        /* berth blocks signals in its own threads; the child must not */
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int s = 1; s < NSIG; s++)
-            if (s != SIGKILL && s != SIGSTOP)
-                signal(s, SIG_DFL);
-#if defined(__linux__)
-        /* berth killed with SIGKILL cannot stop its children: the kernel
-         * sends them SIGTERM instead (docker run passes it on to the
-         * container). It fires when the forking thread ends, so servers are
-         * spawned from the thread that supervises them for their whole
-         * life. Kept across exec; a parent already gone gets it now. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            raise(SIGTERM);
-#else
-        (void)parent;
-#endif
-        dup2(in[0], 0);
-        dup2(o[1], 1);
-        dup2(e[1], 2);
-        if (spec->cwd && chdir(spec->cwd) != 0) {
-            int err = errno;
-            ssize_t w = write(ep[1], &err, sizeof err);
-            (void)w;
-            _exit(126);
-        }
-        execve(spec->program, argv, envp);
-        int err = errno;
-        ssize_t w = write(ep[1], &err, sizeof err);
-        (void)w;
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(in[0]);
-    close(o[1]);
-    close(e[1]);
-    close(ep[1]);
-    int child_errno = 0;
-    ssize_t n;
-    do
-        n = read(ep[0], &child_errno, sizeof child_errno);
-    while (n < 0 && errno == EINTR);
-    close(ep[0]);
-    if (n == (ssize_t)sizeof child_errno) {
-        waitpid(pid, NULL, 0);
-        close(in[1]);
-        close(o[0]);
-        close(e[0]);
-        *error = spec->cwd && child_errno == ENOENT &&
-                         access(spec->program, X_OK) == 0
-                     ? apr_psprintf(pool, "cannot enter %s: %s", spec->cwd,
-                                    strerror(child_errno))
-                     : apr_psprintf(pool, "cannot run %s: %s", spec->program,
-                                    strerror(child_errno));
-        return child_errno;
-    }
-
     berth_process_t *p = apr_pcalloc(pool, sizeof *p);
     p->pool = pool;
-    p->pid = pid;
+    p->pid = c.pid;
     apr_thread_mutex_create(&p->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-    wrap_fd(&p->in, in[1], pool);
-    wrap_fd(&p->out, o[0], pool);
-    wrap_fd(&p->err, e[0], pool);
+    wrap_fd(&p->in, c.fds[0], pool);
+    wrap_fd(&p->out, c.fds[1], pool);
+    wrap_fd(&p->err, c.fds[2], pool);
     apr_pool_cleanup_register(pool, p, cleanup, apr_pool_cleanup_null);
     *out = p;
     return APR_SUCCESS;

@@ -1,7 +1,3 @@
-#if defined(__linux__)
-#define _GNU_SOURCE 1 /* sched_getaffinity */
-#include <sched.h>
-#endif
 #include "platform.h"
 
 #include <stdio.h>
@@ -36,15 +32,4 @@ apr_time_t berth_platform_clock(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (apr_time_t)ts.tv_sec * APR_USEC_PER_SEC +
            (apr_time_t)(ts.tv_nsec / 1000);
-}
-
-int berth_platform_cpus(void)
-{
-#if defined(__linux__)
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-#endif
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
 }

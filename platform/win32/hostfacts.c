@@ -1,6 +1,8 @@
 /* Host facts for Windows: the environment (keys compare case-insensitively),
- * the user and machine PATH from the registry, a stat-like probe, a capture
- * that owns a Job Object, and a monotonic clock. */
+ * the known folders, the user and machine PATH from the registry, a
+ * stat-like probe, a capture that owns a Job Object, and a monotonic clock.
+ * What berth makes of the environment and the folders is runtime/winenv.c's
+ * to decide. */
 #include "hostfacts.h"
 #include "knownfolder.h"
 #include "platform.h"
@@ -136,37 +138,27 @@ static const char *reg_path(HKEY root, const wchar_t *subkey,
     return berth_win_utf8(exp, pool);
 }
 
-/* Variables a service running as LocalSystem may lack, from the folder
- * Windows itself knows for them, else the usual location. */
-static void add_fallbacks(berth_hostfacts_t *f, apr_pool_t *pool)
+/* The folder Windows knows as WHICH, in POOL; NULL when it knows none. */
+static const char *known(berth_win_folder_t which, apr_pool_t *pool)
 {
-    static const struct {
-        const char *name;
-        berth_win_folder_t folder;
-        const char *fallback;
-    } vars[] = {
-        { "ProgramW6432", BERTH_FOLDER_PROGRAM_FILES_X64, "C:\\Program Files" },
-        { "ProgramFiles", BERTH_FOLDER_PROGRAM_FILES, "C:\\Program Files" },
-        { "ProgramData", BERTH_FOLDER_PROGRAM_DATA, "C:\\ProgramData" },
-        { "LOCALAPPDATA", BERTH_FOLDER_LOCAL_APP_DATA, NULL },
-        { "USERPROFILE", BERTH_FOLDER_PROFILE, NULL },
-        { "SystemRoot", BERTH_FOLDER_WINDOWS, "C:\\Windows" },
-    };
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        if (berth_env_get(f, f->env, vars[i].name))
-            continue;
-        const char *value = vars[i].fallback;
-        char *known = berth_win_known_folder(vars[i].folder);
-        if (known) {
-            value = apr_pstrdup(pool, known);
-            free(known);
-        }
-        if (value)
-            berth_env_set(f, f->env, vars[i].name, value);
-    }
+    char *path = berth_win_known_folder(which);
+    const char *copy = path ? apr_pstrdup(pool, path) : NULL;
+    free(path);
+    return copy;
 }
 
-apr_status_t berth_hostfacts_real(berth_hostfacts_t **out, apr_pool_t *pool)
+static void known_folders(berth_known_folders_t *k, apr_pool_t *pool)
+{
+    k->program_files_x64 = known(BERTH_FOLDER_PROGRAM_FILES_X64, pool);
+    k->program_files = known(BERTH_FOLDER_PROGRAM_FILES, pool);
+    k->program_data = known(BERTH_FOLDER_PROGRAM_DATA, pool);
+    k->local_app_data = known(BERTH_FOLDER_LOCAL_APP_DATA, pool);
+    k->profile = known(BERTH_FOLDER_PROFILE, pool);
+    k->windows = known(BERTH_FOLDER_WINDOWS, pool);
+}
+
+apr_status_t berth_platform_hostfacts(berth_hostfacts_t **out,
+                                      apr_pool_t *pool)
 {
     berth_hostfacts_t *f = apr_pcalloc(pool, sizeof *f);
     f->os = BERTH_OS_WINDOWS;
@@ -181,7 +173,7 @@ apr_status_t berth_hostfacts_real(berth_hostfacts_t **out, apr_pool_t *pool)
         FreeEnvironmentStringsW(block);
     f->path_sep = ';';
     f->dir_sep = '\\';
-    add_fallbacks(f, pool);
+    known_folders(&f->known_folders, pool);
     f->home = berth_env_get(f, f->env, "USERPROFILE");
     const char *comspec = berth_env_get(f, f->env, "ComSpec");
     f->login_shell = comspec && *comspec ? comspec : "cmd.exe";

@@ -35,50 +35,25 @@ static int key_cmp(const void *a, const void *b)
     return r == CSTR_LESS_THAN ? -1 : r == CSTR_GREATER_THAN ? 1 : 0;
 }
 
-static int has_key(const apr_array_header_t *env, const char *key)
-{
-    size_t kl = strlen(key);
-    for (int i = 0; i < env->nelts; i++) {
-        const char *e = APR_ARRAY_IDX(env, i, const char *);
-        if (_strnicmp(e, key, kl) == 0 && e[kl] == '=')
-            return 1;
-    }
-    return 0;
-}
-
 wchar_t *berth_win_env_block(const apr_array_header_t *env, apr_pool_t *pool)
 {
-    static const char *const required[] = { "SYSTEMROOT", "SYSTEMDRIVE",
-                                            "WINDIR", "TEMP", "TMP",
-                                            "USERPROFILE", NULL };
-    apr_array_header_t *all = apr_array_copy(pool, env);
-    for (const char *const *r = required; *r; r++) {
-        if (has_key(all, *r))
-            continue;
-        wchar_t val[MAX_PATH * 2];
-        DWORD n = GetEnvironmentVariableW(berth_win_wide(*r, pool), val,
-                                          MAX_PATH * 2);
-        if (n > 0 && n < MAX_PATH * 2)
-            APR_ARRAY_PUSH(all, const char *) =
-                apr_pstrcat(pool, *r, "=", berth_win_utf8(val, pool), NULL);
-    }
-    wchar_t **w = apr_palloc(pool, sizeof(wchar_t *) * (size_t)(all->nelts + 1));
+    wchar_t **w = apr_palloc(pool, sizeof(wchar_t *) * (size_t)(env->nelts + 1));
     size_t total = 1;
-    for (int i = 0; i < all->nelts; i++) {
-        w[i] = berth_win_wide(APR_ARRAY_IDX(all, i, const char *), pool);
+    for (int i = 0; i < env->nelts; i++) {
+        w[i] = berth_win_wide(APR_ARRAY_IDX(env, i, const char *), pool);
         total += wcslen(w[i]) + 1;
     }
-    qsort(w, (size_t)all->nelts, sizeof(wchar_t *), key_cmp);
+    qsort(w, (size_t)env->nelts, sizeof(wchar_t *), key_cmp);
     wchar_t *block = apr_palloc(pool, sizeof(wchar_t) * (total + 1));
     wchar_t *p = block;
-    for (int i = 0; i < all->nelts; i++) {
+    for (int i = 0; i < env->nelts; i++) {
         size_t n = wcslen(w[i]);
         memcpy(p, w[i], n * sizeof(wchar_t));
         p += n;
         *p++ = L'\0';
     }
     *p++ = L'\0';
-    if (all->nelts == 0)
+    if (env->nelts == 0)
         *p = L'\0';
     return block;
 }
@@ -114,92 +89,119 @@ void berth_win_child_close(berth_win_child_t *c)
     }
 }
 
+/* A Job Object whose last handle closing ends every process in it. */
+static apr_status_t new_job(HANDLE *job)
+{
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
+    *job = CreateJobObjectW(NULL, NULL);
+    if (!*job)
+        return apr_get_os_error();
+    memset(&lim, 0, sizeof lim);
+    lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    SetInformationJobObject(*job, JobObjectExtendedLimitInformation, &lim,
+                            sizeof lim);
+    return APR_SUCCESS;
+}
+
+/* The child's stdin, stdout and stderr in STD (berth's ends in C): three
+ * pipes, or with ALL_PIPES 0 a stdout pipe and NUL for the other two. */
+static apr_status_t child_stdio(berth_win_child_t *c, int all_pipes,
+                                HANDLE std[3])
+{
+    if (!make_pipe(&std[1], &c->out, 0))
+        return apr_get_os_error();
+    if (!all_pipes) {
+        std[0] = nul_handle();
+        std[2] = nul_handle();
+        return APR_SUCCESS;
+    }
+    if (!make_pipe(&std[0], &c->in, 1) || !make_pipe(&std[2], &c->err, 0))
+        return apr_get_os_error();
+    return APR_SUCCESS;
+}
+
+static void close_child_ends(HANDLE std[3])
+{
+    for (int i = 0; i < 3; i++)
+        if (std[i] && std[i] != INVALID_HANDLE_VALUE)
+            CloseHandle(std[i]);
+}
+
+/* A thread attribute list naming STD as the only handles the child
+ * inherits, whatever else berth has open and inheritable; NULL when
+ * Windows refuses one. Free it with DeleteProcThreadAttributeList. */
+static LPPROC_THREAD_ATTRIBUTE_LIST only_these(HANDLE *std, apr_pool_t *pool)
+{
+    SIZE_T size = 0;
+    InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+    LPPROC_THREAD_ATTRIBUTE_LIST attrs = apr_palloc(pool, size);
+    if (!InitializeProcThreadAttributeList(attrs, 1, 0, &size))
+        return NULL;
+    if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+                                   std, 3 * sizeof(HANDLE), NULL, NULL)) {
+        DeleteProcThreadAttributeList(attrs);
+        return NULL;
+    }
+    return attrs;
+}
+
+/* CreateProcessW, suspended, with STD as the standard handles. */
+static apr_status_t create_suspended(const char *program,
+                                     const char *command_line,
+                                     const apr_array_header_t *env,
+                                     const char *cwd, HANDLE std[3],
+                                     PROCESS_INFORMATION *pi,
+                                     apr_pool_t *pool)
+{
+    STARTUPINFOEXW si;
+    apr_status_t rv = APR_SUCCESS;
+    LPPROC_THREAD_ATTRIBUTE_LIST attrs = only_these(std, pool);
+    memset(&si, 0, sizeof si);
+    si.StartupInfo.cb = sizeof si;
+    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+    si.StartupInfo.hStdInput = std[0];
+    si.StartupInfo.hStdOutput = std[1];
+    si.StartupInfo.hStdError = std[2];
+    si.lpAttributeList = attrs;
+    DWORD flags = CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED |
+                  CREATE_NO_WINDOW | (attrs ? EXTENDED_STARTUPINFO_PRESENT : 0);
+    if (!CreateProcessW(berth_win_wide(program, pool),
+                        berth_win_wide(command_line, pool), NULL, NULL, TRUE,
+                        flags, berth_win_env_block(env, pool),
+                        cwd ? berth_win_wide(cwd, pool) : NULL,
+                        &si.StartupInfo, pi))
+        rv = apr_get_os_error();
+    if (attrs)
+        DeleteProcThreadAttributeList(attrs);
+    return rv;
+}
+
 apr_status_t berth_win_start(berth_win_child_t *c, const char *program,
                              const char *command_line,
                              const apr_array_header_t *env, const char *cwd,
                              int all_pipes, apr_pool_t *pool)
 {
-    HANDLE cin = NULL, cout = NULL, cerr = NULL;
-    apr_status_t rv = APR_SUCCESS;
+    HANDLE std[3] = { NULL, NULL, NULL };
+    PROCESS_INFORMATION pi;
+    apr_status_t rv;
     memset(c, 0, sizeof *c);
 
-    c->job = CreateJobObjectW(NULL, NULL);
-    if (!c->job)
-        return apr_get_os_error();
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
-    memset(&lim, 0, sizeof lim);
-    lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-    SetInformationJobObject(c->job, JobObjectExtendedLimitInformation, &lim,
-                            sizeof lim);
-
-    if (!make_pipe(&cout, &c->out, 0)) {
-        rv = apr_get_os_error();
-        goto fail;
-    }
-    if (all_pipes) {
-        if (!make_pipe(&cin, &c->in, 1) || !make_pipe(&cerr, &c->err, 0)) {
-            rv = apr_get_os_error();
-            goto fail;
-        }
-    } else {
-        cin = nul_handle();
-        cerr = nul_handle();
-    }
-
-    /* Only these three handles reach the child, whatever else berth has
-     * open and inheritable. */
-    SIZE_T size = 0;
-    InitializeProcThreadAttributeList(NULL, 1, 0, &size);
-    LPPROC_THREAD_ATTRIBUTE_LIST attrs = apr_palloc(pool, size);
-    HANDLE list[3] = { cin, cout, cerr };
-    int have_list = InitializeProcThreadAttributeList(attrs, 1, 0, &size) &&
-                    UpdateProcThreadAttribute(attrs, 0,
-                                              PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
-                                              list, sizeof list, NULL, NULL);
-
-    STARTUPINFOEXW si;
-    memset(&si, 0, sizeof si);
-    si.StartupInfo.cb = sizeof si;
-    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-    si.StartupInfo.hStdInput = cin;
-    si.StartupInfo.hStdOutput = cout;
-    si.StartupInfo.hStdError = cerr;
-    si.lpAttributeList = have_list ? attrs : NULL;
-
-    PROCESS_INFORMATION pi;
-    wchar_t *line = berth_win_wide(command_line, pool);
-    DWORD flags = CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED |
-                  CREATE_NO_WINDOW |
-                  (have_list ? EXTENDED_STARTUPINFO_PRESENT : 0);
-    if (!CreateProcessW(berth_win_wide(program, pool), line, NULL, NULL, TRUE,
-                        flags, berth_win_env_block(env, pool),
-                        cwd ? berth_win_wide(cwd, pool) : NULL,
-                        &si.StartupInfo, &pi)) {
-        rv = apr_get_os_error();
-        if (have_list)
-            DeleteProcThreadAttributeList(attrs);
-        goto fail;
-    }
-    if (have_list)
-        DeleteProcThreadAttributeList(attrs);
+    if ((rv = new_job(&c->job)) != APR_SUCCESS ||
+        (rv = child_stdio(c, all_pipes, std)) != APR_SUCCESS ||
+        (rv = create_suspended(program, command_line, env, cwd, std, &pi,
+                               pool)) != APR_SUCCESS)
+        goto error;
     /* in the job before it runs a single instruction: its children too */
     AssignProcessToJobObject(c->job, pi.hProcess);
     ResumeThread(pi.hThread);
     CloseHandle(pi.hThread);
     c->process = pi.hProcess;
     c->pid = pi.dwProcessId;
-    CloseHandle(cin);
-    CloseHandle(cout);
-    CloseHandle(cerr);
+    close_child_ends(std);
     return APR_SUCCESS;
 
-fail:
-    if (cin && cin != INVALID_HANDLE_VALUE)
-        CloseHandle(cin);
-    if (cout)
-        CloseHandle(cout);
-    if (cerr && cerr != INVALID_HANDLE_VALUE)
-        CloseHandle(cerr);
+error:
+    close_child_ends(std);
     berth_win_child_close(c);
     return rv;
 }

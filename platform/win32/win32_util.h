@@ -11,10 +11,10 @@
 wchar_t *berth_win_wide(const char *utf8, apr_pool_t *pool);
 char *berth_win_utf8(const wchar_t *wide, apr_pool_t *pool);
 
-/* ENV ("KEY=VALUE") as a CreateProcessW block: UTF-16, sorted
- * case-insensitively as Windows requires, with the variables Windows
- * programs cannot run without (SYSTEMROOT, SYSTEMDRIVE, WINDIR, TEMP, TMP,
- * USERPROFILE) added from berth's own environment when missing. */
+/* ENV ("KEY=VALUE", the child's whole environment: the variables every
+ * Windows program needs are the plan's to add, runtime/winenv.c) as a
+ * CreateProcessW block: UTF-16, sorted case-insensitively as Windows
+ * requires. */
 wchar_t *berth_win_env_block(const apr_array_header_t *env, apr_pool_t *pool);
 
 typedef struct {

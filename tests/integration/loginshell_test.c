@@ -7,7 +7,9 @@
 #define _XOPEN_SOURCE 700
 #include "itest_util.h"
 
+#include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "dockerpath.h"
 #include "hostfacts.h"
@@ -179,6 +181,72 @@ static void test_capture_uses_given_env(void **state)
     assert_true(cap.exited);
     assert_int_equal(cap.status, 0);
     assert_string_equal(cap.out, "PATH=/usr/bin:/bin\nONLY_THIS=yes\n");
+}
+
+/* The descriptors this process has open; OPEN[fd] set for each below
+ * 1024. */
+static int open_fds(char *open)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0, self;
+    struct dirent *e;
+    if (!d)
+        fail_msg("/proc/self/fd: %s", strerror(errno));
+    self = dirfd(d);
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd == self)
+            continue;
+        n++;
+        if (open && fd < 1024)
+            open[fd] = 1;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A capture that cannot start leaves no descriptor open: a program that is
+ * not there, and every point where descriptors run out (a limit just above
+ * those open now). */
+static void test_failed_capture_leaks_no_descriptor(void **state)
+{
+    (void)state;
+    berth_hostfacts_t *f = real_facts("/bin/sh");
+    char open[1024] = { 0 };
+    int before = open_fds(open);
+    const char *missing[] = { "/no/such/program", NULL };
+    const char *echo[] = { "/bin/sh", "-c", "echo hi", NULL };
+    berth_capture_t cap;
+    assert_int_equal(f->capture(f, missing, NULL, NULL, 5 * APR_USEC_PER_SEC,
+                                &cap, test_pool),
+                     ENOENT);
+    assert_int_equal(open_fds(NULL), before);
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int failed = 0, started = 0;
+    /* a capture needs four: two pipes */
+    for (int room = 0; room <= 5; room++) {
+        int fd = 0;
+        for (int free_below = 0; fd < 1024; fd++)
+            if (!open[fd] && free_below++ == room)
+                break;
+        struct rlimit low = old;
+        low.rlim_cur = (rlim_t)fd;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+        apr_status_t rv = f->capture(f, echo, NULL, NULL,
+                                     5 * APR_USEC_PER_SEC, &cap, test_pool);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+        if (rv == APR_SUCCESS) {
+            started++;
+            assert_string_equal(cap.out, "hi\n");
+        } else {
+            failed++;
+            assert_int_equal(rv, EMFILE);
+        }
+        assert_int_equal(open_fds(NULL), before);
+    }
+    assert_true(failed > 0);
+    assert_true(started > 0);
 }
 
 /* 1 when PID is gone: reaped (we are the subreaper of orphans) or never
@@ -364,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_capture_takes_only_the_login_env),
         cmocka_unit_test(test_fake_shell_gates_on_login),
         cmocka_unit_test(test_capture_uses_given_env),
+        cmocka_unit_test(test_failed_capture_leaks_no_descriptor),
         cmocka_unit_test(test_hung_login_shell_is_killed_with_its_group),
         cmocka_unit_test(test_background_job_does_not_stall_capture),
         cmocka_unit_test(test_docker_from_login_shell_last_line),

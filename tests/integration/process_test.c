@@ -3,6 +3,7 @@
  * cmd.exe /d /s /c; exit codes; pipes; exec errors; the whole tree ended.
  * Usage: process_test PROC_CHILD */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -18,9 +19,11 @@
 #ifdef _WIN32
 #include <windows.h>
 #else
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -220,6 +223,111 @@ static void test_exec_failure_is_an_error(void **state)
     assert_non_null(strstr(err, missing));
 }
 
+#ifndef _WIN32
+/* The descriptors this process has open; OPEN[fd] set for each below 1024. */
+static int open_fds(char *open)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0, self;
+    struct dirent *e;
+    if (!d)
+        fail_msg("/proc/self/fd: %s", strerror(errno));
+    self = dirfd(d);
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd == self)
+            continue;
+        n++;
+        if (open && fd < 1024)
+            open[fd] = 1;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The descriptor limit under which exactly ROOM more can be opened. */
+static rlim_t limit_with_room(const char *open, int room)
+{
+    int fd = 0;
+    for (int free_below = 0; fd < 1024; fd++) {
+        if (!open[fd] && free_below++ == room)
+            break;
+    }
+    return (rlim_t)fd;
+}
+
+static apr_status_t try_spawn(const char *program, const char *cwd,
+                              const char **err, apr_pool_t *pool)
+{
+    apr_array_header_t *argv = apr_array_make(pool, 3, sizeof(const char *));
+    APR_ARRAY_PUSH(argv, const char *) = program;
+    APR_ARRAY_PUSH(argv, const char *) = "exit";
+    APR_ARRAY_PUSH(argv, const char *) = "0";
+    berth_process_spec_t spec = { program, argv, NULL, env_now(), cwd };
+    berth_process_t *p = NULL;
+    apr_status_t rv = berth_process_spawn(&p, &spec, err, pool);
+    if (rv == APR_SUCCESS)
+        berth_process_wait(p, apr_time_from_sec(30), NULL);
+    return rv;
+}
+
+/* A spawn that fails leaves no descriptor open: a missing program, a
+ * working folder that is missing or a file, and every point where the
+ * pipes run out (a descriptor limit just above those open now). */
+static void test_failed_spawn_leaks_no_descriptor(void **state)
+{
+    (void)state;
+    apr_pool_t *pool;
+    const char *err;
+    char open[1024] = { 0 };
+    int before = open_fds(open);
+    apr_pool_create(&pool, test_pool);
+    assert_int_not_equal(try_spawn("/no/such/program", NULL, &err, pool),
+                         APR_SUCCESS);
+    assert_non_null(strstr(err, "cannot run /no/such/program"));
+    assert_int_equal(open_fds(NULL), before);
+    assert_int_equal(try_spawn(g_child, "/no/such/folder", &err, pool),
+                     ENOENT);
+    assert_non_null(strstr(err, "cannot enter /no/such/folder"));
+    assert_int_equal(open_fds(NULL), before);
+    /* a file is no folder: the child says which step failed */
+    assert_int_equal(try_spawn(g_child, g_child, &err, pool), ENOTDIR);
+    if (!strstr(err, "cannot enter"))
+        fail_msg("a cwd that is a file: [%s]", err);
+    assert_int_equal(open_fds(NULL), before);
+
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int failed = 0, started = 0;
+    /* a spawn needs eight: four pipes */
+    for (int room = 0; room <= 9; room++) {
+        apr_pool_t *sub;
+        apr_pool_create(&sub, pool);
+        struct rlimit low = old;
+        low.rlim_cur = limit_with_room(open, room);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+        apr_status_t rv = try_spawn(g_child, NULL, &err, sub);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+        if (rv == APR_SUCCESS) {
+            started++;
+        } else {
+            failed++;
+            assert_int_equal(rv, EMFILE);
+            int now = open_fds(NULL);
+            if (now != before)
+                fail_msg("%d descriptors open after a spawn that failed "
+                         "with room for %d more (%s), %d before", now, room,
+                         err, before);
+        }
+        apr_pool_destroy(sub); /* a started child's pipes close here */
+        assert_int_equal(open_fds(NULL), before);
+    }
+    assert_true(failed > 0);
+    assert_true(started > 0);
+    apr_pool_destroy(pool);
+}
+#endif
+
 static long read_pid(const char *file)
 {
     for (int i = 0; i < 500; i++) {
@@ -377,6 +485,9 @@ int main(int argc, char **argv)
 #endif
         cmocka_unit_test(test_exit_code_env_and_pipes),
         cmocka_unit_test(test_exec_failure_is_an_error),
+#ifndef _WIN32
+        cmocka_unit_test(test_failed_spawn_leaks_no_descriptor),
+#endif
         cmocka_unit_test(test_whole_tree_ends),
         cmocka_unit_test(test_wait_readable),
     };

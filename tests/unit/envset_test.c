@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "envset.h"
+#include "winenv.h"
 
 static berth_config_t *config(const char *text)
 {
@@ -258,6 +259,182 @@ static void test_proxy_groups(void **state)
     assert_string_equal(get(f, e, "HTTPS_PROXY"), "sproxy:443");
 }
 
+static int has_reason(const apr_array_header_t *reasons, const char *text)
+{
+    for (int i = 0; i < reasons->nelts; i++)
+        if (strstr(APR_ARRAY_IDX(reasons, i, const char *), text))
+            return 1;
+    return 0;
+}
+
+static apr_array_header_t *build_why(const berth_hostfacts_t *f,
+                                     const berth_config_t *cfg,
+                                     const apr_array_header_t *server_env,
+                                     apr_array_header_t **reasons)
+{
+    berth_envset_in_t in = { f, f->env, cfg, server_env, NULL, NULL };
+    *reasons = apr_array_make(test_pool, 4, sizeof(const char *));
+    return berth_envset_build(&in, *reasons, test_pool);
+}
+
+/* A service running as LocalSystem: no USERPROFILE, LOCALAPPDATA,
+ * ProgramW6432, ProgramData or TEMP in its environment. */
+static berth_hostfacts_t *localsystem(void)
+{
+    const char *env[] = { "Path=C:\\Windows\\system32",
+                          "SystemRoot=C:\\Windows", "SystemDrive=C:",
+                          "windir=C:\\Windows",
+                          "ProgramFiles=C:\\Program Files", "TMP=",
+                          "ComSpec=C:\\Windows\\system32\\cmd.exe", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, env, test_pool);
+    f->home = NULL;
+    f->known_folders.profile = "C:\\Windows\\system32\\config\\systemprofile";
+    f->known_folders.local_app_data = "C:\\Windows\\system32\\config\\"
+                                      "systemprofile\\AppData\\Local";
+    f->known_folders.program_files = "C:\\Program Files (known)";
+    f->known_folders.windows = "D:\\Windows";
+    /* Windows names no folder for these two: the usual locations */
+    f->known_folders.program_files_x64 = NULL;
+    f->known_folders.program_data = NULL;
+    return f;
+}
+
+/* The LocalSystem fallbacks fill berth's own environment from the known
+ * folders, else the usual locations, never over a variable that is there;
+ * the child gets them through the allow-list, each with its reason. */
+static void test_windows_localsystem_fallbacks(void **state)
+{
+    (void)state;
+    berth_hostfacts_t *f = localsystem();
+    berth_winenv_fill(f, test_pool);
+    assert_string_equal(get(f, f->env, "USERPROFILE"),
+                        "C:\\Windows\\system32\\config\\systemprofile");
+    assert_string_equal(f->home,
+                        "C:\\Windows\\system32\\config\\systemprofile");
+    assert_string_equal(get(f, f->env, "LOCALAPPDATA"),
+                        "C:\\Windows\\system32\\config\\systemprofile\\"
+                        "AppData\\Local");
+    assert_string_equal(get(f, f->env, "ProgramW6432"), "C:\\Program Files");
+    assert_string_equal(get(f, f->env, "ProgramData"), "C:\\ProgramData");
+    /* present: kept as they are */
+    assert_string_equal(get(f, f->env, "ProgramFiles"), "C:\\Program Files");
+    assert_string_equal(get(f, f->env, "SystemRoot"), "C:\\Windows");
+    assert_int_equal(f->env_fallbacks->nelts, 4);
+    /* twice is once */
+    berth_winenv_fill(f, test_pool);
+    assert_int_equal(f->env_fallbacks->nelts, 4);
+
+    apr_array_header_t *why;
+    apr_array_header_t *e = build_why(f, NULL, NULL, &why);
+    assert_string_equal(get(f, e, "USERPROFILE"),
+                        "C:\\Windows\\system32\\config\\systemprofile");
+    assert_string_equal(get(f, e, "PROGRAMDATA"), "C:\\ProgramData");
+    assert_string_equal(get(f, e, "ProgramW6432"), "C:\\Program Files");
+    assert_null(get(f, e, "TEMP"));   /* nowhere to take it from */
+    assert_string_equal(get(f, e, "TMP"), "");
+    assert_true(has_reason(why, "USERPROFILE is not in berth's environment "
+                                "(a service running as LocalSystem may lack "
+                                "it): C:\\Windows\\system32\\config\\"
+                                "systemprofile, the folder Windows knows for "
+                                "it (Profile)"));
+    assert_true(has_reason(why, "ProgramData is not in berth's environment "
+                                "(a service running as LocalSystem may lack "
+                                "it): C:\\ProgramData, its usual location"));
+    assert_true(has_reason(why, "LOCALAPPDATA is not in berth's"));
+    assert_true(has_reason(why, "ProgramW6432 is not in berth's"));
+    assert_false(has_reason(why, "from berth's environment: every Windows"));
+
+    /* the server's own value is no fallback */
+    const char *pairs[] = { "USERPROFILE", "C:\\Users\\svc", NULL };
+    e = build_why(f, NULL, kv(pairs), &why);
+    assert_string_equal(get(f, e, "USERPROFILE"), "C:\\Users\\svc");
+    assert_false(has_reason(why, "USERPROFILE is not in berth's"));
+
+    /* no folder and no usual location: nothing */
+    berth_hostfacts_t *g = localsystem();
+    g->known_folders.profile = NULL;
+    g->known_folders.local_app_data = NULL;
+    berth_winenv_fill(g, test_pool);
+    assert_null(get(g, g->env, "USERPROFILE"));
+    assert_null(get(g, g->env, "LOCALAPPDATA"));
+    assert_null(g->home);
+    /* a home the platform found stays */
+    berth_hostfacts_t *h = localsystem();
+    h->home = "C:\\elsewhere";
+    berth_winenv_fill(h, test_pool);
+    assert_string_equal(h->home, "C:\\elsewhere");
+}
+
+/* Every Windows child gets SYSTEMROOT, SYSTEMDRIVE, WINDIR, TEMP, TMP and
+ * USERPROFILE: under a replaced allow-list too, from berth's environment as
+ * Windows gave it (not from a LocalSystem fallback, not an empty value). */
+static void test_windows_every_child_gets(void **state)
+{
+    (void)state;
+    const char *env[] = { "Path=C:\\Windows", "SystemRoot=C:\\Windows",
+                          "SystemDrive=C:", "windir=C:\\Windows",
+                          "TEMP=C:\\Temp", "TMP=C:\\Tmp",
+                          "USERPROFILE=C:\\Users\\ada", "MY_ONE=1",
+                          "GITHUB_TOKEN=gh-s", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, env, test_pool);
+    berth_winenv_fill(f, test_pool);
+    berth_config_t *cfg = config("{\"env\": {\"allow\": [\"MY_ONE\"], "
+                                 "\"allow_defaults\": false}}");
+    apr_array_header_t *why;
+    apr_array_header_t *e = build_why(f, cfg, NULL, &why);
+    assert_string_equal(get(f, e, "SYSTEMROOT"), "C:\\Windows");
+    assert_string_equal(get(f, e, "SYSTEMDRIVE"), "C:");
+    assert_string_equal(get(f, e, "WINDIR"), "C:\\Windows");
+    assert_string_equal(get(f, e, "TEMP"), "C:\\Temp");
+    assert_string_equal(get(f, e, "TMP"), "C:\\Tmp");
+    assert_string_equal(get(f, e, "USERPROFILE"), "C:\\Users\\ada");
+    assert_string_equal(get(f, e, "MY_ONE"), "1");
+    assert_null(get(f, e, "GITHUB_TOKEN"));
+    assert_true(has_reason(why, "SYSTEMROOT, SYSTEMDRIVE, WINDIR, TEMP, TMP, "
+                                "USERPROFILE from berth's environment: every "
+                                "Windows program gets"));
+    /* the allow-list already gave them: nothing added, no reason */
+    e = build_why(f, NULL, NULL, &why);
+    assert_false(has_reason(why, "every Windows program gets"));
+    /* the server's value stays */
+    const char *pairs[] = { "TEMP", "C:\\mine", NULL };
+    e = build_why(f, cfg, kv(pairs), &why);
+    assert_string_equal(get(f, e, "TEMP"), "C:\\mine");
+    assert_true(has_reason(why, "SYSTEMROOT, SYSTEMDRIVE, WINDIR, TMP, "
+                                "USERPROFILE from berth's environment"));
+
+    /* LocalSystem: the filled USERPROFILE and the empty TMP are not taken */
+    berth_hostfacts_t *ls = localsystem();
+    berth_winenv_fill(ls, test_pool);
+    e = build_why(ls, cfg, NULL, &why);
+    assert_null(get(ls, e, "USERPROFILE"));
+    assert_null(get(ls, e, "TMP"));
+    assert_null(get(ls, e, "TEMP"));
+    assert_string_equal(get(ls, e, "SYSTEMROOT"), "C:\\Windows");
+    assert_true(has_reason(why, "SYSTEMROOT, SYSTEMDRIVE, WINDIR from "
+                                "berth's environment"));
+    assert_false(has_reason(why, "is not in berth's environment"));
+}
+
+/* The Windows rules stay on Windows. */
+static void test_windows_rules_only_on_windows(void **state)
+{
+    (void)state;
+    const char *env[] = { "PATH=/usr/local/bin", "SYSTEMROOT=C:\\Windows",
+                          NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    f->known_folders.profile = "/nowhere";
+    const char *home = f->home;
+    berth_winenv_fill(f, test_pool);
+    assert_null(get(f, f->env, "USERPROFILE"));
+    assert_ptr_equal(f->home, home);
+    berth_config_t *cfg = config("{\"env\": {\"allow_defaults\": false}}");
+    apr_array_header_t *why;
+    apr_array_header_t *e = build_why(f, cfg, NULL, &why);
+    assert_null(get(f, e, "SYSTEMROOT"));
+    assert_false(has_reason(why, "every Windows program"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +446,9 @@ int main(void)
         cmocka_unit_test(test_docker_dir_prepend),
         cmocka_unit_test(test_strip_credentials),
         cmocka_unit_test(test_proxy_groups),
+        cmocka_unit_test(test_windows_localsystem_fallbacks),
+        cmocka_unit_test(test_windows_every_child_gets),
+        cmocka_unit_test(test_windows_rules_only_on_windows),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }

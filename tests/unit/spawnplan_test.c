@@ -7,6 +7,7 @@
 #include "redact.h"
 #include "shellquote.h"
 #include "spawnplan.h"
+#include "winenv.h"
 
 static berth_config_t *config(const char *text)
 {
@@ -440,6 +441,81 @@ static void test_docker_management_command(void **state)
     assert_string_equal(arg(p->argv, 3), "/usr/bin/docker stop abc");
 }
 
+/* 1 when the JSON array A holds the string S. */
+static int json_has(const json_t *a, const char *s)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v)
+        if (strcmp(json_string_value(v), s) == 0)
+            return 1;
+    return 0;
+}
+
+/* berth plan on Windows shows the variables the Windows rules put into a
+ * child's environment, each with its reason: a LocalSystem fallback that
+ * reached the child, and the variables every Windows program gets under a
+ * replaced allow-list. Every shape gets them (here docker run and a
+ * program). */
+static void test_plan_shows_windows_child_variables(void **state)
+{
+    (void)state;
+    const char *env[] = { "Path=C:\\Windows\\system32;C:\\tools",
+                          "SystemRoot=C:\\Windows", "SystemDrive=C:",
+                          "windir=C:\\Windows", "TEMP=C:\\Windows\\TEMP",
+                          "TMP=C:\\Windows\\TEMP",
+                          "ComSpec=C:\\Windows\\system32\\cmd.exe", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, env, test_pool);
+    f->home = NULL;
+    f->known_folders.profile = "C:\\Windows\\system32\\config\\systemprofile";
+    berth_winenv_fill(f, test_pool);
+    fake_path(f, "C:\\tools\\tool.exe", BERTH_PROBE_FILE);
+    berth_docker_t d = { "C:\\Docker\\docker.exe", BERTH_DOCKER_BUNDLED, 1 };
+    const char *srv = "\"mcpServers\": {\"t\": {\"command\": "
+                      "\"C:\\\\tools\\\\tool.exe\"}, "
+                      "\"gh\": {\"command\": \"docker\", \"args\": [\"run\", "
+                      "\"-i\", \"img\"]}}";
+    const char *why_profile =
+        "USERPROFILE is not in berth's environment (a service running as "
+        "LocalSystem may lack it): C:\\Windows\\system32\\config\\"
+        "systemprofile, the folder Windows knows for it (Profile)";
+    const char *why_every =
+        "SYSTEMROOT, SYSTEMDRIVE, WINDIR, TEMP, TMP from berth's environment: "
+        "every Windows program gets SYSTEMROOT, SYSTEMDRIVE, WINDIR, TEMP, TMP "
+        "and USERPROFILE";
+    const char *names[] = { "t", "gh" };
+    for (int s = 0; s < 2; s++) {
+        berth_config_t *cfg = config(apr_pstrcat(test_pool, "{", srv, "}",
+                                                 NULL));
+        json_t *j = berth_plan_json(plan_of(f, cfg, names[s], d, NULL),
+                                    test_pool);
+        json_t *e = json_object_get(j, "env"), *r = json_object_get(j,
+                                                                   "reasons");
+        assert_true(json_has(e, "USERPROFILE=C:\\Windows\\system32\\config"
+                                "\\systemprofile"));
+        assert_true(json_has(e, "SystemDrive=C:"));
+        assert_true(json_has(r, why_profile));
+        assert_false(json_has(r, why_every));
+        json_decref(j);
+
+        /* the allow-list replaced: the six come from the rule instead, but
+         * not the LocalSystem fallback */
+        cfg = config(apr_pstrcat(test_pool, "{\"env\": {\"allow_defaults\": "
+                                 "false}, ", srv, "}", NULL));
+        j = berth_plan_json(plan_of(f, cfg, names[s], d, NULL), test_pool);
+        e = json_object_get(j, "env");
+        r = json_object_get(j, "reasons");
+        assert_true(json_has(e, "SYSTEMDRIVE=C:"));
+        assert_true(json_has(e, "SYSTEMROOT=C:\\Windows"));
+        assert_true(json_has(e, "TEMP=C:\\Windows\\TEMP"));
+        assert_false(json_has(e, "USERPROFILE=C:\\Windows\\system32\\"
+                                 "config\\systemprofile"));
+        assert_true(json_has(r, why_every));
+        assert_false(json_has(r, why_profile));
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     berth_redact_init();
@@ -453,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_remote_server_has_no_plan),
         cmocka_unit_test(test_plan_json_redacts),
         cmocka_unit_test(test_docker_management_command),
+        cmocka_unit_test(test_plan_shows_windows_child_variables),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }

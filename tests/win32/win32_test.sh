@@ -90,6 +90,35 @@ check "tool found through it" '.program | ascii_downcase' 'c:\berth-tools\mytool
 check "tool line" '.command_line | ascii_downcase' 'c:\berth-tools\mytool.exe "a b"' "$TMP/p.json"
 rm -rf "$WINEPREFIX/drive_c/berth-tools"
 
+# 3b. the Windows child variables (docs/spawn.md). Under a replaced
+# allow-list every child still gets SYSTEMROOT, SYSTEMDRIVE, WINDIR, TEMP,
+# TMP and USERPROFILE from berth's environment, with a reason.
+cat >"$TMP/winenv.json" <<'JSON'
+{ "env": { "allow_defaults": false },
+  "mcpServers": { "c": { "command": "C:\\windows\\system32\\cmd.exe" } } }
+JSON
+"$WINE" "$BERTH" plan c --config "$TMP/winenv.json" --json >"$TMP/p.json" 2>"$TMP/err" \
+  || fail "plan under a replaced allow-list: $(cat "$TMP/err")"
+for v in SYSTEMROOT SYSTEMDRIVE WINDIR TEMP TMP USERPROFILE; do
+  check "every child gets $v" "[.env[] | select(startswith(\"$v=\"))] | length" 1 "$TMP/p.json"
+done
+check "every child reason" '[.reasons[] | select(startswith("SYSTEMROOT, SYSTEMDRIVE, WINDIR, TEMP, TMP, USERPROFILE from berth"))] | length' 1 "$TMP/p.json"
+# berth started without USERPROFILE and LOCALAPPDATA (as a service running
+# as LocalSystem may be): the folders Windows knows fill them in, and the
+# plan says so
+cat >"$TMP/localsystem.json" <<'JSON'
+{ "mcpServers": { "c": { "command": "C:\\windows\\system32\\cmd.exe" } } }
+JSON
+winpath() { printf 'Z:%s' "$(realpath "$1")" | tr / '\\'; }
+printf '@set USERPROFILE=\r\n@set LOCALAPPDATA=\r\n@"%s" plan c --config "%s" --json\r\n' \
+  "$(winpath "$BERTH")" "$(winpath "$TMP/localsystem.json")" >"$TMP/localsystem.cmd"
+"$WINE" cmd /c "$(winpath "$TMP/localsystem.cmd")" >"$TMP/p.json" 2>"$TMP/err" \
+  || fail "plan without USERPROFILE: $(cat "$TMP/err")"
+for v in USERPROFILE LOCALAPPDATA; do
+  check "$v filled" "[.env[] | select(ascii_downcase | startswith(\"$(tr A-Z a-z <<<"$v")=c:\\\\\"))] | length" 1 "$TMP/p.json"
+  check "$v reason" "[.reasons[] | select(startswith(\"$v is not in berth's environment\"))] | length" 1 "$TMP/p.json"
+done
+
 # 4. berth serve: MCP over HTTP from Linux curl to berth.exe under Wine.
 # A copy of the fixture under a name of its own, so that "nothing left
 # behind" counts only this test's processes.
