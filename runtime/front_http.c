@@ -12,22 +12,12 @@
 
 #include <microhttpd.h>
 
-#if defined(_WIN32)
-#include <winsock2.h>
-#include <ws2tcpip.h>
-#else
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
-
 #include "http_int.h"
 #include "jsonrpc.h"
 #include "jsonwire.h"
 #include "log.h"
 #include "mcpver.h"
+#include "platform.h"
 #include "spin.h"
 
 struct berth_http_t {
@@ -49,21 +39,6 @@ typedef struct {
     int post;  /* counted in posts */
 } req_t;
 
-/* 1 when socket S has something to read (or is closed). */
-static int socket_ready(MHD_socket s)
-{
-#if defined(_WIN32)
-    fd_set rd;
-    struct timeval zero = { 0, 0 };
-    FD_ZERO(&rd);
-    FD_SET(s, &rd);
-    return select(0, &rd, NULL, NULL, &zero) != 0;
-#else
-    struct pollfd p = { s, POLLIN, 0 };
-    return poll(&p, 1, 0) != 0;
-#endif
-}
-
 /* After a POST's answer went out on a kept-alive connection, with no other
  * POST in progress: watch the socket a while for the client's next request
  * before MHD's thread sleeps in its poll (spin.h); a client calling tool
@@ -77,7 +52,7 @@ typedef struct {
 static int next_came(void *baton)
 {
     next_watch_t *w = baton;
-    return socket_ready(w->fd) || apr_atomic_read32(&w->f->posts) > 0;
+    return berth_platform_socket_readable(w->fd) || apr_atomic_read32(&w->f->posts) > 0;
 }
 
 static void watch_for_next(berth_http_t *f, struct MHD_Connection *conn)
@@ -574,42 +549,35 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
         f->opts.max_body = 4 * 1024 * 1024;
     f->workers = berth_http_workers_create(hub, f->pool);
 
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
+    /* an aligned buffer for the platform's socket address */
+    union {
+        unsigned char bytes[BERTH_SOCKADDR_MAX];
+        double align;
+        void *p;
+    } addr;
+    size_t addr_len;
+    int ipv6;
     const char *host = strcmp(opts->host, "localhost") == 0 ? "127.0.0.1"
                                                            : opts->host;
+    if (berth_platform_sockaddr(host, opts->port, addr.bytes, &addr_len,
+                                &ipv6) != APR_SUCCESS) {
+        *error = apr_psprintf(pool, "%s is not an IPv4 or IPv6 address",
+                              opts->host);
+        return APR_EINVAL;
+    }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
-#if !defined(_WIN32)
-    /* poll, not select: no limit at descriptor 1024 */
-    flags |= MHD_USE_POLL;
-#endif
-    if (strchr(host, ':')) {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((unsigned short)opts->port);
-        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) {
-            *error = apr_psprintf(pool, "%s is not an IPv6 address",
-                                  opts->host);
-            return APR_EINVAL;
-        }
+    /* poll where MHD has it, not select: no limit at descriptor 1024 */
+    if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+        flags |= MHD_USE_POLL;
+    if (ipv6)
         flags |= MHD_USE_IPv6;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((unsigned short)opts->port);
-        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
-            *error = apr_psprintf(pool, "%s is not an IPv4 address",
-                                  opts->host);
-            return APR_EINVAL;
-        }
-    }
     f->mhd = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, f,
         /* first, so MHD's own complaints about the others reach it */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr.bytes,
         MHD_OPTION_NOTIFY_COMPLETED, completed, f,
         /* an idle keep-alive connection holds a thread: closed after 5
          * minutes (streams send a comment every 15 s, so they stay) */
@@ -644,12 +612,7 @@ void berth_http_stop(berth_http_t *f)
     /* the workers finish what is queued (cancelled calls end at once) */
     berth_http_workers_stop(f->workers);
     MHD_stop_daemon(f->mhd);
-    if (s != MHD_INVALID_SOCKET) {
-#if defined(_WIN32)
-        closesocket(s);
-#else
-        close(s);
-#endif
-    }
+    if (s != MHD_INVALID_SOCKET)
+        berth_platform_socket_close(s);
 }
 
