@@ -1,4 +1,4 @@
-/* Resolving the docker CLI (SPAWN.md section 1): PATH, then well-known
+/* Resolving the docker CLI (docs/spawn.md): PATH, then well-known
  * install locations, then (Unix) the login shell; a process-wide cache that
  * keeps a success forever and a failure for a TTL, re-probing the
  * well-known paths (stat only) while a failure is cached. Thread-safe. */

@@ -1,4 +1,4 @@
-/* The child environment (SPAWN.md section 5): a child never inherits
+/* The child environment (docs/spawn.md): a child never inherits
  * berth's whole environment. */
 #ifndef BERTH_ENVSET_H
 #define BERTH_ENVSET_H

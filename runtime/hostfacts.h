@@ -1,7 +1,7 @@
 /* Host facts: everything the spawn core knows about the machine, gathered by
  * platform/<os>/ for the running OS or built by hand in tests, so every
  * Darwin and Windows rule is decided by the same portable code
- * (SPAWN.md section 0). */
+ * (docs/spawn.md). */
 #ifndef BERTH_HOSTFACTS_H
 #define BERTH_HOSTFACTS_H
 

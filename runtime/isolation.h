@@ -1,5 +1,5 @@
 /* Which isolation a server gets, from the global and per-server settings
- * (the precedence in docs/config.md and ARCHITECTURE.md). */
+ * (the precedence in docs/config.md). */
 #ifndef BERTH_ISOLATION_H
 #define BERTH_ISOLATION_H
 

@@ -1,4 +1,4 @@
-/* The login shell's environment (SPAWN.md section 4): captured at most once
+/* The login shell's environment (docs/spawn.md): captured at most once
  * per process with one shell fork, and, on darwin only, the hydration of
  * berth's own environment from it at start-up. Values are never logged. */
 #ifndef BERTH_LOGINENV_H

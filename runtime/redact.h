@@ -1,4 +1,4 @@
-/* Redaction (SPAWN.md section 6): nothing berth writes may contain the value
+/* Redaction (docs/spawn.md): nothing berth writes may contain the value
  * of a -e/--env KEY=VALUE argument, URL credentials, or a configured env
  * value. One PCRE2 pattern, compiled once, finds the argument forms in any
  * text: plain, glued (-eKEY=V, --env=KEY=V) and inside a wrapped command

@@ -1,5 +1,5 @@
 /* Quoting argument lists for the shell or the Windows command line that
- * will read them (SPAWN.md section 3), and the matching parsers tests use to
+ * will read them (docs/spawn.md, "Quoting"), and the matching parsers tests use to
  * prove the round trip. Never strips a character from an argument. */
 #ifndef BERTH_SHELLQUOTE_H
 #define BERTH_SHELLQUOTE_H

@@ -61,7 +61,8 @@ berth_docker_info_t berth_spawnctx_docker_info(berth_spawnctx_t *ctx,
                                                const berth_config_t *cfg);
 
 /* Runs `docker ARGS...` the way a spawn runs docker (the resolved binary,
- * the same environment and wrap rules; SPAWN.md section 2), stdin empty,
+ * the same environment and wrap rules; docs/spawn.md, "Direct exec or a login-shell
+ * wrap"), stdin empty,
  * stdout captured into *OUT (NUL-terminated). Fails with *ERROR when docker
  * cannot run, TIMEOUT passes (the command is killed) or it exits non-zero
  * (*OUT still holds what it printed). */

@@ -1,4 +1,4 @@
-/* The spawn plan (SPAWN.md): a pure function from a server's config, the
+/* The spawn plan (docs/spawn.md): a pure function from a server's config, the
  * global config, host facts and the docker resolver's answer to exactly what
  * will be executed: program, argv, environment, working directory, cidfile,
  * and why. It starts nothing and forks nothing; `berth plan` prints it and

@@ -1,4 +1,4 @@
-/* SPAWN.md sections 0, 1 and 4 with real processes on Linux: the login-shell
+/* docs/spawn.md (finding docker, the login shell's environment) with real processes on Linux: the login-shell
  * capture through the real host facts (berth_hostfacts_real), against fake
  * login shells written at test time: markers keep rc-file banners out, values
  * keep their '=' and line breaks, a hung login shell is killed with its whole

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The spawn core as a user meets it (SPAWN.md sections 1-3, 5-7): the built
+# The spawn core as a user meets it (docs/spawn.md): the built
 # berth binary runs under `env -i` with a controlled PATH holding a fake
 # docker, a fake login shell as SHELL and an empty HOME, and its JSON is read
 # with jq. Plans are also executed for real, through real shells, and the

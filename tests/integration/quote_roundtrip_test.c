@@ -1,4 +1,4 @@
-/* SPAWN.md section 3, proven with real shells: the docker argv, with
+/* docs/spawn.md's quoting, proven with real shells: the docker argv, with
  * `--cidfile <path>` right after `run`, is quoted by berth_join_shell for the
  * shell that will read it, handed to a REAL /bin/sh, bash, zsh and fish
  * (plain and as login shells, exactly as the plan wraps: `<shell> -l -c

@@ -7,7 +7,7 @@
 #include "config.h"
 #include "isolation.h"
 
-/* The precedence of ARCHITECTURE.md, one row per rule. */
+/* The precedence of docs/config.md, one row per rule. */
 static void test_precedence(void **state)
 {
     (void)state;

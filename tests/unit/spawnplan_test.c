@@ -279,7 +279,7 @@ static void test_isolated_env_goes_into_container(void **state)
     fake_path(f, d.path, BERTH_PROBE_EXEC);
     berth_plan_t *p = plan_of(f, cfg, "f", d, NULL);
     assert_int_equal(p->mode, BERTH_PLAN_ISOLATED);
-    /* the order of ARCHITECTURE.md; the server's settings win */
+    /* the order of docs/isolation.md; the server's settings win */
     const char *want[] = {
         "/usr/bin/docker", "run", "--cidfile",
         "/run/user/1000/berth/cid/f-abc123.cid", "--rm", "-i", "--name",

@@ -70,7 +70,7 @@ check "doctor source" '.docker.source' bundled "$TMP/d.json"
 check "doctor daemon env" '.docker.daemon_env_guaranteed' true "$TMP/d.json"
 check "doctor os" '.os' windows "$TMP/d.json"
 
-# 2. gone: no verified docker, so cmd.exe runs bare docker (SPAWN.md 2)
+# 2. gone: no verified docker, so cmd.exe runs bare docker (docs/spawn.md)
 rm -f "$DOCKER_DIR/docker.exe"
 "$WINE" "$BERTH" plan gh --config "$TMP/win.json" --json >"$TMP/p.json" 2>"$TMP/err" || fail "plan without docker: $(cat "$TMP/err")"
 check "absent source" '.docker.source' absent "$TMP/p.json"
