@@ -175,6 +175,7 @@ static void test_keeper(void **state)
     apr_thread_t *t;
     int got = -1;
     apr_atomic_set32(&g_stop_watch, 0);
+    apr_time_t watch_from = berth_platform_clock();
     assert_int_equal(apr_thread_create(&t, NULL, long_watch, &got, test_pool),
                      APR_SUCCESS);
     assert_true(keeper_becomes(1));
@@ -194,7 +195,10 @@ static void test_keeper(void **state)
     apr_atomic_set32(&g_stop_watch, 1);
     apr_status_t ts;
     apr_thread_join(&ts, t);
-    assert_int_equal(got, 1);
+    /* the watch saw the stop, unless a loaded machine kept the steps above
+     * past its whole budget (then it ended by itself) */
+    assert_true(got == 1 ||
+                berth_platform_clock() - watch_from >= 1000 * 1000);
     /* one budget (1 s) after the watch: asleep, burning nothing */
     apr_time_t t0 = berth_platform_clock();
     assert_true(keeper_becomes(0));
