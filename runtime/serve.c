@@ -89,9 +89,8 @@ static void build_core(berth_serve_t *s)
 {
     const berth_config_t *cfg = s->cfg;
     const berth_hostfacts_t *facts = berth_spawnctx_facts(s->ctx);
-    /* a reload keeps the first value: threads may be watching */
-    berth_spin_configure(cfg->http_spin_us >= 0 ? cfg->http_spin_us
-                                                : BERTH_SPIN_DEFAULT_US);
+    /* set once: threads may be watching (http.spin_us applies at restart) */
+    berth_spin_configure(cfg->http_spin_us);
     s->router = berth_router_create(s->pool);
     berth_hub_opts_t hopts;
     memset(&hopts, 0, sizeof hopts);
@@ -102,8 +101,12 @@ static void build_core(berth_serve_t *s)
     berth_supervisor_opts_t *o = &s->sv_opts;
     memset(o, 0, sizeof *o);
     o->log_dir = berth_path_child(facts, s->state_dir, "logs", s->pool);
-    o->log_max_size = berth_logfile_parse_size(cfg->log_max_size);
-    o->log_max_files = cfg->log_max_files;
+    /* the file's, else the table's default: Docker's options (isolation.c)
+     * are the file's alone */
+    o->log_max_size = berth_logfile_parse_size(
+        berth_config_text(cfg, "docker_isolation.log_max_size"));
+    o->log_max_files =
+        (int)berth_config_number(cfg, "docker_isolation.log_max_files");
     o->cb = berth_hub_upstream_callbacks(s->hub);
     o->on_state = berth_hub_server_state;
     o->state_baton = s->hub;
