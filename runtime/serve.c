@@ -264,10 +264,18 @@ static void reload(berth_serve_t *s)
         notify(s, BERTH_SERVE_RELOADED, "reload failed");
         return;
     }
-    if (strcmp(ncfg->listen, s->cfg->listen) != 0)
-        berth_log(BERTH_LOG_WARN, "listen changed to %s: it takes effect "
-                  "when berth restarts; still listening on %s", ncfg->listen,
-                  s->cfg->listen);
+    /* what only a restart applies keeps its value in the config in force,
+     * so that the next reload compares with what berth still does */
+    apr_array_header_t *later = berth_config_restart_only_changes(
+        s->cfg, ncfg, s->pool);
+    for (int i = 0; i < later->nelts; i++) {
+        const berth_config_change_t *c =
+            &APR_ARRAY_IDX(later, i, berth_config_change_t);
+        berth_log(BERTH_LOG_WARN, "%s changed to %s: it takes effect when "
+                  "berth restarts; still %s", c->setting->name, c->now,
+                  c->was);
+    }
+    berth_config_keep_restart_only(ncfg, s->cfg);
     const char *summary;
     berth_daemon_reload(s->daemon, ncfg, s->router, &summary, s->pool);
     s->cfg = ncfg;
