@@ -12,7 +12,6 @@
 #include "isolation.h"
 #include "loginenv.h"
 #include "redact.h"
-#include "spin.h"
 
 /* ---- berth check ------------------------------------------------------ */
 
@@ -116,6 +115,36 @@ static void print_server(const berth_config_t *cfg,
     fprintf(out, "    timeouts:   %s\n", timeouts_text(&s->timeouts, pool));
 }
 
+/* Whether the file set any of SECTION's settings. */
+static int section_given(const berth_config_t *cfg, const char *section)
+{
+    size_t n = strlen(section);
+    for (const berth_setting_t *r = berth_config_settings(); r->name; r++)
+        if (strncmp(r->name, section, n) == 0 && r->name[n] == '.' &&
+            berth_config_given(cfg, r->name))
+            return 1;
+    return 0;
+}
+
+/* The HTTP front's settings in force. */
+static void print_http(const berth_config_t *cfg, FILE *out,
+                       apr_pool_t *pool)
+{
+    const char *origins = "";
+    for (int i = 0; cfg->http_origins && i < cfg->http_origins->nelts; i++)
+        origins = apr_pstrcat(pool, origins, i ? ", " : "",
+                              APR_ARRAY_IDX(cfg->http_origins, i,
+                                            const char *),
+                              NULL);
+    fprintf(out, "http:              sessions closed after %gs idle, "
+            "bodies up to %ld bytes, origins: this machine%s%s, %s\n",
+            cfg->http_session_idle, cfg->http_max_body,
+            *origins ? " + " : "", origins,
+            cfg->http_spin_us ? apr_psprintf(pool, "busy-wait up to %ld us",
+                                             cfg->http_spin_us)
+                              : "no busy-wait");
+}
+
 int berth_cmd_check(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
                      apr_pool_t *pool)
 {
@@ -132,25 +161,8 @@ int berth_cmd_check(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
             cfg->listen_loopback ? "this machine only"
                                  : "reachable from the network; a bearer "
                                    "token will be required");
-    if (cfg->http_session_idle || cfg->http_max_body || cfg->http_origins ||
-        cfg->http_spin_us >= 0) {
-        const char *origins = "";
-        for (int i = 0; cfg->http_origins && i < cfg->http_origins->nelts;
-             i++)
-            origins = apr_pstrcat(pool, origins, i ? ", " : "",
-                                  APR_ARRAY_IDX(cfg->http_origins, i,
-                                                const char *),
-                                  NULL);
-        long spin = cfg->http_spin_us >= 0 ? cfg->http_spin_us
-                                           : (long)BERTH_SPIN_DEFAULT_US;
-        fprintf(out, "http:              sessions closed after %gs idle, "
-                "bodies up to %ld bytes, origins: this machine%s%s, %s\n",
-                cfg->http_session_idle ? cfg->http_session_idle : 1800.0,
-                cfg->http_max_body ? cfg->http_max_body : 4194304L,
-                *origins ? " + " : "", origins,
-                spin ? apr_psprintf(pool, "busy-wait up to %ld us", spin)
-                     : "no busy-wait");
-    }
+    if (section_given(cfg, "http"))
+        print_http(cfg, out, pool);
     fprintf(out, "docker isolation:  %s\n", isolation_summary(cfg));
     for (int i = 0; i < cfg->images->nelts; i++) {
         const berth_kv_t *kv = &APR_ARRAY_IDX(cfg->images, i, berth_kv_t);

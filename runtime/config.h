@@ -5,15 +5,14 @@
 #ifndef BERTH_CONFIG_H
 #define BERTH_CONFIG_H
 
+#include <stdint.h>
+
 #include <apr_pools.h>
 #include <apr_tables.h>
 
 #include "jsonpos.h"
 
-#define BERTH_DEFAULT_LISTEN "127.0.0.1:8750"
-#define BERTH_DEFAULT_INITIALIZE_TIMEOUT 30.0
-#define BERTH_DEFAULT_CALL_TIMEOUT 60.0
-#define BERTH_DEFAULT_SHUTDOWN_TIMEOUT 2.0
+/* Larger is not a config file (a limit on the file, not a setting). */
 #define BERTH_CONFIG_MAX_BYTES (4 * 1024 * 1024)
 
 typedef struct {
@@ -38,7 +37,7 @@ typedef struct {
     apr_array_header_t *extra_args;  /* const char *; NULL when unset */
 } berth_isolation_t;
 
-/* Seconds; 0 means "not set here". */
+/* Seconds. */
 typedef struct {
     double initialize;
     double call;
@@ -72,6 +71,8 @@ typedef struct {
     berth_timeouts_t timeouts;   /* effective: server, else global, else default */
     berth_namespace_t ns;        /* effective */
     berth_textpos_t pos;         /* where the entry's name is */
+    uint64_t given;              /* settings the entry gave: see
+                                    berth_config_server_given */
 } berth_server_config_t;
 
 typedef struct {
@@ -82,19 +83,23 @@ typedef struct {
     int listen_loopback;
     berth_isolation_t isolation; /* global docker_isolation */
     apr_array_header_t *images;  /* berth_kv_t: runtime -> image */
-    const char *log_max_size;
-    int log_max_files;           /* 0 unset */
+    const char *log_max_size;    /* as given: NULL unset (Docker gets it
+                                    only when set) */
+    int log_max_files;           /* as given: 0 unset */
     apr_array_header_t *env_allow; /* const char *, user additions */
-    int env_allow_defaults;      /* 1 unless "allow_defaults": false */
-    int forward_proxy_env;
+    int env_allow_defaults;      /* effective */
+    int forward_proxy_env;       /* effective */
     berth_timeouts_t timeouts;   /* effective global */
     berth_namespace_t ns;        /* effective global */
-    double http_session_idle;    /* seconds; 0 unset (30 minutes) */
-    long http_max_body;          /* bytes; 0 unset (4 MiB) */
-    apr_array_header_t *http_origins; /* const char *, extra allowed Origins */
-    long http_spin_us;           /* microseconds; -1 unset (spin.h's) */
+    double http_session_idle;    /* seconds, effective */
+    long http_max_body;          /* bytes, effective */
+    apr_array_header_t *http_origins; /* const char *, extra allowed Origins;
+                                         NULL unset */
+    long http_spin_us;           /* microseconds, effective; 0 off */
     const char *servers_key;     /* "mcpServers" or "servers"; NULL if none */
     apr_array_header_t *servers; /* berth_server_config_t *, file order */
+    uint64_t given;              /* settings the file gave: see
+                                    berth_config_given */
 } berth_config_t;
 
 typedef enum {
@@ -151,5 +156,133 @@ const char *berth_config_redact_url(const char *url, apr_pool_t *pool);
 
 const char *berth_transport_name(berth_transport_t t);
 const char *berth_namespace_name(berth_namespace_t ns);
+
+/* ---- the settings: one row each (config_schema.c) ----------------------
+ *
+ * Every setting of berth's own sections, and the ones a server entry may
+ * override, is a row: its name, type, bounds, default, where a config
+ * stores it, whether a reload applies it, and a line of documentation.
+ * One generic parser reads every scalar row; a loaded config holds the
+ * effective values (the file's, else the default), except for rows marked
+ * BERTH_SETTING_AS_GIVEN. docs/config.md has one table line per row
+ * (berth_setting_doc_line; a unit test compares them). */
+
+typedef enum {
+    BERTH_SETTING_BOOL,    /* int: 0 or 1 (-1 unset, when AS_GIVEN) */
+    BERTH_SETTING_INT,     /* long: a whole number of UNIT */
+    BERTH_SETTING_COUNT,   /* int: a whole number, or a string of digits */
+    BERTH_SETTING_SECONDS, /* double */
+    BERTH_SETTING_WORD,    /* an enum: the value of one of WORDS */
+    BERTH_SETTING_STRING,  /* const char *, not empty */
+    BERTH_SETTING_SIZE,    /* const char *: Docker's size syntax, "512m" */
+    BERTH_SETTING_CPUS,    /* const char *: a number of CPUs, "1.5" */
+    BERTH_SETTING_NETWORK, /* const char *: a Docker network name */
+    BERTH_SETTING_LISTEN,  /* const char *: HOST:PORT (and listen_host,
+                              listen_port, listen_loopback) */
+    BERTH_SETTING_LIST,    /* apr_array_header_t * of const char * */
+    BERTH_SETTING_MAP      /* apr_array_header_t * of berth_kv_t */
+} berth_setting_type_t;
+
+/* Where a setting is written: in berth's sections, in a server entry (the
+ * docker_isolation.* rows there under "isolation"), or both; a server
+ * that does not set it inherits the global value. */
+#define BERTH_SETTING_GLOBAL 0x01u
+#define BERTH_SETTING_SERVER 0x02u
+/* A reload (SIGHUP) applies it, by restarting the servers whose settings
+ * changed; without it, a change takes effect when berth restarts. */
+#define BERTH_SETTING_LIVE 0x04u
+/* The config keeps it unset when the file leaves it out (0, -1, NULL,
+ * UNSET): the code that reads it resolves what that means (isolation's
+ * precedence; Docker's log options only when given). The default is what
+ * berth does then. */
+#define BERTH_SETTING_AS_GIVEN 0x08u
+/* Numbers: MIN itself is out of range. */
+#define BERTH_SETTING_MIN_EXCLUSIVE 0x10u
+
+typedef struct {
+    const char *word;
+    int value;
+    const char *note;  /* what it means, for messages; NULL: obvious */
+} berth_setting_word_t;
+
+struct berth_cfgparse;  /* config*.c's parsing state */
+struct json_t;
+
+typedef struct berth_setting_t berth_setting_t;
+struct berth_setting_t {
+    const char *name;       /* "http.max_body"; top-level keys have no "." */
+    berth_setting_type_t type;
+    unsigned flags;         /* BERTH_SETTING_* */
+    double min, max;        /* numbers: the range */
+    double def_num;         /* numbers, booleans (0, 1), words (the value) */
+    const char *def_text;   /* strings: the default; NULL: none */
+    const char *unset;      /* what no value means, when there is no default
+                               value ("no limit") */
+    size_t global_off;      /* offsetof(berth_config_t, ...), when GLOBAL */
+    size_t server_off;      /* offsetof(berth_server_config_t, ...), when
+                               SERVER */
+    const char *unit;       /* numbers: "bytes" */
+    const char *noun;       /* messages name it so; NULL: by its key */
+    const char *zero;       /* what 0 means ("off"), when it is in range */
+    const berth_setting_word_t *words; /* WORD: ends with a NULL word */
+    const char *example;    /* SIZE: "512m" */
+    /* LISTEN, LIST, MAP: the hand-written parser of config*.c. It stores
+     * into FIELD (in BASE, a config or a server) and says 1 when it took
+     * the value. */
+    int (*parse)(struct berth_cfgparse *p, struct json_t *value,
+                 const char *path, void *field, void *base);
+    const char *doc;        /* one line, Markdown */
+};
+
+/* Every row, in documentation order; the last has a NULL name. */
+const berth_setting_t *berth_config_settings(void);
+/* The row called NAME ("http.session_idle"), or NULL. */
+const berth_setting_t *berth_config_setting(const char *name);
+
+/* NAME's default, for a module given no config: a number (numbers, 0 or 1
+ * for booleans, a word's value), or a string's text (NULL: none). NAME must
+ * be a row's name. */
+double berth_config_default_number(const char *name);
+const char *berth_config_default_text(const char *name);
+
+/* Whether the file set NAME: in berth's sections, or in server S. */
+int berth_config_given(const berth_config_t *cfg, const char *name);
+int berth_config_server_given(const berth_server_config_t *s,
+                              const char *name);
+
+/* The value in force: the file's, else the default (for AS_GIVEN rows as
+ * well). NUMBER for numeric, boolean and word rows; TEXT for strings. */
+double berth_config_number(const berth_config_t *cfg, const char *name);
+const char *berth_config_text(const berth_config_t *cfg, const char *name);
+
+/* ROW's global value in CFG as a reader sees it: 1800, true, prefix,
+ * ["https://a"]; the default's text when unset; NULL for a row that is not
+ * GLOBAL. */
+const char *berth_config_value_text(const berth_config_t *cfg,
+                                    const berth_setting_t *row,
+                                    apr_pool_t *pool);
+
+typedef struct {
+    const berth_setting_t *setting;
+    const char *was;    /* the value in force */
+    const char *now;    /* the new file's */
+} berth_config_change_t;
+
+/* The settings a reload does not apply (no BERTH_SETTING_LIVE) whose value
+ * differs between RUNNING and LOADED, as berth_config_change_t, in table
+ * order. No row it compares holds a secret. */
+apr_array_header_t *berth_config_restart_only_changes(
+    const berth_config_t *running, const berth_config_t *loaded,
+    apr_pool_t *pool);
+
+/* Gives LOADED RUNNING's values of those settings, so that the config in
+ * force after a reload says what is in force. */
+void berth_config_keep_restart_only(berth_config_t *loaded,
+                                    const berth_config_t *running);
+
+/* ROW's line in docs/config.md's table of settings:
+ * | `name` | type and range | default | where | live or restart | doc | */
+const char *berth_setting_doc_line(const berth_setting_t *row,
+                                   apr_pool_t *pool);
 
 #endif

@@ -89,9 +89,8 @@ static void build_core(berth_serve_t *s)
 {
     const berth_config_t *cfg = s->cfg;
     const berth_hostfacts_t *facts = berth_spawnctx_facts(s->ctx);
-    /* a reload keeps the first value: threads may be watching */
-    berth_spin_configure(cfg->http_spin_us >= 0 ? cfg->http_spin_us
-                                                : BERTH_SPIN_DEFAULT_US);
+    /* set once: threads may be watching (http.spin_us applies at restart) */
+    berth_spin_configure(cfg->http_spin_us);
     s->router = berth_router_create(s->pool);
     berth_hub_opts_t hopts;
     memset(&hopts, 0, sizeof hopts);
@@ -102,8 +101,12 @@ static void build_core(berth_serve_t *s)
     berth_supervisor_opts_t *o = &s->sv_opts;
     memset(o, 0, sizeof *o);
     o->log_dir = berth_path_child(facts, s->state_dir, "logs", s->pool);
-    o->log_max_size = berth_logfile_parse_size(cfg->log_max_size);
-    o->log_max_files = cfg->log_max_files;
+    /* the file's, else the table's default: Docker's options (isolation.c)
+     * are the file's alone */
+    o->log_max_size = berth_logfile_parse_size(
+        berth_config_text(cfg, "docker_isolation.log_max_size"));
+    o->log_max_files =
+        (int)berth_config_number(cfg, "docker_isolation.log_max_files");
     o->cb = berth_hub_upstream_callbacks(s->hub);
     o->on_state = berth_hub_server_state;
     o->state_baton = s->hub;
@@ -262,10 +265,18 @@ static void reload(berth_serve_t *s)
         notify(s, BERTH_SERVE_RELOADED, "reload failed");
         return;
     }
-    if (strcmp(ncfg->listen, s->cfg->listen) != 0)
-        berth_log(BERTH_LOG_WARN, "listen changed to %s: it takes effect "
-                  "when berth restarts; still listening on %s", ncfg->listen,
-                  s->cfg->listen);
+    /* what only a restart applies keeps its value in the config in force,
+     * so that the next reload compares with what berth still does */
+    apr_array_header_t *later = berth_config_restart_only_changes(
+        s->cfg, ncfg, s->pool);
+    for (int i = 0; i < later->nelts; i++) {
+        const berth_config_change_t *c =
+            &APR_ARRAY_IDX(later, i, berth_config_change_t);
+        berth_log(BERTH_LOG_WARN, "%s changed to %s: it takes effect when "
+                  "berth restarts; still %s", c->setting->name, c->now,
+                  c->was);
+    }
+    berth_config_keep_restart_only(ncfg, s->cfg);
     const char *summary;
     berth_daemon_reload(s->daemon, ncfg, s->router, &summary, s->pool);
     s->cfg = ncfg;

@@ -3,6 +3,8 @@
 #  - SIGHUP with a valid config: a removed server stops, an added one
 #    starts, an unchanged one keeps its process; the tool list follows;
 #  - SIGHUP with an invalid config: nothing changes, the log says why;
+#  - SIGHUP with a setting only a restart applies: logged with the value
+#    still in force, at every reload until the file is set back;
 #  - 200 sessions opened and abandoned are closed after http.session_idle,
 #    and berth's resident memory comes back to its baseline;
 #  - SIGTERM leaves no process.
@@ -76,6 +78,29 @@ grep -q "config reload failed" "$TMP/serve.log" && ok || fail "no failure logged
 grep -q 'mcpServers.keep.command: expected a string' "$TMP/serve.log" && ok || fail "the reason is not logged"
 cp "$TMP/good.json" "$TMP/c.json"
 [ "$(pid_of keep)" = "$keep_pid" ] && [ -n "$(pid_of new)" ] && ok || fail "an invalid config changed the servers: $(status | jq -c .servers)"
+
+# ---- SIGHUP, settings only a restart applies: said, with what stays -------
+reloads() { grep -c "config reloaded" "$TMP/serve.log"; }
+hup() { # waits for the reload to finish
+  local n
+  n=$(reloads)
+  kill -HUP $spid
+  for _ in $(seq 50); do [ "$(reloads)" -gt "$n" ] && return 0; sleep 0.1; done
+  return 1
+}
+said() { grep -c "$1 changed to $2: it takes effect when berth restarts; still $3" "$TMP/serve.log"; }
+sed 's/"session_idle": 8 }/"session_idle": 9, "max_body": 1048576 }/' "$TMP/good.json" >"$TMP/c.json"
+hup && ok || fail "no reload: $(tail -3 "$TMP/serve.log")"
+[ "$(said http.max_body 1048576 4194304)" = 1 ] && ok || fail "http.max_body: $(grep -i 'changed to' "$TMP/serve.log")"
+[ "$(said http.session_idle 9 8)" = 1 ] && ok || fail "http.session_idle: $(grep -i 'changed to' "$TMP/serve.log")"
+grep -q "config reloaded: 0 started, 0 stopped, 2 unchanged" "$TMP/serve.log" && ok || fail "restart-only settings restarted servers: $(grep reloaded "$TMP/serve.log")"
+hup  # not in force yet: said again
+[ "$(said http.max_body 1048576 4194304)" = 2 ] && ok || fail "a second reload forgot http.max_body is still 4194304"
+cp "$TMP/good.json" "$TMP/c.json"
+hup  # back to what is in force: nothing to say
+[ "$(said http.max_body 1048576 4194304)" = 2 ] && [ "$(grep -c 'changed to' "$TMP/serve.log")" = 4 ] && ok \
+  || fail "setting the file back: $(grep -i 'changed to' "$TMP/serve.log")"
+[ "$(pid_of keep)" = "$keep_pid" ] && ok || fail "the unchanged server was restarted ($keep_pid -> $(pid_of keep))"
 
 # ---- a client that may be asked (it declares roots): its calls run on a
 # worker; an answer that comes first is one response, messages before it come

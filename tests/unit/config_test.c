@@ -145,7 +145,7 @@ static void test_defaults_and_inheritance(void **state)
     assert_string_equal(d->path, "mcpServers.r");
     assert_non_null(strstr(d->message, "a and r both keep their tool and "
                                        "prompt names"));
-    assert_string_equal(p.cfg->listen, BERTH_DEFAULT_LISTEN);
+    assert_string_equal(p.cfg->listen, berth_config_default_text("listen"));
     assert_int_equal(p.cfg->listen_port, 8750);
     assert_true(p.cfg->listen_loopback);
     assert_int_equal(p.cfg->servers->nelts, 3);
@@ -156,9 +156,11 @@ static void test_defaults_and_inheritance(void **state)
     assert_non_null(b);
     assert_non_null(r);
     assert_true(a->timeouts.call == 5.0);
-    assert_true(a->timeouts.initialize == BERTH_DEFAULT_INITIALIZE_TIMEOUT);
+    assert_true(a->timeouts.initialize ==
+                berth_config_default_number("timeouts.initialize"));
     assert_true(b->timeouts.initialize == 1.5);
-    assert_true(b->timeouts.shutdown == BERTH_DEFAULT_SHUTDOWN_TIMEOUT);
+    assert_true(b->timeouts.shutdown ==
+                berth_config_default_number("timeouts.shutdown"));
     assert_int_equal(a->ns, BERTH_NAMESPACE_NONE);
     assert_int_equal(b->ns, BERTH_NAMESPACE_PREFIX);
     assert_int_equal(r->transport, BERTH_TRANSPORT_SSE);
@@ -279,6 +281,164 @@ static void test_unreadable_file(void **state)
                                  " the config file: "));
 }
 
+/* The table is consistent: names unique, every row documented, its default
+ * in its range, its storage known, a parser for the hand-written types. */
+static void test_settings_table(void **state)
+{
+    (void)state;
+    int n = 0;
+    for (const berth_setting_t *r = berth_config_settings(); r->name; r++) {
+        n++;
+        assert_ptr_equal(berth_config_setting(r->name), r);
+        assert_non_null(r->doc);
+        assert_true(r->flags & (BERTH_SETTING_GLOBAL | BERTH_SETTING_SERVER));
+        switch (r->type) {
+        case BERTH_SETTING_INT:
+        case BERTH_SETTING_COUNT:
+        case BERTH_SETTING_SECONDS:
+            assert_non_null(r->unit);
+            if (r->def_num > r->max || r->def_num < r->min ||
+                ((r->flags & BERTH_SETTING_MIN_EXCLUSIVE) &&
+                 r->def_num == r->min))
+                fail_msg("%s: default %g out of its range", r->name,
+                         r->def_num);
+            break;
+        case BERTH_SETTING_WORD:
+            assert_non_null(r->words);
+            assert_non_null(r->noun);
+            break;
+        case BERTH_SETTING_LISTEN:
+        case BERTH_SETTING_LIST:
+        case BERTH_SETTING_MAP:
+            assert_non_null(r->parse);
+            break;
+        default:
+            break;
+        }
+        if (!r->def_text && !r->unset && r->type >= BERTH_SETTING_STRING)
+            fail_msg("%s: neither a default nor what no value means",
+                     r->name);
+    }
+    assert_true(n > 0 && n <= 64);
+    assert_null(berth_config_setting("http.nope"));
+    assert_true(berth_config_default_number("http.session_idle") == 1800);
+    assert_true(berth_config_default_number("http.max_body") == 4194304);
+    assert_true(berth_config_default_number("http.spin_us") == 100);
+    assert_string_equal(berth_config_default_text("listen"),
+                        "127.0.0.1:8750");
+    assert_string_equal(
+        berth_config_default_text("docker_isolation.log_max_size"), "10m");
+}
+
+/* Left out, a setting holds its default (or, AS_GIVEN, stays unset) and is
+ * not given; written, it is given, at its own level only. */
+static void test_given_and_effective(void **state)
+{
+    (void)state;
+    parsed_t p = parse("{\"http\": {\"max_body\": 2048},"
+                       " \"mcpServers\": {"
+                       "  \"a\": {\"command\": \"x\", \"timeouts\": "
+                       "{\"call\": 9}},"
+                       "  \"b\": {\"command\": \"y\"}}}");
+    assert_int_equal(p.rv, APR_SUCCESS);
+    const berth_config_t *c = p.cfg;
+    for (const berth_setting_t *r = berth_config_settings(); r->name; r++)
+        if (strcmp(r->name, "http.max_body") != 0 &&
+            berth_config_given(c, r->name))
+            fail_msg("%s: given, but not in the file", r->name);
+    assert_true(berth_config_given(c, "http.max_body"));
+    assert_int_equal(c->http_max_body, 2048);
+    assert_true(c->http_session_idle == 1800);
+    assert_int_equal(c->http_spin_us, 100);
+    assert_null(c->http_origins);
+    assert_int_equal(c->env_allow_defaults, 1);
+    assert_int_equal(c->isolation.mode, BERTH_ISOLATION_UNSET);
+    assert_int_equal(c->isolation.enabled, -1);
+    assert_null(c->log_max_size);
+    assert_int_equal(c->log_max_files, 0);
+    assert_string_equal(berth_config_text(c, "docker_isolation.log_max_size"),
+                        "10m");
+    assert_true(berth_config_number(c, "docker_isolation.log_max_files") ==
+                3);
+    assert_true(berth_config_number(c, "http.max_body") == 2048);
+    assert_true(berth_config_number(c, "namespace") ==
+                BERTH_NAMESPACE_PREFIX);
+
+    const berth_server_config_t *a = berth_config_find_server(c, "a");
+    const berth_server_config_t *b = berth_config_find_server(c, "b");
+    assert_true(berth_config_server_given(a, "timeouts.call"));
+    assert_false(berth_config_server_given(a, "timeouts.initialize"));
+    assert_false(berth_config_server_given(b, "timeouts.call"));
+    assert_false(berth_config_given(c, "timeouts.call"));
+    assert_true(a->timeouts.call == 9 && b->timeouts.call == 60);
+}
+
+static const char *change_text(const apr_array_header_t *changes)
+{
+    const char *s = "";
+    for (int i = 0; i < changes->nelts; i++) {
+        const berth_config_change_t *ch =
+            &APR_ARRAY_IDX(changes, i, berth_config_change_t);
+        s = apr_psprintf(test_pool, "%s%s: %s -> %s\n", s, ch->setting->name,
+                         ch->was, ch->now);
+    }
+    return s;
+}
+
+/* A reload lists what only a restart applies, with the value in force;
+ * what it applies (timeouts, namespace, env, isolation) is not listed. */
+static void test_restart_only_changes(void **state)
+{
+    (void)state;
+    parsed_t run = parse("{\"mcpServers\": {\"a\": {\"command\": \"x\"}}}");
+    parsed_t load = parse("{\"listen\": \"127.0.0.1:9001\","
+                          " \"http\": {\"max_body\": 1048576,"
+                          " \"session_idle\": 600, \"spin_us\": 0,"
+                          " \"allowed_origins\": [\"https://a.example\"]},"
+                          " \"namespace\": \"none\","
+                          " \"timeouts\": {\"call\": 5},"
+                          " \"env\": {\"allow\": [\"X\"]},"
+                          " \"docker_isolation\": {\"mode\": \"docker\","
+                          " \"log_max_files\": 5},"
+                          " \"mcpServers\": {\"a\": {\"command\": \"x\"}}}");
+    assert_int_equal(run.rv, APR_SUCCESS);
+    assert_int_equal(load.rv, APR_SUCCESS);
+    apr_array_header_t *ch = berth_config_restart_only_changes(
+        run.cfg, load.cfg, test_pool);
+    assert_string_equal(change_text(ch),
+                        "listen: 127.0.0.1:8750 -> 127.0.0.1:9001\n"
+                        "http.session_idle: 1800 -> 600\n"
+                        "http.max_body: 4194304 -> 1048576\n"
+                        "http.allowed_origins: [] -> [\"https://a.example\"]\n"
+                        "http.spin_us: 100 -> 0\n"
+                        "docker_isolation.log_max_files: 3 -> 5\n");
+    /* the same values written out change nothing */
+    parsed_t same = parse("{\"listen\": \"127.0.0.1:8750\", \"http\": "
+                          "{\"max_body\": 4194304, \"spin_us\": 100}, "
+                          "\"docker_isolation\": {\"log_max_size\": \"10m\"}, "
+                          "\"mcpServers\": {}}");
+    assert_string_equal(change_text(berth_config_restart_only_changes(
+                            run.cfg, same.cfg, test_pool)),
+                        "");
+
+    /* kept: the config in force says what is in force, and the live
+     * settings are the new file's */
+    berth_config_keep_restart_only(load.cfg, run.cfg);
+    assert_string_equal(load.cfg->listen, "127.0.0.1:8750");
+    assert_int_equal(load.cfg->listen_port, 8750);
+    assert_int_equal(load.cfg->http_max_body, 4194304);
+    assert_int_equal(load.cfg->http_spin_us, 100);
+    assert_null(load.cfg->http_origins);
+    assert_int_equal(load.cfg->log_max_files, 0);
+    assert_false(berth_config_given(load.cfg, "http.max_body"));
+    assert_true(load.cfg->timeouts.call == 5);
+    assert_int_equal(load.cfg->ns, BERTH_NAMESPACE_NONE);
+    assert_int_equal(load.cfg->isolation.mode, BERTH_ISOLATION_DOCKER);
+    assert_int_equal(berth_config_restart_only_changes(run.cfg, load.cfg,
+                                                       test_pool)->nelts,
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +452,9 @@ int main(void)
         cmocka_unit_test(test_bom_and_jsonc),
         cmocka_unit_test(test_secrets_never_in_messages),
         cmocka_unit_test(test_unreadable_file),
+        cmocka_unit_test(test_settings_table),
+        cmocka_unit_test(test_given_and_effective),
+        cmocka_unit_test(test_restart_only_changes),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }
