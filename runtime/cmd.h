@@ -59,7 +59,7 @@ const berth_server_config_t *berth_cmd_find_server(const berth_config_t *cfg,
 /* J (stolen) indented, and a newline. */
 void berth_cmd_print_json(json_t *j, FILE *out);
 
-/* Asks the berth serve at CFG's listen address (127.0.0.1:8750 without a
+/* Asks the berth serve at CFG's listen address (the default one without a
  * config) METHOD PATH with the control token. 1 with *BODY and *STATUS; on
  * failure says why on ERR (when not NULL), naming command CMD, and returns
  * 0. */

@@ -61,8 +61,10 @@ static berth_supervisor_opts_t oneshot_opts(const berth_cmd_opts_t *opt,
         berth_spawnctx_facts(ctx),
         berth_platform_state_dir(berth_spawnctx_facts(ctx), pool), "logs",
         pool);
-    o.log_max_size = berth_logfile_parse_size(cfg->log_max_size);
-    o.log_max_files = cfg->log_max_files;
+    o.log_max_size = berth_logfile_parse_size(
+        berth_config_text(cfg, "docker_isolation.log_max_size"));
+    o.log_max_files =
+        (int)berth_config_number(cfg, "docker_isolation.log_max_files");
     return o;
 }
 

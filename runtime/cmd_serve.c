@@ -47,8 +47,11 @@ int berth_cmd_ask_daemon_at(const berth_config_t *cfg, const char *method,
                             int *status, FILE *err, apr_pool_t *pool)
 {
     const char *error = NULL;
-    const char *host = cfg ? cfg->listen_host : "127.0.0.1";
-    unsigned port = cfg ? cfg->listen_port : 8750;
+    const char *host = cfg ? cfg->listen_host : NULL;
+    unsigned port = cfg ? cfg->listen_port : 0;
+    if (!cfg) /* no config: where a berth with none would listen */
+        berth_config_parse_listen(berth_config_default_text("listen"), &host,
+                                  &port, NULL, pool);
     berth_hostfacts_t *facts;
     *body = NULL;
     if (berth_hostfacts_real(&facts, pool) != APR_SUCCESS)

@@ -546,7 +546,8 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
     f->hub = hub;
     f->opts = *opts;
     if (!f->opts.max_body)
-        f->opts.max_body = 4 * 1024 * 1024;
+        f->opts.max_body =
+            (apr_size_t)berth_config_default_number("http.max_body");
     f->workers = berth_http_workers_create(hub, f->pool);
 
     /* an aligned buffer for the platform's socket address */

@@ -32,7 +32,7 @@ typedef struct {
     const char *mcp_token;       /* required on /mcp when not NULL */
     const char *control_token;   /* required on /api/v1/ (never NULL) */
     apr_array_header_t *origins; /* extra allowed Origin values */
-    apr_size_t max_body;         /* 0: 4 MiB */
+    apr_size_t max_body;         /* 0: the config's default */
     berth_control_t *control;    /* answers /api/v1/ */
 } berth_http_opts_t;
 

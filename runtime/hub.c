@@ -36,7 +36,9 @@ berth_hub_t *berth_hub_create(berth_router_t *router,
     if (opts)
         h->opts = *opts;
     if (!h->opts.session_idle)
-        h->opts.session_idle = apr_time_from_sec(30 * 60);
+        h->opts.session_idle = (apr_interval_time_t)(
+            berth_config_default_number("http.session_idle") *
+            APR_USEC_PER_SEC);
     if (!h->opts.queue_max)
         h->opts.queue_max = 256;
     if (!h->opts.max_sessions)

@@ -38,7 +38,7 @@ typedef struct {
 } berth_sink_t;
 
 typedef struct {
-    apr_interval_time_t session_idle;  /* 0: 30 minutes */
+    apr_interval_time_t session_idle;  /* 0: the config's default */
     int queue_max;                     /* per session; 0: 256 messages */
     int max_sessions;                  /* 0: 10,000 */
 } berth_hub_opts_t;

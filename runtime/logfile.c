@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
+#include "config.h"
 #include "redact.h"
 
 struct berth_logfile_t {
@@ -75,8 +76,13 @@ apr_status_t berth_logfile_open(berth_logfile_t **out, const char *path,
     berth_logfile_t *lf = apr_pcalloc(pool, sizeof *lf);
     apr_pool_create(&lf->pool, pool);
     lf->path = path ? apr_pstrdup(pool, path) : NULL;
-    lf->max_size = max_size > 0 ? max_size : BERTH_LOGFILE_DEFAULT_MAX;
-    lf->max_files = max_files > 0 ? max_files : BERTH_LOGFILE_DEFAULT_FILES;
+    /* none given: the config's defaults */
+    lf->max_size = max_size > 0 ? max_size
+                                : berth_logfile_parse_size(berth_config_default_text(
+                                      "docker_isolation.log_max_size"));
+    lf->max_files = max_files > 0 ? max_files
+                                  : (int)berth_config_default_number(
+                                        "docker_isolation.log_max_files");
     apr_thread_mutex_create(&lf->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_pool_cleanup_register(pool, lf, free_tail, apr_pool_cleanup_null);
     *out = lf;

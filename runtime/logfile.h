@@ -7,8 +7,6 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#define BERTH_LOGFILE_DEFAULT_MAX (10 * 1024 * 1024)
-#define BERTH_LOGFILE_DEFAULT_FILES 3
 #define BERTH_LOGFILE_TAIL 20
 
 typedef struct berth_logfile_t berth_logfile_t;

@@ -6,6 +6,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
+#include "config.h"
 #include "platform.h"
 
 static volatile apr_uint32_t g_slot;   /* 1 while a thread watches */
@@ -191,7 +192,8 @@ void berth_spin_configure(apr_interval_time_t budget)
 static apr_interval_time_t enter(void)
 {
     if (!apr_atomic_read32(&g_set))
-        berth_spin_configure(BERTH_SPIN_DEFAULT_US);
+        berth_spin_configure((apr_interval_time_t)berth_config_default_number(
+            "http.spin_us"));
     apr_uint32_t budget = apr_atomic_read32(&g_budget);
     if (!budget ||
         (apr_uint64_t)berth_platform_clock() - apr_atomic_read64(&g_busy) <

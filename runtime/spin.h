@@ -16,11 +16,10 @@
 
 #include <apr_time.h>
 
-#define BERTH_SPIN_DEFAULT_US 100
 #define BERTH_SPIN_QUIET (10 * 1000)
 
 /* How long a watch lasts at most; 0 turns watching off. Without a call,
- * BERTH_SPIN_DEFAULT_US. Machines with one CPU never watch. */
+ * the config's default for http.spin_us. Machines with one CPU never watch. */
 void berth_spin_configure(apr_interval_time_t budget);
 
 /* Watches: calls SEEN(BATON) until it says 1 (what was waited for came, or

@@ -31,8 +31,8 @@ typedef struct {
                                       at its first start too (restarts always
                                       do); the daemon sweeps all at start */
     const char *log_dir;           /* <log_dir>/<server>.log; NULL: none */
-    apr_off_t log_max_size;        /* 0: 10 MiB */
-    int log_max_files;             /* 0: 3 */
+    apr_off_t log_max_size;        /* 0: the config's default */
+    int log_max_files;             /* 0: the config's default */
     apr_size_t max_message;        /* 0: 16 MiB */
     berth_upstream_callbacks_t cb; /* handed to every session */
     /* after every change of state, on the supervisor's thread, no lock */

@@ -15,6 +15,7 @@
 #include <apr_thread_proc.h>
 #include <apr_time.h>
 
+#include "config.h"
 #include "platform.h"
 #include "spin.h"
 
@@ -76,7 +77,8 @@ static void test_watch(void **state)
     assert_int_equal(berth_spin_watch(probe, &r), 0);
     assert_int_equal(r.calls, 0);
     /* two things at once lately: nobody watches until it is quiet again */
-    berth_spin_configure(BERTH_SPIN_DEFAULT_US);
+    berth_spin_configure(
+        (apr_interval_time_t)berth_config_default_number("http.spin_us"));
     berth_spin_busy();
     assert_int_equal(berth_spin_watch(probe, &r), 0);
     assert_int_equal(r.calls, 0);
