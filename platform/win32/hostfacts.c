@@ -1,7 +1,7 @@
 /* Host facts for Windows: the environment (keys compare case-insensitively),
  * the known folders, the user and machine PATH from the registry, a
  * stat-like probe, a capture that owns a Job Object, and a monotonic clock.
- * What berth makes of the environment and the folders is runtime/winenv.c's
+ * What berth makes of the environment and the folders is runtime/spawn/winenv.c's
  * to decide. */
 #include "hostfacts.h"
 #include "knownfolder.h"

@@ -12,7 +12,7 @@ wchar_t *berth_win_wide(const char *utf8, apr_pool_t *pool);
 char *berth_win_utf8(const wchar_t *wide, apr_pool_t *pool);
 
 /* ENV ("KEY=VALUE", the child's whole environment: the variables every
- * Windows program needs are the plan's to add, runtime/winenv.c) as a
+ * Windows program needs are the plan's to add, runtime/spawn/winenv.c) as a
  * CreateProcessW block: UTF-16, sorted case-insensitively as Windows
  * requires. */
 wchar_t *berth_win_env_block(const apr_array_header_t *env, apr_pool_t *pool);

@@ -8,7 +8,7 @@ set -u
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$root" || exit 2
 bad=0
-for f in runtime/*.c runtime/*.h; do
+for f in runtime/*/*.c runtime/*/*.h; do
   n=$(wc -l <"$f")
   if [ "$n" -gt 1000 ]; then
     echo "$f: $n lines (at most 1000)"
@@ -36,7 +36,7 @@ out=$(awk '
   pending && /^{/ { body = 1; pending = 0; next }
   pending && /;[ \t]*$/ && $0 !~ /^[ \t]/ { pending = 0; comment = "" }
   /^$/ { if (!pending) comment = "" }
-' runtime/*.c platform/*/*.c)
+' runtime/*/*.c platform/*/*.c)
 if [ -n "$out" ]; then
   echo "$out"
   bad=1
