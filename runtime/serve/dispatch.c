@@ -323,7 +323,25 @@ static json_t *do_forward(req_t *r)
                    r->m->route == ROUTE_NAME ? "name" : NULL);
 }
 
-/* The server is asked once per URI, however many sessions subscribe. */
+/* A subscription the server refused: C does not hold it, and the next
+ * session that subscribes asks the server again. */
+static void forget_subscription(berth_hub_t *h, berth_client_t *c,
+                                const char *uri)
+{
+    apr_thread_mutex_lock(h->lock);
+    if (apr_hash_get(c->subs, uri, APR_HASH_KEY_STRING)) {
+        intptr_t n = (intptr_t)apr_hash_get(h->subs, uri,
+                                            APR_HASH_KEY_STRING);
+        apr_hash_set(c->subs, uri, APR_HASH_KEY_STRING, NULL);
+        apr_hash_set(h->subs, uri, APR_HASH_KEY_STRING,
+                     n > 1 ? (void *)(n - 1) : NULL);
+    }
+    apr_thread_mutex_unlock(h->lock);
+}
+
+/* The server is asked once per URI, however many sessions subscribe; a
+ * session's last subscription ending (an unsubscribe, or the session's
+ * end: session.c) tells it. */
 static json_t *do_subscribe(req_t *r)
 {
     berth_hub_t *h = r->h;
@@ -345,8 +363,12 @@ static json_t *do_subscribe(req_t *r)
     }
     int ask = (sub && !had && n == 0) || (!sub && had && n == 1);
     apr_thread_mutex_unlock(h->lock);
-    return ask ? forward(r, r->params, NULL)
-               : berth_rpc_result(r->id, json_object());
+    if (!ask)
+        return berth_rpc_result(r->id, json_object());
+    json_t *out = forward(r, r->params, NULL);
+    if (sub && out && json_object_get(out, "error"))
+        forget_subscription(h, c, uri);
+    return out;
 }
 
 /* The ref names the prompt or template as the client knows it; the server

@@ -161,9 +161,11 @@ void hub_answer_dropped(berth_hub_t *h, pending_t *list)
     apr_thread_mutex_unlock(h->lock);
 }
 
-/* Lock held. */
-static void unsubscribe_all(berth_hub_t *h, berth_client_t *c)
+/* Lock held: C's subscriptions end; the URIs no session holds any more
+ * (a new array; the server still does). */
+static json_t *unsubscribe_all(berth_hub_t *h, berth_client_t *c)
 {
+    json_t *last = json_array();
     for (apr_hash_index_t *hi = apr_hash_first(NULL, c->subs); hi;
          hi = apr_hash_next(hi)) {
         const void *uri;
@@ -172,7 +174,40 @@ static void unsubscribe_all(berth_hub_t *h, berth_client_t *c)
         /* the entry exists: its key is kept, no copy needed */
         apr_hash_set(h->subs, uri, APR_HASH_KEY_STRING,
                      n > 1 ? (void *)(n - 1) : NULL);
+        if (n == 1)
+            json_array_append_new(last, json_string(uri));
     }
+    return last;
+}
+
+/* Lock not held: the server of each URI in URIS (stolen) is told that
+ * nobody wants its updates any more, as the last unsubscribe would have
+ * told it. Nobody waits for its answer: a session that ends does not wait
+ * on a server. */
+static void tell_unsubscribed(berth_hub_t *h, json_t *uris)
+{
+    size_t i;
+    json_t *uri;
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    json_array_foreach(uris, i, uri) {
+        berth_route_t rt;
+        if (!berth_router_route(h->router, "resources",
+                                json_string_value(uri), &rt, pool))
+            continue;
+        berth_upstream_t *u = berth_server_acquire(rt.sv, NULL, pool);
+        if (!u)
+            continue;
+        berth_call_opts_t o = { apr_time_from_sec(10), NULL, NULL };
+        berth_call_t *call = NULL;
+        if (berth_upstream_call_start(u, "resources/unsubscribe",
+                                      json_pack("{s:O}", "uri", uri), &o,
+                                      &call) == APR_SUCCESS)
+            berth_upstream_call_free(call);
+        berth_server_release(rt.sv, u);
+    }
+    apr_pool_destroy(pool);
+    json_decref(uris);
 }
 
 void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
@@ -180,6 +215,7 @@ void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
     call_t *cancel[64];
     int n = 0, closed_here = 0;
     pending_t *dropped = NULL;
+    json_t *unsubscribed = NULL;
     apr_thread_mutex_lock(h->lock);
     if (!c->closed) {
         closed_here = 1;
@@ -196,7 +232,7 @@ void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
                 }
             }
         dropped = hub_take_pending(h, c, NULL);
-        unsubscribe_all(h, c);
+        unsubscribed = unsubscribe_all(h, c);
         apr_thread_cond_broadcast(h->cv);
         c->refs++; /* until the work below is done */
         drop_ref(h, c); /* the registry's */
@@ -209,6 +245,7 @@ void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
                                                   "session");
     if (dropped)
         hub_answer_dropped(h, dropped);
+    tell_unsubscribed(h, unsubscribed);
     apr_thread_mutex_lock(h->lock);
     for (int i = 0; i < n; i++)
         hub_unhold(h, cancel[i]);

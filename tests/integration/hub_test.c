@@ -1186,12 +1186,19 @@ static json_t *sub(berth_client_t *c, const char *method, const char *uri)
     return REQ(c, method, json_pack("{s:s}", "uri", uri));
 }
 
+/* The URIs the fixture said it holds in answer R (a JSON array, borrowed),
+ * or NULL when R did not come from the server. */
+static json_t *held_in(json_t *r)
+{
+    return json_object_get(json_object_get(json_object_get(r, "result"),
+                                           "_meta"),
+                           "fixture/subscribed");
+}
+
 /* SUBSCRIBE or unsubscribe C to URI; ASKED: the server must have been
- * asked. The fixture has no subscriptions and answers -32601: that error is
- * how a test sees the server was asked, and {} that it was not. This leans
- * on the hub counting a subscription the server refused (the bug of
- * test_refused_subscribe_bug): once that is fixed, these checks need a
- * server that accepts subscriptions. */
+ * asked. The fixture's answer lists the URIs it holds in its _meta: that is
+ * how a test sees the server was asked, and berth's own {} that it was
+ * not. */
 #define SUB(c, subscribe, uri, asked) sub_at((c), (subscribe), (uri), \
                                              (asked), __FILE__, __LINE__)
 static void sub_at(berth_client_t *c, int subscribe, const char *uri,
@@ -1199,9 +1206,7 @@ static void sub_at(berth_client_t *c, int subscribe, const char *uri,
 {
     json_t *r = sub(c, subscribe ? "resources/subscribe"
                                  : "resources/unsubscribe", uri);
-    int was_asked = json_integer_value(json_object_get(
-                        json_object_get(r, "error"), "code")) ==
-                    BERTH_RPC_METHOD_NOT_FOUND;
+    int was_asked = held_in(r) != NULL;
     int empty = json_is_object(json_object_get(r, "result")) &&
                 json_object_size(json_object_get(r, "result")) == 0;
     if (asked ? !was_asked : !empty)
@@ -1273,11 +1278,22 @@ static void test_subscribe(void **state)
     /* a closed session's subscriptions end with it */
     SUB(d, 1, "fixture://blob", 1);
     end_session(d);
+    /* ... and the server is told, as by the last unsubscribe */
+    json_t *r = sub(c, "resources/subscribe", hello);
+    json_t *held = held_in(r);
+    assert_non_null(held);
+    for (size_t i = 0; i < json_array_size(held); i++)
+        if (strcmp(json_string_value(json_array_get(held, i)),
+                   "fixture://blob") == 0)
+            fail_msg("the server still holds fixture://blob after its one "
+                     "subscriber's session ended: %s", dump(r));
+    json_decref(r);
+    SUB(c, 0, hello, 1);
     SUB(c, 1, "fixture://blob", 1);
     SUB(c, 0, "fixture://blob", 1);
     /* templates route too; unknown URIs do not */
     SUB(c, 1, "fixture://items/9", 1);
-    json_t *r = sub(c, "resources/subscribe", "nope://x");
+    r = sub(c, "resources/subscribe", "nope://x");
     ASSERT_ERROR(r, -32002, "nope://x");
     json_decref(r);
     r = REQ(c, "resources/unsubscribe", json_object());
@@ -1288,20 +1304,21 @@ static void test_subscribe(void **state)
     end_session(c);
 }
 
-/* BUG (hub.c, do_request, resources/subscribe): the subscription is counted
- * before the server is asked and kept when the server refuses it. The first
- * client gets the server's error yet receives the URI's updates; a second
- * client is told {} for a subscription no server holds. Skipped while the
- * bug stands; it passes once a refused subscribe is rolled back. */
-static void test_refused_subscribe_bug(void **state)
+/* A subscription the server refuses does not count: the client gets the
+ * server's error and none of the URI's updates, and the next session that
+ * subscribes asks the server again (and is refused too) instead of being
+ * told {} for a subscription nobody holds. */
+static void test_refused_subscribe(void **state)
 {
     (void)state;
-    const char *uri = "fixture://items/5";
+    const char *uri = "fixture://items/refuse";
     berth_client_t *a = open_session(NULL), *b = open_session(NULL),
                    *c = open_session(NULL);
-    SUB(a, 1, uri, 1);  /* refused: -32601 */
-    json_t *r = sub(b, "resources/subscribe", uri);
-    int told_ok = json_object_get(r, "result") != NULL;
+    json_t *r = sub(a, "resources/subscribe", uri);
+    ASSERT_ERROR(r, BERTH_RPC_INVALID_PARAMS, "refused");
+    json_decref(r);
+    r = sub(b, "resources/subscribe", uri);
+    ASSERT_ERROR(r, BERTH_RPC_INVALID_PARAMS, "refused");
     json_decref(r);
     drain(a);
     /* the update, then a line every initialized session hears (once the
@@ -1315,18 +1332,12 @@ static void test_refused_subscribe_bug(void **state)
                           before);
     assert_non_null(n);
     json_decref(n);
-    int a_got = count_method(before, "notifications/resources/updated");
+    assert_int_equal(count_method(before, "notifications/resources/updated"),
+                     0);
     json_decref(before);
     end_session(a);
     end_session(b);
     end_session(c);
-    if (told_ok || a_got) {
-        print_message("hub bug: a subscribe the server refused still counts "
-                      "(a second client is told {}: %s; the refused client "
-                      "gets the URI's updates: %s)\n",
-                      told_ok ? "yes" : "no", a_got ? "yes" : "no");
-        skip();
-    }
 }
 
 /* ==== logging ============================================================ */
@@ -2056,7 +2067,7 @@ int main(int argc, char **argv)
         T(test_resources),
         T(test_completion),
         T(test_subscribe),
-        T(test_refused_subscribe_bug),
+        T(test_refused_subscribe),
         T(test_logging),
         T(test_progress),
         T(test_sampling),
