@@ -94,8 +94,10 @@ static const method_t k_methods[] = {
 
 static const method_t *find_method(const char *name, int notification)
 {
+    /* the first letter first: this runs on every request */
     for (size_t i = 0; name && i < N_METHODS; i++)
-        if (k_methods[i].notification == notification &&
+        if (k_methods[i].name[0] == name[0] &&
+            k_methods[i].notification == notification &&
             strcmp(k_methods[i].name, name) == 0)
             return &k_methods[i];
     return NULL;

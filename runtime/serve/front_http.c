@@ -201,11 +201,20 @@ static void buffer_send(void *baton, json_t *msg)
     json_array_append_new((json_t *)baton, msg);
 }
 
+/* A POST's message, and what its handling needs to know of it, worked out
+ * once. */
+typedef struct {
+    json_t *msg;
+    berth_rpc_kind_t kind;
+    int init;                 /* an initialize request */
+    int sse;                  /* the client takes event streams */
+} post_t;
+
 /* What a POST must be before it reaches a session: within the size
- * limit, JSON, one JSON-RPC message. *MSG is the message; NULL after
- * queuing the refusal in *REFUSED. */
-static json_t *post_message(berth_http_t *f, struct MHD_Connection *conn,
-                            req_t *r, enum MHD_Result *refused)
+ * limit, JSON, one JSON-RPC message. 1 with P filled in; 0 after queuing
+ * the refusal in *REFUSED. */
+static int post_message(berth_http_t *f, struct MHD_Connection *conn,
+                        req_t *r, post_t *p, enum MHD_Result *refused)
 {
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                     "Content-Type");
@@ -234,16 +243,23 @@ static json_t *post_message(berth_http_t *f, struct MHD_Connection *conn,
         *refused = http_error(conn, 400, BERTH_RPC_INVALID_REQUEST, NULL,
                               "JSON-RPC batches are not supported: send one "
                               "message per request");
-    else if (berth_rpc_classify(msg) == BERTH_RPC_INVALID) {
+    else if ((p->kind = berth_rpc_classify(msg)) == BERTH_RPC_INVALID) {
         json_t *id = json_object_get(msg, "id");
         *refused = http_error(conn, 400, BERTH_RPC_INVALID_REQUEST,
                               json_is_string(id) || json_is_integer(id) ? id
                                                                         : NULL,
                               "not a JSON-RPC 2.0 message");
-    } else
-        return msg;
+    } else {
+        const char *method = json_string_value(json_object_get(msg,
+                                                               "method"));
+        p->msg = msg;
+        p->init = p->kind == BERTH_RPC_REQUEST && method &&
+                  strcmp(method, "initialize") == 0;
+        p->sse = accepts(accept, "text/event-stream");
+        return 1;
+    }
     json_decref(msg);
-    return NULL;
+    return 0;
 }
 
 /* The session MSG belongs to, with a reference: a new one for initialize,
@@ -345,19 +361,18 @@ static enum MHD_Result respond_initialize(berth_http_t *f,
  * something); else here. */
 static enum MHD_Result post_respond(berth_http_t *f,
                                     struct MHD_Connection *conn,
-                                    berth_client_t *c, json_t *msg, int init)
+                                    berth_client_t *c, const post_t *p)
 {
-    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     "Accept");
-    int sse = accepts(accept, "text/event-stream");
-    if (berth_rpc_classify(msg) != BERTH_RPC_REQUEST) {
+    json_t *msg = p->msg;
+    int sse = p->sse;
+    if (p->kind != BERTH_RPC_REQUEST) {
         berth_sink_t none = { buffer_send, json_array(), 0 };
         json_decref(berth_hub_handle(f->hub, c, msg, &none));
         json_decref((json_t *)none.baton);
         berth_hub_session_release(f->hub, c);
         return berth_http_send_body(conn, 202, NULL, NULL, 0, NULL);
     }
-    if (init)
+    if (p->init)
         return respond_initialize(f, conn, c, msg, sse);
     json_t *meta = json_object_get(json_object_get(msg, "params"), "_meta");
     if (sse && berth_hub_may_stream(msg) &&
@@ -372,15 +387,12 @@ static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
                                 req_t *r)
 {
     enum MHD_Result refused;
-    json_t *msg = post_message(f, conn, r, &refused);
-    if (!msg)
+    post_t p;
+    if (!post_message(f, conn, r, &p, &refused))
         return refused;
-    const char *method = json_string_value(json_object_get(msg, "method"));
-    int init = berth_rpc_classify(msg) == BERTH_RPC_REQUEST && method &&
-               strcmp(method, "initialize") == 0;
-    berth_client_t *c = post_session(f, conn, init, &refused);
-    enum MHD_Result rv = c ? post_respond(f, conn, c, msg, init) : refused;
-    json_decref(msg);
+    berth_client_t *c = post_session(f, conn, p.init, &refused);
+    enum MHD_Result rv = c ? post_respond(f, conn, c, &p) : refused;
+    json_decref(p.msg);
     return rv;
 }
 
