@@ -85,12 +85,4 @@ int berth_platform_socket_readable(apr_os_sock_t fd);
 /* Closes socket FD (close / closesocket). */
 void berth_platform_socket_close(apr_os_sock_t fd);
 
-#define BERTH_SOCKADDR_MAX 128
-/* HOST (a numeric IPv4 or IPv6 address, no brackets) and PORT as a socket
- * address in BUF (BERTH_SOCKADDR_MAX bytes, suitably aligned); *LEN its
- * size, *IPV6 1 for an IPv6 address. APR_EINVAL when HOST is not numeric
- * (or PORT is above 65535). */
-apr_status_t berth_platform_sockaddr(const char *host, unsigned port,
-                                     void *buf, size_t *len, int *ipv6);
-
 #endif

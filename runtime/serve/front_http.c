@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <apr_atomic.h>
+#include <apr_network_io.h>
 #include <apr_strings.h>
 
 #include <microhttpd.h>
@@ -562,18 +563,13 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
             (apr_size_t)berth_config_default_number("http.max_body");
     f->workers = berth_http_workers_create(hub, f->pool);
 
-    /* an aligned buffer for the platform's socket address */
-    union {
-        unsigned char bytes[BERTH_SOCKADDR_MAX];
-        double align;
-        void *p;
-    } addr;
-    size_t addr_len;
-    int ipv6;
+    /* a numeric address (the config allows no other but localhost): APR
+     * makes the socket address without asking any resolver */
+    apr_sockaddr_t *sa;
     const char *host = strcmp(opts->host, "localhost") == 0 ? "127.0.0.1"
                                                            : opts->host;
-    if (berth_platform_sockaddr(host, opts->port, addr.bytes, &addr_len,
-                                &ipv6) != APR_SUCCESS) {
+    if (apr_sockaddr_info_get(&sa, host, APR_UNSPEC, (apr_port_t)opts->port,
+                              0, pool) != APR_SUCCESS) {
         *error = apr_psprintf(pool, "%s is not an IPv4 or IPv6 address",
                               opts->host);
         return APR_EINVAL;
@@ -584,13 +580,13 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
     /* poll where MHD has it, not select: no limit at descriptor 1024 */
     if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
         flags |= MHD_USE_POLL;
-    if (ipv6)
+    if (sa->family == APR_INET6)
         flags |= MHD_USE_IPv6;
     f->mhd = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, f,
         /* first, so MHD's own complaints about the others reach it */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr.bytes,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa->sa,
         MHD_OPTION_NOTIFY_COMPLETED, completed, f,
         /* an idle keep-alive connection holds a thread: closed after 5
          * minutes (streams send a comment every 15 s, so they stay) */

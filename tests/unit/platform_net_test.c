@@ -1,7 +1,6 @@
 /* The socket functions platform/<os>/net.c gives the HTTP front, on both
- * OSes (Windows under Wine): a numeric address as a socket address that a
- * real connect() accepts, readability of a loopback connection (nothing,
- * data, the peer's close), and the close itself. */
+ * OSes (Windows under Wine): readability of a loopback connection
+ * (nothing, data, the peer's close), and the close itself. */
 #include <string.h>
 
 #include <apr_network_io.h>
@@ -22,67 +21,6 @@ typedef int berth_socklen_t;
 typedef socklen_t berth_socklen_t;
 #endif
 
-typedef union {
-    struct sockaddr_storage ss; /* the alignment BUF needs */
-    unsigned char bytes[BERTH_SOCKADDR_MAX];
-} addr_buf_t;
-
-static void test_sockaddr_ipv4(void **state)
-{
-    (void)state;
-    addr_buf_t b;
-    size_t len = 0;
-    int v6 = -1;
-    assert_int_equal(berth_platform_sockaddr("127.0.0.1", 8750, &b, &len, &v6),
-                     APR_SUCCESS);
-    const struct sockaddr_in *a = (const struct sockaddr_in *)&b;
-    assert_int_equal(v6, 0);
-    assert_int_equal(len, sizeof *a);
-    assert_int_equal(a->sin_family, AF_INET);
-    assert_int_equal(ntohs(a->sin_port), 8750);
-    const unsigned char *ip = (const unsigned char *)&a->sin_addr;
-    assert_int_equal(ip[0], 127);
-    assert_int_equal(ip[1], 0);
-    assert_int_equal(ip[2], 0);
-    assert_int_equal(ip[3], 1);
-}
-
-static void test_sockaddr_ipv6(void **state)
-{
-    (void)state;
-    addr_buf_t b;
-    size_t len = 0;
-    int v6 = -1;
-    assert_int_equal(berth_platform_sockaddr("::1", 443, &b, &len, &v6),
-                     APR_SUCCESS);
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&b;
-    assert_int_equal(v6, 1);
-    assert_int_equal(len, sizeof *a);
-    assert_int_equal(a->sin6_family, AF_INET6);
-    assert_int_equal(ntohs(a->sin6_port), 443);
-    const unsigned char *ip = (const unsigned char *)&a->sin6_addr;
-    for (int i = 0; i < 15; i++)
-        assert_int_equal(ip[i], 0);
-    assert_int_equal(ip[15], 1);
-}
-
-static void test_sockaddr_refuses_names(void **state)
-{
-    (void)state;
-    static const char *const bad[] = { "localhost", "[::1]", "1.2.3",
-                                       "300.1.1.1", "", "::1::2",
-                                       "127.0.0.1 ", NULL };
-    addr_buf_t b;
-    size_t len;
-    int v6;
-    for (const char *const *h = bad; *h; h++)
-        if (berth_platform_sockaddr(*h, 80, &b, &len, &v6) != APR_EINVAL)
-            fail_msg("[%s] was taken for a numeric address", *h);
-    assert_int_equal(berth_platform_sockaddr("127.0.0.1", 65536, &b, &len,
-                                             &v6),
-                     APR_EINVAL);
-}
-
 /* Polls FD's readability for up to two seconds until it is WANT. */
 static int readable_within(apr_os_sock_t fd, int want)
 {
@@ -94,9 +32,8 @@ static int readable_within(apr_os_sock_t fd, int want)
     return 0;
 }
 
-/* A loopback connection: a client socket made by the OS and connected to
- * the address berth_platform_sockaddr built, an APR listener's accepted
- * end. */
+/* A loopback connection: a client socket made by the OS, an APR
+ * listener's accepted end. */
 static void test_readable_and_close(void **state)
 {
     (void)state;
@@ -116,15 +53,9 @@ static void test_readable_and_close(void **state)
     assert_int_equal(apr_socket_addr_get(&bound, APR_LOCAL, listener),
                      APR_SUCCESS);
 
-    addr_buf_t b;
-    size_t len;
-    int v6;
-    assert_int_equal(berth_platform_sockaddr("127.0.0.1", bound->port, &b,
-                                             &len, &v6),
-                     APR_SUCCESS);
     apr_os_sock_t client = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(connect(client, (const struct sockaddr *)&b,
-                             (berth_socklen_t)len),
+    assert_int_equal(connect(client, (const struct sockaddr *)&bound->sa,
+                             (berth_socklen_t)bound->salen),
                      0);
     assert_int_equal(apr_socket_accept(&server, listener, pool), APR_SUCCESS);
     apr_os_sock_t srv;
@@ -153,9 +84,6 @@ static void test_readable_and_close(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sockaddr_ipv4),
-        cmocka_unit_test(test_sockaddr_ipv6),
-        cmocka_unit_test(test_sockaddr_refuses_names),
         cmocka_unit_test(test_readable_and_close),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
