@@ -6,6 +6,7 @@
  * takes the answer from the last line. */
 #define _XOPEN_SOURCE 700
 #include "itest_util.h"
+#include "fd_util.h"
 
 #include <dirent.h>
 #include <sys/prctl.h>
@@ -183,28 +184,6 @@ static void test_capture_uses_given_env(void **state)
     assert_string_equal(cap.out, "PATH=/usr/bin:/bin\nONLY_THIS=yes\n");
 }
 
-/* The descriptors this process has open; OPEN[fd] set for each below
- * 1024. */
-static int open_fds(char *open)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0, self;
-    struct dirent *e;
-    if (!d)
-        fail_msg("/proc/self/fd: %s", strerror(errno));
-    self = dirfd(d);
-    while ((e = readdir(d)) != NULL) {
-        int fd = atoi(e->d_name);
-        if (e->d_name[0] == '.' || fd == self)
-            continue;
-        n++;
-        if (open && fd < 1024)
-            open[fd] = 1;
-    }
-    closedir(d);
-    return n;
-}
-
 /* A capture that cannot start leaves no descriptor open: a program that is
  * not there, and every point where descriptors run out (a limit just above
  * those open now). */
@@ -226,12 +205,8 @@ static void test_failed_capture_leaks_no_descriptor(void **state)
     int failed = 0, started = 0;
     /* a capture needs four: two pipes */
     for (int room = 0; room <= 5; room++) {
-        int fd = 0;
-        for (int free_below = 0; fd < 1024; fd++)
-            if (!open[fd] && free_below++ == room)
-                break;
         struct rlimit low = old;
-        low.rlim_cur = (rlim_t)fd;
+        low.rlim_cur = limit_with_room(open, room);
         assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
         apr_status_t rv = f->capture(f, echo, NULL, NULL,
                                      5 * APR_USEC_PER_SEC, &cap, test_pool);

@@ -224,37 +224,7 @@ static void test_exec_failure_is_an_error(void **state)
 }
 
 #ifndef _WIN32
-/* The descriptors this process has open; OPEN[fd] set for each below 1024. */
-static int open_fds(char *open)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0, self;
-    struct dirent *e;
-    if (!d)
-        fail_msg("/proc/self/fd: %s", strerror(errno));
-    self = dirfd(d);
-    while ((e = readdir(d)) != NULL) {
-        int fd = atoi(e->d_name);
-        if (e->d_name[0] == '.' || fd == self)
-            continue;
-        n++;
-        if (open && fd < 1024)
-            open[fd] = 1;
-    }
-    closedir(d);
-    return n;
-}
-
-/* The descriptor limit under which exactly ROOM more can be opened. */
-static rlim_t limit_with_room(const char *open, int room)
-{
-    int fd = 0;
-    for (int free_below = 0; fd < 1024; fd++) {
-        if (!open[fd] && free_below++ == room)
-            break;
-    }
-    return (rlim_t)fd;
-}
+#include "fd_util.h"
 
 static apr_status_t try_spawn(const char *program, const char *cwd,
                               const char **err, apr_pool_t *pool)
