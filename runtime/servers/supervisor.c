@@ -52,6 +52,8 @@ struct berth_supervisor_t {
     int stop_requested;      /* the STOP event, which holds until served */
     int timer_armed;         /* BACKOFF_OVER comes at backoff_until */
     unsigned attempts;       /* start attempts finished */
+    unsigned attempts_base;  /* attempts when the thread last started: a
+                                wait for readiness counts only later ones */
     unsigned restarts;
     int last_exit;
     char last_error[2048];
@@ -792,6 +794,9 @@ berth_supervisor_t *berth_supervisor_create(berth_spawnctx_t *ctx,
 
 apr_status_t berth_supervisor_start(berth_supervisor_t *s)
 {
+    apr_thread_mutex_lock(s->lock);
+    s->attempts_base = s->attempts;
+    apr_thread_mutex_unlock(s->lock);
     return apr_thread_create(&s->thread, NULL, run, s, s->pool);
 }
 
@@ -807,7 +812,8 @@ apr_status_t berth_supervisor_wait_ready(berth_supervisor_t *s,
     for (;;) {
         if (s->state == BERTH_SV_READY)
             break;
-        if (s->attempts > 0 && s->state != BERTH_SV_STARTING) {
+        if (s->attempts > s->attempts_base &&
+            s->state != BERTH_SV_STARTING) {
             *error = apr_pstrdup(pool, s->last_error);
             rv = APR_EGENERAL;
             break;

@@ -1960,6 +1960,29 @@ static void test_request_stop_while_starting_then_restart(void **state)
     server_close(s);
 }
 
+/* A wait for readiness right after a restart waits for the new start: the
+ * earlier run's end (its last error, its stopped state) is not taken for
+ * the new one's failure. */
+static void test_wait_ready_after_restart(void **state)
+{
+    (void)state;
+    server_t *s = open_ready();
+    long pid = status_of(s).pid;
+    for (int i = 0; i < 3; i++) {
+        berth_supervisor_restart(s->sv);
+        const char *why = NULL;
+        apr_status_t rv = berth_supervisor_wait_ready(s->sv, SEC(10), &why,
+                                                      s->pool);
+        if (rv != APR_SUCCESS)
+            fail_msg("restart %d: not ready (%d): %s", i + 1, rv,
+                     why ? why : "(no reason)");
+        assert_true(status_of(s).pid != pid);
+        pid = status_of(s).pid;
+        echo_ok(s, "after a restart");
+    }
+    close_gone(s);
+}
+
 /* A start that fails (here: no answer within the initialize timeout) ends
  * its server at once too: it never had a session to wind down, so it gets
  * SIGTERM without first waiting the shutdown timeout for it to exit. */
@@ -2121,6 +2144,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_concurrent_100, close_all),
         cmocka_unit_test_teardown(test_shutdown_leaves_nothing, close_all),
         cmocka_unit_test_teardown(test_stop_with_call_in_flight, close_all),
+        cmocka_unit_test_teardown(test_wait_ready_after_restart, close_all),
 #ifndef _WIN32
         cmocka_unit_test_teardown(test_stop_kills_a_server_ignoring_term,
                                   close_all),
