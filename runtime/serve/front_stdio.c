@@ -42,8 +42,12 @@ struct berth_stdio_t {
 static void write_line(berth_stdio_t *s, char *line, apr_size_t len)
 {
     apr_thread_mutex_lock(s->write_lock);
-    json_array_append_new(s->out_queue, json_stringn_nocheck(line, len));
-    apr_thread_cond_signal(s->write_cv);
+    /* after the stop nothing is written (a reader still blocked on stdin
+     * may still complain about a line) */
+    if (!s->writer_stop) {
+        json_array_append_new(s->out_queue, json_stringn_nocheck(line, len));
+        apr_thread_cond_signal(s->write_cv);
+    }
     apr_thread_mutex_unlock(s->write_lock);
     free(line);
 }
@@ -301,13 +305,19 @@ void berth_stdio_stop(berth_stdio_t *s)
     apr_thread_cond_signal(s->write_cv);
     apr_thread_mutex_unlock(s->write_lock);
     apr_thread_join(&ts, s->writer);
-    /* a reader blocked on a stdin that never ends stays, and may still
-     * look at this front: its jobs and session are left to the process's
-     * end, which is near */
-    if (ended) {
+    /* A reader blocked on a stdin that never ends stays until the process
+     * ends, which is near. It touches neither the jobs nor the session any
+     * more (it sees stopping first), and writes nothing (writer_stop), so
+     * they go now either way. */
+    if (ended)
         apr_thread_join(&ts, s->reader);
-        json_decref(s->jobs);
-        json_decref(s->out_queue);
-        berth_hub_session_release(s->hub, s->client);
-    }
+    apr_thread_mutex_lock(s->lock);
+    json_decref(s->jobs);
+    s->jobs = NULL;
+    apr_thread_mutex_unlock(s->lock);
+    apr_thread_mutex_lock(s->write_lock);
+    json_decref(s->out_queue);
+    s->out_queue = NULL;
+    apr_thread_mutex_unlock(s->write_lock);
+    berth_hub_session_release(s->hub, s->client);
 }

@@ -10,8 +10,11 @@
 #             first list refresh);
 #  - stubborn: never answers and ignores SIGTERM: killed after its
 #             shutdown grace (0.5 s).
-# Usage: serve_stop_test.sh BERTH SOURCE_DIR [stdio]
-#   with "stdio": berth stdio instead of berth serve
+# Usage: serve_stop_test.sh BERTH SOURCE_DIR [stdio|stdio-term]
+#   with "stdio": berth stdio instead of berth serve, stopped by its stdin's
+#   end; "stdio-term": berth stdio stopped by SIGTERM while its stdin stays
+#   open (its reader is then never joined, and it must still exit 0 with
+#   nothing leaked: the ASan run checks that)
 set -u
 BERTH=$1 SRC=$2 MODE=${3:-serve}
 TMP=$(mktemp -d)
@@ -48,7 +51,7 @@ descendants() {
 }
 now() { date +%s.%N; }
 
-if [ "$MODE" = stdio ]; then
+if [ "$MODE" != serve ]; then
   # stdin a FIFO held open here until the stop
   mkfifo "$TMP/in"
   "$BERTH" stdio --config "$TMP/c.json" <"$TMP/in" >"$TMP/out" 2>"$TMP/log" &
@@ -77,9 +80,11 @@ wait $bpid
 rc=$?
 t1=$(now)
 bpid=""
+exec 9>&- 2>/dev/null
 took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 how=SIGTERM
 [ "$MODE" = stdio ] && how="its stdin ended"
+MODE=${MODE%-term}
 note "berth $MODE stopped $(echo $pids | wc -w) processes in $took s after $how"
 [ $rc = 0 ] && ok || fail "berth $MODE exited $rc: $(tail -5 "$TMP/log")"
 awk -v t="$took" 'BEGIN { exit !(t < 2.0) }' && ok \
