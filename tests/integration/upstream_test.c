@@ -1880,6 +1880,29 @@ static void test_stop_kills_a_server_ignoring_term(void **state)
 }
 #endif
 
+/* A wait for readiness right after a restart waits for the new start: the
+ * earlier run's end (its last error, its stopped state) is not taken for
+ * the new one's failure. */
+static void test_wait_ready_after_restart(void **state)
+{
+    (void)state;
+    server_t *s = open_ready();
+    long pid = status_of(s).pid;
+    for (int i = 0; i < 3; i++) {
+        berth_supervisor_restart(s->sv);
+        const char *why = NULL;
+        apr_status_t rv = berth_supervisor_wait_ready(s->sv, SEC(10), &why,
+                                                      s->pool);
+        if (rv != APR_SUCCESS)
+            fail_msg("restart %d: not ready (%d): %s", i + 1, rv,
+                     why ? why : "(no reason)");
+        assert_true(status_of(s).pid != pid);
+        pid = status_of(s).pid;
+        echo_ok(s, "after a restart");
+    }
+    close_gone(s);
+}
+
 #ifndef _WIN32
 /* A server that reads its stdin, survives its end and never answers:
  * stuck in the initialize handshake until its 30 s initialize timeout. */
@@ -1958,29 +1981,6 @@ static void test_request_stop_while_starting_then_restart(void **state)
     assert_true(elapsed_s(t0) < 1.0);
     assert_gone(pid2);
     server_close(s);
-}
-
-/* A wait for readiness right after a restart waits for the new start: the
- * earlier run's end (its last error, its stopped state) is not taken for
- * the new one's failure. */
-static void test_wait_ready_after_restart(void **state)
-{
-    (void)state;
-    server_t *s = open_ready();
-    long pid = status_of(s).pid;
-    for (int i = 0; i < 3; i++) {
-        berth_supervisor_restart(s->sv);
-        const char *why = NULL;
-        apr_status_t rv = berth_supervisor_wait_ready(s->sv, SEC(10), &why,
-                                                      s->pool);
-        if (rv != APR_SUCCESS)
-            fail_msg("restart %d: not ready (%d): %s", i + 1, rv,
-                     why ? why : "(no reason)");
-        assert_true(status_of(s).pid != pid);
-        pid = status_of(s).pid;
-        echo_ok(s, "after a restart");
-    }
-    close_gone(s);
 }
 
 /* A start that fails (here: no answer within the initialize timeout) ends
