@@ -173,7 +173,7 @@ spid=$!
 for _ in $(seq 100); do grep -q "server keep ready" "$TMP/open.log" && break; sleep 0.05; done
 TOKFILE=$HOME/.cache/berth/mcp.token
 [ -s "$TOKFILE" ] && [ "$(stat -c %a "$TOKFILE")" = 600 ] && ok || fail "no 0600 mcp.token: $(ls -l "$TOKFILE" 2>&1)"
-grep -q "bearer token in $TOKFILE" "$TMP/open.log" && ok || fail "the log does not say where the token is"
+grep -q "bearer token in $TOKFILE" "$TMP/open.log" && ok || fail "the log does not say where the token is: $(cat "$TMP/open.log")"
 code=$(curl -s -o "$TMP/body" -w '%{http_code}' -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
   "http://127.0.0.1:$TPORT/mcp" -d "$INIT")
 [ "$code" = 401 ] && jq -e '.error.code == -32600' "$TMP/body" >/dev/null && ok || fail "no token: HTTP $code $(cat "$TMP/body")"
