@@ -3,7 +3,13 @@
 #define _DARWIN_C_SOURCE 1 /* sysctl.h's BSD types, _SC_NPROCESSORS_ONLN */
 #include "platform.h"
 
+#include <apr_strings.h>
+
 #include <errno.h>
+#include <limits.h>
+#include <mach-o/dyld.h> /* _NSGetExecutablePath */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysctl.h>
 #include <sys/types.h>
@@ -38,4 +44,13 @@ int berth_platform_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+const char *berth_platform_exe_path(apr_pool_t *pool)
+{
+    char raw[PATH_MAX], real[PATH_MAX];
+    uint32_t size = sizeof raw;
+    if (_NSGetExecutablePath(raw, &size) != 0 || !realpath(raw, real))
+        return NULL;
+    return apr_pstrdup(pool, real);
 }

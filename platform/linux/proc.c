@@ -6,6 +6,8 @@
 
 #include "platform.h"
 
+#include <apr_strings.h>
+
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -89,4 +91,14 @@ int berth_platform_cpus(void)
         return CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+const char *berth_platform_exe_path(apr_pool_t *pool)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0 || (size_t)n >= sizeof buf - 1)
+        return NULL;
+    buf[n] = '\0';
+    return apr_pstrdup(pool, buf);
 }

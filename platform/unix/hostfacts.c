@@ -150,23 +150,24 @@ static void reap(capture_t *c, berth_capture_t *res)
     }
 }
 
-static apr_status_t unix_capture(const berth_hostfacts_t *facts,
-                                 const char *const *argv,
-                                 const char *command_line,
-                                 const apr_array_header_t *env,
-                                 apr_interval_time_t timeout,
-                                 berth_capture_t *res, apr_pool_t *pool)
+/* ARGV's output (PIPES: stdout alone, or with stderr), its end and its
+ * status. */
+static apr_status_t capture_output(const berth_hostfacts_t *facts,
+                                   const char *const *argv,
+                                   const apr_array_header_t *env, int pipes,
+                                   apr_interval_time_t timeout,
+                                   berth_capture_t *res, apr_pool_t *pool)
 {
-    (void)command_line; /* Windows only: Unix has argv */
     memset(res, 0, sizeof *res);
     if (!env)
         env = facts->env;
     const char *prog = find_program(facts, env, argv[0], pool);
     if (!prog)
         return APR_ENOENT;
-    /* stdin and stderr /dev/null; the group is the capture's to kill */
+    /* stdin (and stderr unless merged) /dev/null; the group is the
+     * capture's to kill */
     berth_child_spec_t cs = { prog, (char *const *)argv, env_block(env, pool),
-                              NULL, BERTH_CHILD_PIPE_OUT, 0 };
+                              NULL, pipes, 0 };
     berth_child_t child;
     apr_status_t rv = berth_child_start(&cs, &child);
     if (rv != APR_SUCCESS)
@@ -188,6 +189,28 @@ static apr_status_t unix_capture(const berth_hostfacts_t *facts,
     res->out = c.buf;
     res->out_len = c.len;
     return APR_SUCCESS;
+}
+
+static apr_status_t unix_capture(const berth_hostfacts_t *facts,
+                                 const char *const *argv,
+                                 const char *command_line,
+                                 const apr_array_header_t *env,
+                                 apr_interval_time_t timeout,
+                                 berth_capture_t *res, apr_pool_t *pool)
+{
+    (void)command_line; /* Windows only: Unix has argv */
+    return capture_output(facts, argv, env, BERTH_CHILD_PIPE_OUT, timeout,
+                          res, pool);
+}
+
+apr_status_t berth_platform_run(const berth_hostfacts_t *facts,
+                                const char *const *argv,
+                                apr_interval_time_t timeout,
+                                berth_capture_t *res, apr_pool_t *pool)
+{
+    return capture_output(facts, argv, NULL,
+                          BERTH_CHILD_PIPE_OUT | BERTH_CHILD_ERR_TO_OUT,
+                          timeout, res, pool);
 }
 
 static const char *login_shell(void)

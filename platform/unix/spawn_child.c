@@ -196,6 +196,12 @@ apr_status_t berth_child_start(const berth_child_spec_t *spec,
     c->step = BERTH_CHILD_FAILED_PIPE;
     if ((rv = make_pipes(spec->pipes, child_end, c->fds)) != APR_SUCCESS)
         goto error;
+    if ((spec->pipes & BERTH_CHILD_ERR_TO_OUT) && child_end[1] >= 0 &&
+        child_end[2] < 0 &&
+        (child_end[2] = fcntl(child_end[1], F_DUPFD_CLOEXEC, 3)) < 0) {
+        rv = errno;
+        goto error;
+    }
     if (berth_cloexec_pipe(report) != 0) {
         rv = errno;
         goto error;

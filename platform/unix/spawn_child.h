@@ -13,6 +13,8 @@
 #define BERTH_CHILD_PIPE_IN 1
 #define BERTH_CHILD_PIPE_OUT 2
 #define BERTH_CHILD_PIPE_ERR 4
+/* with PIPE_OUT: the child's stderr goes to its stdout's pipe too */
+#define BERTH_CHILD_ERR_TO_OUT 8
 
 typedef struct {
     const char *program;   /* the path execve gets */

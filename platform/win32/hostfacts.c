@@ -188,3 +188,18 @@ apr_status_t berth_platform_hostfacts(berth_hostfacts_t **out,
     *out = f;
     return APR_SUCCESS;
 }
+
+/* The Windows service is driven through the service manager's API, never
+ * a command. */
+apr_status_t berth_platform_run(const berth_hostfacts_t *facts,
+                                const char *const *argv,
+                                apr_interval_time_t timeout,
+                                berth_capture_t *res, apr_pool_t *pool)
+{
+    (void)facts;
+    (void)argv;
+    (void)timeout;
+    (void)pool;
+    memset(res, 0, sizeof *res);
+    return APR_ENOTIMPL;
+}

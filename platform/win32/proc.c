@@ -1,5 +1,6 @@
 /* Process identity on Windows: the creation time GetProcessTimes reports. */
 #include "platform.h"
+#include "win32_util.h"
 
 #include <windows.h>
 
@@ -41,4 +42,13 @@ apr_status_t berth_platform_thread_lowest(void)
     return SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_IDLE)
                ? APR_SUCCESS
                : APR_FROM_OS_ERROR(GetLastError());
+}
+
+const char *berth_platform_exe_path(apr_pool_t *pool)
+{
+    wchar_t buf[32768];
+    DWORD n = GetModuleFileNameW(NULL, buf, sizeof buf / sizeof buf[0]);
+    if (n == 0 || n >= sizeof buf / sizeof buf[0])
+        return NULL;
+    return berth_win_utf8(buf, pool);
 }

@@ -54,6 +54,10 @@ apr_status_t berth_platform_hostfacts(berth_hostfacts_t **out,
 const char *berth_platform_state_dir(const berth_hostfacts_t *facts,
                                      apr_pool_t *pool);
 
+/* The absolute path of the running berth binary (a service runs it by
+ * that path); NULL when the OS will not say. */
+const char *berth_platform_exe_path(apr_pool_t *pool);
+
 /* This process's id. */
 long berth_platform_pid(void);
 
@@ -74,6 +78,17 @@ apr_status_t berth_platform_thread_lowest(void);
 /* Gives memory the C library keeps free back to the system (after many
  * sessions ended); a no-op where the C library has no such call. */
 void berth_platform_trim_memory(void);
+
+/* Runs ARGV (argv[0] a path, or a name searched on the facts' PATH) with
+ * the facts' environment and stdin empty, and captures its stdout and
+ * stderr together in RES, for the commands of a service manager
+ * (systemctl, launchctl, useradd). The whole process group is killed when
+ * TIMEOUT passes. APR_ENOENT when the program is not found; APR_ENOTIMPL
+ * where berth runs no such commands (Windows). */
+apr_status_t berth_platform_run(const berth_hostfacts_t *facts,
+                                const char *const *argv,
+                                apr_interval_time_t timeout,
+                                berth_capture_t *res, apr_pool_t *pool);
 
 /* ---- sockets for the HTTP front ---- */
 

@@ -59,7 +59,7 @@ static berth_supervisor_opts_t oneshot_opts(const berth_cmd_opts_t *opt,
     o.restart = 0;
     o.log_dir = berth_path_child(
         berth_spawnctx_facts(ctx),
-        berth_platform_state_dir(berth_spawnctx_facts(ctx), pool), "logs",
+        berth_state_dir(berth_spawnctx_facts(ctx), pool), "logs",
         pool);
     o.log_max_size = berth_logfile_parse_size(
         berth_config_text(cfg, "docker_isolation.log_max_size"));

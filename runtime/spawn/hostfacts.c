@@ -164,3 +164,11 @@ const char *berth_capture_last_line(berth_capture_t *out)
         line++;
     return line;
 }
+
+const char *berth_state_dir(const berth_hostfacts_t *facts, apr_pool_t *pool)
+{
+    const char *dir = berth_env_get(facts, facts->env, "BERTH_STATE_DIR");
+    if (dir && berth_path_is_absolute(facts, dir))
+        return apr_pstrdup(pool, dir);
+    return berth_platform_state_dir(facts, pool);
+}

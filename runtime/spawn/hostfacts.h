@@ -110,6 +110,11 @@ const char *berth_env_value(const char *entry, apr_size_t *key_len);
 
 const char *berth_os_name(berth_os_t os);
 
+/* berth's private state folder (tokens, logs, cidfiles): $BERTH_STATE_DIR
+ * when it is an absolute path (a service sets it), else the platform's
+ * place for this user (berth_platform_state_dir). */
+const char *berth_state_dir(const berth_hostfacts_t *facts, apr_pool_t *pool);
+
 /* Splits a PATH-like list on the facts' separator, dropping empty items. */
 apr_array_header_t *berth_path_split(const berth_hostfacts_t *facts,
                                      const char *list, apr_pool_t *pool);

@@ -66,7 +66,7 @@ berth_spawnctx_t *berth_spawnctx_create(berth_hostfacts_t *facts,
     } else {
         berth_hydrate(facts, NULL, &c->hydration, pool);
     }
-    c->cid_root = berth_path_child(facts, berth_platform_state_dir(facts, pool),
+    c->cid_root = berth_path_child(facts, berth_state_dir(facts, pool),
                                    "cid", pool);
     c->instance = berth_instance_self(berth_spawnctx_token(pool), pool);
     /* one folder per berth process, named after its instance, so a sweep
