@@ -14,6 +14,7 @@
 #include "log.h"
 #include "platform.h"
 #include "redact.h"
+#include "service.h"
 
 /* The command table: each command's help and what it takes; the commands
  * themselves are in cmd_inspect.c, cmd_oneshot.c and cmd_serve.c. */
@@ -31,6 +32,7 @@ typedef struct {
 #define ARG_SERVER 1          /* SERVER, required */
 #define ARG_OPT_SERVER 2      /* [SERVER] */
 #define ARG_SERVER_TOOL 3     /* SERVER TOOL */
+#define ARG_ACTION 4          /* ACTION (berth service) */
 
 #define CONFIG_OPTION_HELP                                                   \
     "  -c, --config FILE   the config file (default: $BERTH_CONFIG, else the\n" \
@@ -143,6 +145,46 @@ static const command_t commands[] = {
       "start it again, with its backoff reset.\n\n"
       "Options:\n" CONFIG_OPTION_HELP COMMON_OPTION_HELP,
       0, ARG_SERVER, berth_cmd_restart },
+    { "service", "run berth in the background as an OS service",
+      "ACTION [--user|--system] [--config FILE] [--no-start] [--json]",
+      "Installs, starts, stops, removes or reports berth as a service of\n"
+      "this OS's service manager, which runs 'berth serve' on the config\n"
+      "from boot or login and restarts it if it fails. Details, and how\n"
+      "to give the service Docker settings: docs/service.md.\n\n"
+      "Actions:\n"
+      "  install     write the service's files, make its config when there\n"
+      "              is none (no servers yet), enable and start it\n"
+      "  uninstall   stop it and remove its files (config and logs stay)\n"
+      "  start, stop start or stop the installed service\n"
+      "  status      whether it is installed and running, its config, logs,\n"
+      "              endpoint and the health of each server; exit status 1\n"
+      "              when it is not installed, not running, or every server\n"
+      "              failed\n"
+      "  run         what the Windows service manager starts (not for a\n"
+      "              terminal)\n\n"
+      "Where:\n"
+      "  Linux    systemd. --system (the default for root): the unit\n"
+      "           /etc/systemd/system/berth.service runs as the user berth\n"
+      "           on /etc/berth/config.json, state in /var/lib/berth.\n"
+      "           --user (the default otherwise): ~/.config/systemd/user/\n"
+      "           berth.service on ~/.config/berth/config.json.\n"
+      "  macOS    launchd, --user only: the LaunchAgent\n"
+      "           ~/Library/LaunchAgents/io.berth.plist on ~/Library/\n"
+      "           Application Support/berth/config.json, logs in\n"
+      "           ~/Library/Logs/berth.\n"
+      "  Windows  the service manager, --system only: the service \"berth\"\n"
+      "           (LocalSystem, automatic delayed start, restarted on\n"
+      "           failure) on %ProgramData%\\berth\\config.json, events in\n"
+      "           the Application event log.\n\n"
+      "Options:\n"
+      "      --user          the service of the user running this\n"
+      "      --system        the machine's service (administrator)\n"
+      "  -c, --config FILE   install: the config the service reads\n"
+      "                      (default: the scope's, above)\n"
+      "      --no-start      install: do not start it yet\n"
+      "      --json          status: print JSON\n"
+      COMMON_OPTION_HELP,
+      1, ARG_ACTION, berth_cmd_service },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -222,6 +264,21 @@ static int take_option(int argc, const char *const *argv, int *i,
     int is_level = nl == 11 && strncmp(a, "--log-level", 11) == 0;
     int is_args = cmd && cmd->takes_server == ARG_SERVER_TOOL && nl == 6 &&
                   strncmp(a, "--args", 6) == 0;
+    if (cmd && cmd->takes_server == ARG_ACTION && !eq &&
+        (strcmp(a, "--user") == 0 || strcmp(a, "--system") == 0)) {
+        int scope = a[2] == 'u' ? 1 : 2;
+        if (opt->scope && opt->scope != scope) {
+            usage_error(err, cname, "%s", "--user and --system exclude each "
+                        "other");
+            return -1;
+        }
+        opt->scope = scope;
+        return 1;
+    }
+    if (cmd && cmd->takes_server == ARG_ACTION && strcmp(a, "--no-start") == 0) {
+        opt->no_start = 1;
+        return 1;
+    }
     if (!is_config && !is_level && !is_args) {
         usage_error(err, cname, "unknown option '%s'", a);
         return -1;
@@ -299,7 +356,16 @@ int berth_cli_main(int argc, const char *const *argv, FILE *out, FILE *err,
                 return usage_error(err, NULL, "unknown command '%s'", a);
             continue;
         }
-        if (cmd->takes_server && !opt.server) {
+        if (cmd->takes_server == ARG_ACTION && !opt.action) {
+            if (!berth_service_action_known(a))
+                return usage_error(err, cmd->name, "unknown action '%s': "
+                                   "install, uninstall, start, stop or "
+                                   "status", a);
+            opt.action = a;
+            continue;
+        }
+        if (cmd->takes_server && cmd->takes_server != ARG_ACTION &&
+            !opt.server) {
             opt.server = a;
             continue;
         }
@@ -327,6 +393,9 @@ int berth_cli_main(int argc, const char *const *argv, FILE *out, FILE *err,
     if (cmd->takes_server == ARG_SERVER_TOOL && !opt.tool)
         return usage_error(err, cmd->name, "which tool? %s",
                            "list them with 'berth tools SERVER'");
+    if (cmd->takes_server == ARG_ACTION && !opt.action)
+        return usage_error(err, cmd->name, "what should it do? %s",
+                           "install, uninstall, start, stop or status");
     berth_redact_init();
     return cmd->run(&opt, out, err, pool);
 }

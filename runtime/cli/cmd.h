@@ -21,6 +21,9 @@ typedef struct {
     const char *server;   /* berth plan SERVER, berth call SERVER TOOL */
     const char *tool;
     const char *args;     /* berth call --args JSON */
+    const char *action;   /* berth service ACTION */
+    int scope;            /* berth service --user (1) / --system (2) */
+    int no_start;         /* berth service install --no-start */
     int json;
     int help;
 } berth_cmd_opts_t;
@@ -32,7 +35,7 @@ typedef int berth_cmd_fn(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
 
 berth_cmd_fn berth_cmd_check, berth_cmd_servers, berth_cmd_plan,
     berth_cmd_doctor, berth_cmd_tools, berth_cmd_call, berth_cmd_serve,
-    berth_cmd_stdio, berth_cmd_status, berth_cmd_restart;
+    berth_cmd_stdio, berth_cmd_status, berth_cmd_restart, berth_cmd_service;
 
 /* The config for a command (--config, $BERTH_CONFIG or the default), its
  * diagnostics printed to ERR; NULL, after saying why, when unusable. */

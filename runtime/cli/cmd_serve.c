@@ -8,6 +8,7 @@
 #include "hostfacts.h"
 #include "platform.h"
 #include "serve.h"
+#include "service.h"
 
 /* ---- berth serve, berth stdio: the long-running berth (serve.h) --------- */
 
@@ -21,6 +22,7 @@ static int run(const berth_cmd_opts_t *opt, berth_front_t front, FILE *out,
     so.front = front;
     so.out = front == BERTH_FRONT_HTTP ? out : NULL;
     so.err = err;
+    berth_service_serve_hooks(&so, pool);
     if (berth_serve_create(&s, &so, pool) != APR_SUCCESS)
         return BERTH_EXIT_FAILURE;
     return berth_serve_run(s) == APR_SUCCESS ? BERTH_EXIT_OK
@@ -57,7 +59,7 @@ int berth_cmd_ask_daemon_at(const berth_config_t *cfg, const char *method,
     if (berth_hostfacts_real(&facts, pool) != APR_SUCCESS)
         return 0;
     const char *file = berth_path_child(
-        facts, berth_platform_state_dir(facts, pool), "control.token", pool);
+        facts, berth_state_dir(facts, pool), "control.token", pool);
     const char *token = berth_control_token_read(file, pool);
     if (!token) {
         if (err)
@@ -177,4 +179,21 @@ int berth_cmd_restart(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
     }
     fprintf(out, "restarting %s\n", opt->server);
     return BERTH_EXIT_OK;
+}
+
+/* ---- berth service: the OS's service manager (service/) ------------------ */
+
+int berth_cmd_service(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
+                      apr_pool_t *pool)
+{
+    berth_svc_request_t req;
+    memset(&req, 0, sizeof req);
+    req.action = opt->action;
+    req.scope = opt->scope == 1   ? BERTH_SVC_SCOPE_USER
+                : opt->scope == 2 ? BERTH_SVC_SCOPE_SYSTEM
+                                  : BERTH_SVC_SCOPE_DEFAULT;
+    req.config = opt->config;
+    req.no_start = opt->no_start;
+    req.json = opt->json;
+    return berth_service_main(&req, out, err, pool);
 }

@@ -79,6 +79,20 @@ static json_t *docker_json(berth_control_t *c, const berth_config_t *cfg)
     return docker;
 }
 
+/* What the macOS import took from the login shell at start (names only;
+ * never applied elsewhere): what makes docker work for a LaunchAgent. */
+static json_t *hydration_json(berth_control_t *c)
+{
+    const berth_hydration_t *hy = berth_spawnctx_hydration(c->ctx);
+    json_t *keys = json_array();
+    for (int i = 0; hy->keys && i < hy->keys->nelts; i++)
+        json_array_append_new(keys, json_string(APR_ARRAY_IDX(
+                                        hy->keys, i, berth_hydrated_key_t)
+                                        .name));
+    return json_pack("{s:b, s:s, s:o}", "applied", hy->applied, "reason",
+                     hy->reason ? hy->reason : "", "keys", keys);
+}
+
 static json_t *or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
@@ -100,6 +114,73 @@ static json_t *server_json(const berth_supervisor_status_t *st)
                                       or_null(st->container_name), "id",
                                       or_null(st->container_id)));
     return o;
+}
+
+/* "name (why)", the reason cut to a line a status can show. */
+static const char *named(const berth_supervisor_status_t *st, apr_pool_t *pool)
+{
+    if (!st->last_error)
+        return st->name;
+    const char *nl = strchr(st->last_error, '\n');
+    size_t n = nl ? (size_t)(nl - st->last_error) : strlen(st->last_error);
+    int cut = n > 100;
+    return apr_psprintf(pool, "%s (%.*s%s)", st->name, (int)(cut ? 97 : n),
+                        st->last_error, cut ? "..." : "");
+}
+
+/* The words of STATE in the summary, in the order they are told. */
+static const struct {
+    berth_sv_state_t state;
+    const char *word;
+} not_ready[] = { { BERTH_SV_FAILED, "failed" },
+                  { BERTH_SV_BACKOFF, "restarting" },
+                  { BERTH_SV_STARTING, "starting" },
+                  { BERTH_SV_STOPPED, "stopped" } };
+
+berth_control_health_t berth_control_health(berth_control_t *c,
+                                            apr_pool_t *pool)
+{
+    berth_control_health_t h = { 0, 0, 0, "" };
+    apr_array_header_t *list = berth_daemon_servers(c->daemon, pool);
+    berth_supervisor_status_t *st =
+        apr_pcalloc(pool, sizeof *st * (list->nelts + 1));
+    for (int i = 0; i < list->nelts; i++) {
+        st[i] = berth_supervisor_status(
+            APR_ARRAY_IDX(list, i, berth_supervisor_t *), pool);
+        h.ready += st[i].state == BERTH_SV_READY;
+        h.failed += st[i].state == BERTH_SV_FAILED;
+    }
+    h.servers = list->nelts;
+    if (!h.servers) {
+        h.summary = "no servers configured";
+        return h;
+    }
+    if (h.failed == h.servers)
+        h.summary = apr_psprintf(pool, "all %d server%s failed", h.servers,
+                                 h.servers == 1 ? "" : "s");
+    else
+        h.summary = apr_psprintf(pool, "%d of %d server%s ready", h.ready,
+                                 h.servers, h.servers == 1 ? "" : "s");
+    for (size_t k = 0; k < sizeof not_ready / sizeof not_ready[0]; k++) {
+        const char *names = NULL;
+        for (int i = 0; i < list->nelts; i++)
+            if (st[i].state == not_ready[k].state)
+                names = apr_pstrcat(pool, names ? names : "",
+                                    names ? ", " : "", named(&st[i], pool),
+                                    NULL);
+        if (names)
+            h.summary = apr_pstrcat(pool, h.summary, "; ", not_ready[k].word,
+                                    ": ", names, NULL);
+    }
+    return h;
+}
+
+static json_t *health_json(berth_control_t *c, apr_pool_t *pool)
+{
+    berth_control_health_t h = berth_control_health(c, pool);
+    return json_pack("{s:s, s:i, s:i, s:b}", "summary", h.summary, "servers",
+                     h.servers, "ready", h.ready, "all_failed",
+                     h.servers > 0 && h.failed == h.servers);
 }
 
 json_t *berth_control_status(berth_control_t *c)
@@ -124,6 +205,8 @@ json_t *berth_control_status(berth_control_t *c)
         "instance", berth_spawnctx_instance(c->ctx), "config", cfg->file,
         "listen", listen, "docker", docker_json(c, cfg), "servers", servers,
         "sessions", berth_hub_session_count(c->hub));
+    json_object_set_new(j, "health", health_json(c, pool));
+    json_object_set_new(j, "hydration", hydration_json(c));
     apr_pool_destroy(pool);
     return j;
 }

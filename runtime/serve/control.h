@@ -36,8 +36,23 @@ void berth_control_set_listen(berth_control_t *c, const char *listen);
 
 /* The status document (a new reference): version, uptime_s, instance,
  * config, listen, docker, servers (each one's state, pid, restarts, last
- * exit and error, protocol, tools, container), sessions. */
+ * exit and error, protocol, tools, container), sessions, health, and
+ * hydration (what the macOS import set: names, never values). */
 json_t *berth_control_status(berth_control_t *c);
+
+/* How the servers are: counts and one line naming every server that is
+ * not ready with its last error ("2 of 3 servers ready; restarting: x
+ * (exited with status 1)", "all 2 servers failed; failed: ..."). The
+ * status document's "health", systemd's STATUS= and berth service status
+ * all say this line. */
+typedef struct {
+    int servers;
+    int ready;
+    int failed;
+    const char *summary;
+} berth_control_health_t;
+berth_control_health_t berth_control_health(berth_control_t *c,
+                                            apr_pool_t *pool);
 
 /* Restarts the server called NAME; 0 when there is none. */
 int berth_control_restart(berth_control_t *c, const char *name);

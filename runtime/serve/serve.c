@@ -4,6 +4,7 @@
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #include "berth_version.h"
 #include "cfgfile.h"
@@ -38,6 +39,8 @@ struct berth_serve_t {
     const char *listen;           /* "host:port" listened on */
     const char *mcp_token_file;   /* when /mcp needs a token */
     apr_interval_time_t reap_every;
+    apr_thread_mutex_t *health_lock; /* one HEALTH notice at a time */
+    char health_said[512];        /* the last health line told */
 };
 
 static void notify(berth_serve_t *s, berth_serve_event_t ev, const char *text)
@@ -69,8 +72,36 @@ static apr_status_t read_facts(berth_serve_t *s)
         return rv;
     }
     s->ctx = berth_spawnctx_create(facts, s->pool);
-    s->state_dir = berth_platform_state_dir(facts, s->pool);
+    s->state_dir = berth_state_dir(facts, s->pool);
     return APR_SUCCESS;
+}
+
+/* Tells the service manager the servers' health line when it changed.
+ * Computed under the lock, so the last line told is the newest. */
+static void tell_health(berth_serve_t *s)
+{
+    apr_pool_t *pool;
+    if (!s->opts.notify || !s->control)
+        return;
+    apr_thread_mutex_lock(s->health_lock);
+    apr_pool_create(&pool, NULL);
+    const char *line = berth_control_health(s->control, pool).summary;
+    if (strncmp(line, s->health_said, sizeof s->health_said - 1) != 0) {
+        apr_cpystrn(s->health_said, line, sizeof s->health_said);
+        s->opts.notify(s->opts.notify_baton, BERTH_SERVE_HEALTH, line);
+    }
+    apr_pool_destroy(pool);
+    apr_thread_mutex_unlock(s->health_lock);
+}
+
+/* A server's state changed (its thread, no lock): the hub tells the
+ * clients, and the service manager hears the new health. */
+static void on_server_state(void *baton, berth_supervisor_t *sv,
+                            berth_sv_state_t state)
+{
+    berth_serve_t *s = baton;
+    berth_hub_server_state(s->hub, sv, state);
+    tell_health(s);
 }
 
 /* Idle sessions are looked for every 10 s, or twice per idle time when
@@ -108,8 +139,8 @@ static void build_core(berth_serve_t *s)
     o->log_max_files =
         (int)berth_config_number(cfg, "docker_isolation.log_max_files");
     o->cb = berth_hub_upstream_callbacks(s->hub);
-    o->on_state = berth_hub_server_state;
-    o->state_baton = s->hub;
+    o->on_state = on_server_state;
+    o->state_baton = s;
     s->daemon = berth_daemon_create(s->ctx, cfg, o, s->pool);
     for (int i = 0; i < count(s); i++)
         berth_router_add(s->router,
@@ -179,6 +210,7 @@ apr_status_t berth_serve_create(berth_serve_t **out,
     if (!s->opts.err)
         s->opts.err = stderr;
     s->cmd = opts->front == BERTH_FRONT_STDIO ? "berth stdio" : "berth serve";
+    apr_thread_mutex_create(&s->health_lock, APR_THREAD_MUTEX_DEFAULT, pool);
     *out = NULL;
     s->cfg = berth_cfgfile_load(opts->config, NULL, &s->secrets, s->opts.err,
                                 pool);
@@ -283,6 +315,7 @@ static void reload(berth_serve_t *s)
     berth_control_set_config(s->control, ncfg);
     berth_log(BERTH_LOG_INFO, "config reloaded: %s", summary);
     notify(s, BERTH_SERVE_RELOADED, summary);
+    tell_health(s);
 }
 
 static void say_why_stopping(berth_serve_t *s, int sig)
@@ -325,6 +358,7 @@ apr_status_t berth_serve_run(berth_serve_t *s)
     notify(s, BERTH_SERVE_READY,
            s->http ? apr_psprintf(s->pool, "http://%s/mcp", s->listen)
                    : "stdio");
+    tell_health(s);
     int sig;
     for (;;) {
         sig = berth_signals_wait(s->reap_every);

@@ -30,12 +30,15 @@ typedef enum {
 
 /* What happened, for a service manager: READY once listening with the
  * servers starting (TEXT: the MCP URL, or "stdio"), RELOADING while a
- * reload is applied, RELOADED after it, STOPPING when the stop begins. */
+ * reload is applied, RELOADED after it, STOPPING when the stop begins,
+ * HEALTH when the servers' health line changed (TEXT: that line,
+ * berth_control_health; from a server's thread). */
 typedef enum {
     BERTH_SERVE_READY,
     BERTH_SERVE_RELOADING,
     BERTH_SERVE_RELOADED,
-    BERTH_SERVE_STOPPING
+    BERTH_SERVE_STOPPING,
+    BERTH_SERVE_HEALTH
 } berth_serve_event_t;
 
 typedef struct {
@@ -43,6 +46,8 @@ typedef struct {
     berth_front_t front;
     FILE *out;           /* the "how to connect" text; NULL: none */
     FILE *err;           /* config diagnostics and fatal errors */
+    /* called from the thread running berth_serve_run, and for HEALTH from
+     * the servers' threads (one at a time) */
     void (*notify)(void *baton, berth_serve_event_t event, const char *text);
     void *notify_baton;
 } berth_serve_opts_t;
