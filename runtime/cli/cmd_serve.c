@@ -127,6 +127,9 @@ int berth_cmd_status(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
     else
         fprintf(out, "docker: not available (%s)\n",
                 json_string_value(json_object_get(d, "error")));
+    fprintf(out, "health: %s\n", json_string_value(json_object_get(
+                                       json_object_get(j, "health"),
+                                       "summary")));
     fprintf(out, "\n%-20s  %-8s  %7s  %8s  %5s  %s\n", "SERVER", "STATE",
             "PID", "RESTARTS", "TOOLS", "CONTAINER / LAST ERROR");
     size_t i;
