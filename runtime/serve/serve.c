@@ -41,7 +41,7 @@ struct berth_serve_t {
     apr_interval_time_t reap_every;
     apr_thread_mutex_t *health_lock; /* one HEALTH notice at a time */
     char health_said[512];        /* the last health line told */
-    int stopping;                 /* no health told once the stop began */
+    int telling;                  /* health is told from READY to the stop */
 };
 
 static void notify(berth_serve_t *s, berth_serve_event_t ev, const char *text)
@@ -85,7 +85,7 @@ static void tell_health(berth_serve_t *s)
     if (!s->opts.notify || !s->control)
         return;
     apr_thread_mutex_lock(s->health_lock);
-    if (s->stopping) {
+    if (!s->telling) {
         apr_thread_mutex_unlock(s->health_lock);
         return;
     }
@@ -342,7 +342,7 @@ static void stop_all(berth_serve_t *s)
 {
     apr_time_t t0 = berth_platform_clock();
     apr_thread_mutex_lock(s->health_lock);
-    s->stopping = 1;
+    s->telling = 0;
     apr_thread_mutex_unlock(s->health_lock);
     notify(s, BERTH_SERVE_STOPPING, NULL);
     if (s->stdio)
@@ -366,6 +366,9 @@ apr_status_t berth_serve_run(berth_serve_t *s)
     notify(s, BERTH_SERVE_READY,
            s->http ? apr_psprintf(s->pool, "http://%s/mcp", s->listen)
                    : "stdio");
+    apr_thread_mutex_lock(s->health_lock);
+    s->telling = 1;
+    apr_thread_mutex_unlock(s->health_lock);
     tell_health(s);
     int sig;
     for (;;) {
