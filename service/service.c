@@ -144,7 +144,7 @@ apr_status_t berth_svc_ensure_config(berth_svc_t *svc, apr_pool_t *pool)
         return APR_SUCCESS;
     /* the servers' env values are secrets: the file is for berth alone */
     apr_status_t rv = berth_svc_write_file(
-        svc, svc->config, berth_svc_starter_config(pool),
+        svc, svc->config, berth_svc_starter_config(),
         APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD, pool);
     if (rv == APR_SUCCESS)
         fprintf(svc->out, "  (a config with no servers yet: add yours to its "

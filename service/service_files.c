@@ -4,7 +4,6 @@
 
 #include <apr_strings.h>
 
-#include "config.h"
 
 const char *berth_svc_fill(const char *tpl, const char *const *pairs,
                            const char **missing, apr_pool_t *pool)
@@ -150,9 +149,7 @@ const char *berth_svc_launchd_plist(const char *label, const char *exe,
     return filled(berth_tpl_launchd_plist, pairs, why, pool);
 }
 
-const char *berth_svc_starter_config(apr_pool_t *pool)
+const char *berth_svc_starter_config(void)
 {
-    return apr_psprintf(pool, "{\n  \"listen\": \"%s\",\n"
-                        "  \"mcpServers\": {}\n}\n",
-                        berth_config_default_text("listen"));
+    return berth_tpl_config;
 }

@@ -14,6 +14,7 @@
 extern const char berth_tpl_systemd_system[];
 extern const char berth_tpl_systemd_user[];
 extern const char berth_tpl_launchd_plist[];
+extern const char berth_tpl_config[];
 
 /* TPL with every @KEY@ replaced by the value after KEY in PAIRS (KEY,
  * VALUE, ..., NULL; values as they are, escaped by the caller). NULL when
@@ -43,8 +44,9 @@ const char *berth_svc_launchd_plist(const char *label, const char *exe,
                                     const char *config, const char *log_dir,
                                     const char **why, apr_pool_t *pool);
 
-/* The config a service gets when its file does not exist yet: no servers,
- * the default listen address. */
-const char *berth_svc_starter_config(apr_pool_t *pool);
+/* The config a service gets when its file does not exist yet (and the one
+ * the Debian package ships): service/config.json, no servers, the default
+ * listen address. */
+const char *berth_svc_starter_config(void);
 
 #endif

@@ -43,6 +43,22 @@ int berth_cmd_stdio(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
 
 /* ---- berth status / restart: the running daemon's control API ------------ */
 
+/* The control tokens this user may hold: its own berth's, then (read by
+ * an administrator) the system service's. */
+static apr_array_header_t *token_files(const berth_hostfacts_t *facts,
+                                       apr_pool_t *pool)
+{
+    apr_array_header_t *files = apr_array_make(pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(files, const char *) = berth_path_child(
+        facts, berth_state_dir(facts, pool), "control.token", pool);
+    const char *sys = berth_service_system_state_dir(pool);
+    if (sys)
+        APR_ARRAY_PUSH(files, const char *) =
+            berth_path_child(facts, sys, "control.token", pool);
+    return files;
+}
+
+/* (long: one answer per way a request can fail, each said to the user) */
 int berth_cmd_ask_daemon_at(const berth_config_t *cfg, const char *method,
                             const char *path, const char *cmd,
                             apr_interval_time_t timeout, json_t **body,
@@ -58,31 +74,40 @@ int berth_cmd_ask_daemon_at(const berth_config_t *cfg, const char *method,
     *body = NULL;
     if (berth_hostfacts_real(&facts, pool) != APR_SUCCESS)
         return 0;
-    const char *file = berth_path_child(
-        facts, berth_state_dir(facts, pool), "control.token", pool);
-    const char *token = berth_control_token_read(file, pool);
-    if (!token) {
+    apr_array_header_t *files = token_files(facts, pool);
+    const char *file = APR_ARRAY_IDX(files, 0, const char *);
+    int tried = 0;
+    for (int i = 0; i < files->nelts; i++) {
+        const char *token = berth_control_token_read(
+            APR_ARRAY_IDX(files, i, const char *), pool);
+        if (!token)
+            continue;
+        file = APR_ARRAY_IDX(files, i, const char *);
+        tried = 1;
+        json_decref(*body);
+        *body = NULL;
+        if (berth_control_call(host, port, method, path, token, timeout,
+                               status, body, &error, pool) != APR_SUCCESS) {
+            if (err)
+                fprintf(err, "berth %s: no berth serve answers: %s; start "
+                        "one with 'berth serve'\n", cmd, error);
+            return 0;
+        }
+        if (*status != 401)
+            return 1;
+    }
+    if (!tried) {
         if (err)
             fprintf(err, "berth %s: no berth serve has run for this user (no "
                     "%s); start one with 'berth serve'\n", cmd, file);
         return 0;
     }
-    if (berth_control_call(host, port, method, path, token, timeout, status,
-                           body, &error, pool) != APR_SUCCESS) {
-        if (err)
-            fprintf(err, "berth %s: no berth serve answers: %s; start one "
-                    "with 'berth serve'\n", cmd, error);
-        return 0;
-    }
-    if (*status == 401) {
-        if (err)
-            fprintf(err, "berth %s: the berth at %s:%u refused the token in "
-                    "%s (is it another user's?)\n", cmd, host, port, file);
-        json_decref(*body);
-        *body = NULL;
-        return 0;
-    }
-    return 1;
+    if (err)
+        fprintf(err, "berth %s: the berth at %s:%u refused the token in %s "
+                "(is it another user's?)\n", cmd, host, port, file);
+    json_decref(*body);
+    *body = NULL;
+    return 0;
 }
 
 static int ask_daemon(const berth_cmd_opts_t *opt, const char *method,
@@ -127,6 +152,9 @@ int berth_cmd_status(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
     else
         fprintf(out, "docker: not available (%s)\n",
                 json_string_value(json_object_get(d, "error")));
+    fprintf(out, "health: %s\n", json_string_value(json_object_get(
+                                       json_object_get(j, "health"),
+                                       "summary")));
     fprintf(out, "\n%-20s  %-8s  %7s  %8s  %5s  %s\n", "SERVER", "STATE",
             "PID", "RESTARTS", "TOOLS", "CONTAINER / LAST ERROR");
     size_t i;

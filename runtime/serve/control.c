@@ -116,16 +116,29 @@ static json_t *server_json(const berth_supervisor_status_t *st)
     return o;
 }
 
-/* "name (why)", the reason cut to a line a status can show. */
+/* "name (why)", the reason on one line ("a / b" for its lines), cut to
+ * what a status line can show. */
 static const char *named(const berth_supervisor_status_t *st, apr_pool_t *pool)
 {
+    enum { MAX = 200 };
     if (!st->last_error)
         return st->name;
-    const char *nl = strchr(st->last_error, '\n');
-    size_t n = nl ? (size_t)(nl - st->last_error) : strlen(st->last_error);
-    int cut = n > 100;
-    return apr_psprintf(pool, "%s (%.*s%s)", st->name, (int)(cut ? 97 : n),
-                        st->last_error, cut ? "..." : "");
+    char why[MAX + 4];
+    size_t n = 0;
+    for (const char *p = st->last_error; *p && n < MAX; p++) {
+        if (*p != '\n') {
+            why[n++] = *p == '\r' || *p == '\t' ? ' ' : *p;
+        } else if (p[1] && n > 0 && why[n - 1] == ':') {
+            why[n++] = ' '; /* "its last stderr lines: ..." */
+        } else if (p[1] && n + 3 < MAX) {
+            memcpy(why + n, " / ", 3);
+            n += 3;
+        }
+    }
+    if (n >= MAX)
+        memcpy(why + MAX - 3, "...", 3);
+    why[n] = '\0';
+    return apr_psprintf(pool, "%s (%s)", st->name, why);
 }
 
 /* The words of STATE in the summary, in the order they are told. */

@@ -41,6 +41,7 @@ struct berth_serve_t {
     apr_interval_time_t reap_every;
     apr_thread_mutex_t *health_lock; /* one HEALTH notice at a time */
     char health_said[512];        /* the last health line told */
+    int telling;                  /* health is told from READY to the stop */
 };
 
 static void notify(berth_serve_t *s, berth_serve_event_t ev, const char *text)
@@ -84,6 +85,10 @@ static void tell_health(berth_serve_t *s)
     if (!s->opts.notify || !s->control)
         return;
     apr_thread_mutex_lock(s->health_lock);
+    if (!s->telling) {
+        apr_thread_mutex_unlock(s->health_lock);
+        return;
+    }
     apr_pool_create(&pool, NULL);
     const char *line = berth_control_health(s->control, pool).summary;
     if (strncmp(line, s->health_said, sizeof s->health_said - 1) != 0) {
@@ -336,6 +341,9 @@ static void say_why_stopping(berth_serve_t *s, int sig)
 static void stop_all(berth_serve_t *s)
 {
     apr_time_t t0 = berth_platform_clock();
+    apr_thread_mutex_lock(s->health_lock);
+    s->telling = 0;
+    apr_thread_mutex_unlock(s->health_lock);
     notify(s, BERTH_SERVE_STOPPING, NULL);
     if (s->stdio)
         berth_stdio_stop(s->stdio);
@@ -358,6 +366,9 @@ apr_status_t berth_serve_run(berth_serve_t *s)
     notify(s, BERTH_SERVE_READY,
            s->http ? apr_psprintf(s->pool, "http://%s/mcp", s->listen)
                    : "stdio");
+    apr_thread_mutex_lock(s->health_lock);
+    s->telling = 1;
+    apr_thread_mutex_unlock(s->health_lock);
     tell_health(s);
     int sig;
     for (;;) {

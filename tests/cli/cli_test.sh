@@ -57,6 +57,27 @@ run 2 -- check --config= && has "$err" "needs a file name"
 run 2 -- check extra && has "$err" "unexpected argument 'extra'"
 run 2 -- --log-level loud check && has "$err" "invalid log level 'loud'"
 
+# berth service: its actions and options (the backends are tested where
+# their manager runs: tests/service/)
+run 0 -- --help && has "$out" "service   run berth in the background as an OS service"
+run 0 -- service --help && has "$out" "Usage: berth service ACTION [--user|--system]" \
+  && has "$out" "docs/service.md" && has "$out" "install" && has "$out" "uninstall"
+run 2 -- service && has "$err" "berth service: what should it do? install, uninstall, start, stop or status"
+run 2 -- service frob && has "$err" "berth service: unknown action 'frob'"
+run 2 -- service status --user --system && has "$err" "--user and --system exclude each other"
+run 2 -- service status extra && has "$err" "unexpected argument 'extra'"
+run 2 -- check --user && has "$err" "berth check: unknown option '--user'"
+run 2 -- service status --args x && has "$err" "unknown option '--args'"
+if [ -z "$EMU" ] && [ ! -d /run/systemd/system ]; then
+  # no systemd on this machine: install says so and writes nothing
+  HOME="$TMP/svchome" XDG_CONFIG_HOME="" run 1 -- service install --user &&
+    has "$err" "systemd does not run this machine" && has "$err" "berth serve --config"
+  [ ! -e "$TMP/svchome/.config/systemd/user/berth.service" ] && pass || fail "a unit was written without systemd"
+  HOME="$TMP/svchome" XDG_CONFIG_HOME="" run 1 -- service status --user &&
+    has "$out" "berth service: systemd (user), not installed" &&
+    has "$out" "config:   $TMP/svchome/.config/berth/config.json" && has "$out" "logs:     the journal"
+fi
+
 # check on the bundled example
 run 0 -- check --config "$EX" && has "$out" "$EX: valid" && has "$out" "everything" \
   && has "$out" "MEMORY_FILE_PATH=***" && hasnt "$out" "/tmp/berth-memory.json" && empty "$err"

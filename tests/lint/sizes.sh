@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The size rules of berth's C: no source file in runtime/ over 1,000 lines,
-# and no function in runtime/ or platform/ longer than 80 lines unless the
-# comment right above it says why, with "(long: <reason>)".
+# The size rules of berth's C: no source file in runtime/ or service/ over
+# 1,000 lines, and no function in runtime/, platform/ or service/ longer
+# than 80 lines unless the comment right above it says why, with
+# "(long: <reason>)".
 #   tests/lint/sizes.sh [SOURCE_DIR]
 # Prints every breach and exits 1 when there is one.
 set -u
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$root" || exit 2
 bad=0
-for f in runtime/*/*.c runtime/*/*.h; do
+shopt -s nullglob
+for f in runtime/*/*.c runtime/*/*.h service/*.c service/*.h service/*/*.c service/*/*.h; do
   n=$(wc -l <"$f")
   if [ "$n" -gt 1000 ]; then
     echo "$f: $n lines (at most 1000)"
@@ -36,7 +38,7 @@ out=$(awk '
   pending && /^{/ { body = 1; pending = 0; next }
   pending && /;[ \t]*$/ && $0 !~ /^[ \t]/ { pending = 0; comment = "" }
   /^$/ { if (!pending) comment = "" }
-' runtime/*/*.c platform/*/*.c)
+' runtime/*/*.c platform/*/*.c service/*.c service/*/*.c)
 if [ -n "$out" ]; then
   echo "$out"
   bad=1
