@@ -645,12 +645,20 @@ static void doctor_print_docker(const doctor_t *d, FILE *out)
                 "minute.\n");
     int linux_like = d->facts->os == BERTH_OS_LINUX ||
                      d->facts->os == BERTH_OS_OTHER;
+    const char *host = berth_env_get(d->facts, d->facts->env, "DOCKER_HOST");
+    const char *dctx = berth_env_get(d->facts, d->facts->env,
+                                     "DOCKER_CONTEXT");
+    int var_set = (host && *host) || (dctx && *dctx);
     fprintf(out, "  Daemon settings: %s.\n",
             d->guaranteed
-                ? (linux_like ? "DOCKER_HOST or DOCKER_CONTEXT is set, so "
-                                "docker is run directly"
-                              : "guaranteed without a login shell on this "
-                                "OS, so docker is run directly")
+                ? (!linux_like ? "guaranteed without a login shell on this "
+                                 "OS, so docker is run directly"
+                   : var_set ? "DOCKER_HOST or DOCKER_CONTEXT is set, so "
+                               "docker is run directly"
+                             : "neither DOCKER_HOST nor DOCKER_CONTEXT is "
+                               "set, and this account's login shell refuses "
+                               "logins (no profile can set them), so docker "
+                               "is run directly")
                 : "neither DOCKER_HOST nor DOCKER_CONTEXT is set, so docker "
                   "runs inside a login shell where your profile may set them");
     if (d->info.available)

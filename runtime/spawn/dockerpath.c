@@ -8,6 +8,7 @@
 #include <apr_thread_mutex.h>
 
 #include "loginenv.h"
+#include "shellquote.h"
 
 const char *berth_docker_source_name(berth_docker_source_t s)
 {
@@ -174,7 +175,8 @@ const char *berth_dockerpath_from_login_shell(const berth_hostfacts_t *facts,
                                               apr_pool_t *pool)
 {
     berth_capture_t cap;
-    if (facts->os == BERTH_OS_WINDOWS || !facts->login_shell)
+    if (facts->os == BERTH_OS_WINDOWS || !facts->login_shell ||
+        berth_shell_refuses_login(facts->login_shell))
         return NULL;
     const char *argv[] = { facts->login_shell, "-l", "-c", "command -v docker",
                            NULL };
@@ -195,7 +197,10 @@ int berth_docker_daemon_env_guaranteed(const berth_hostfacts_t *facts,
         return 1;
     const char *host = berth_env_get(facts, env, "DOCKER_HOST");
     const char *ctx = berth_env_get(facts, env, "DOCKER_CONTEXT");
-    return (host && *host) || (ctx && *ctx);
+    /* an account whose shell refuses logins (a service's, like the system
+     * unit's berth) has no profile that could set them */
+    return (host && *host) || (ctx && *ctx) ||
+           berth_shell_refuses_login(facts->login_shell);
 }
 
 struct berth_dockerpath_t {

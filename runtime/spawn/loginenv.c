@@ -6,6 +6,8 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
+#include "shellquote.h"
+
 const char *const berth_hydration_keys[] = {
     "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH",
     "DOCKER_TLS_VERIFY", "NVM_DIR", "ASDF_DIR", "PYENV_ROOT", "VOLTA_HOME",
@@ -87,6 +89,11 @@ berth_loginenv_t *berth_loginenv_capture(const berth_hostfacts_t *facts,
     le->shell = facts->login_shell;
     if (facts->os == BERTH_OS_WINDOWS || !facts->login_shell) {
         le->error = "no login shell on this system";
+        return le;
+    }
+    if (berth_shell_refuses_login(facts->login_shell)) {
+        le->error = apr_psprintf(pool, "%s refuses logins: this account has "
+                                 "no login shell", facts->login_shell);
         return le;
     }
     const char *begin = marker("BEGIN", pool);

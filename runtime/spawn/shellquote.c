@@ -56,6 +56,12 @@ berth_shell_family_t berth_shell_family(const char *path, int *known)
     return BERTH_SHELL_POSIX;
 }
 
+int berth_shell_refuses_login(const char *path)
+{
+    const char *b = path ? berth_path_basename(path) : "";
+    return strcmp(b, "nologin") == 0 || strcmp(b, "false") == 0;
+}
+
 static int posix_safe(const char *arg)
 {
     /* zsh expands a word that starts with '=' to a program's path */

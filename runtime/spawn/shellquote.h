@@ -18,6 +18,11 @@ typedef enum {
  * name was not recognised and POSIX was assumed. */
 berth_shell_family_t berth_shell_family(const char *path, int *known);
 
+/* 1 when the shell at PATH is an account's refusal of logins rather than a
+ * shell (nologin, false): such an account has no profile, so nothing can be
+ * set in one and nothing may be run through it. */
+int berth_shell_refuses_login(const char *path);
+
 const char *berth_quote_posix(const char *arg, apr_pool_t *pool);
 const char *berth_quote_fish(const char *arg, apr_pool_t *pool);
 /* MSVCRT / CommandLineToArgvW rules. */

@@ -158,6 +158,15 @@ static void set_direct(berth_plan_t *p, const berth_plan_in_t *in,
         p->command_line = berth_join_windows(p->argv, pool);
 }
 
+/* DOCKER_HOST or DOCKER_CONTEXT, not empty, in ENV. */
+static int daemon_var_set(const berth_hostfacts_t *facts,
+                          const apr_array_header_t *env)
+{
+    const char *host = berth_env_get(facts, env, "DOCKER_HOST");
+    const char *ctx = berth_env_get(facts, env, "DOCKER_CONTEXT");
+    return (host && *host) || (ctx && *ctx);
+}
+
 /* Sections 1-3: cidfile after run, then direct exec or wrap. */
 static apr_status_t plan_docker(berth_plan_t *p, const berth_plan_in_t *in,
                                 apr_array_header_t *dargs, int with_cidfile,
@@ -207,6 +216,10 @@ static apr_status_t plan_docker(berth_plan_t *p, const berth_plan_in_t *in,
                   : facts->os == BERTH_OS_WINDOWS
                       ? "direct exec: Windows has no login shell to inherit "
                         "daemon settings from"
+                      : !daemon_var_set(facts, process_env(in))
+                      ? apr_psprintf(pool, "direct exec: the login shell %s "
+                                     "refuses logins, so no profile can set "
+                                     "DOCKER_HOST", facts->login_shell)
                       : "direct exec because DOCKER_HOST or DOCKER_CONTEXT "
                         "is set");
         return APR_SUCCESS;
@@ -393,6 +406,7 @@ static apr_status_t plan_program(berth_plan_t *p,
     }
     const char *shell = facts->login_shell;
     if (facts->os != BERTH_OS_WINDOWS && shell &&
+        !berth_shell_refuses_login(shell) &&
         facts->probe(facts, shell) == BERTH_PROBE_EXEC) {
         reason(p, apr_pstrcat(pool, srv->command, " is not on the child's "
                               "PATH; the login shell may know it", NULL));

@@ -331,6 +331,17 @@ static void test_daemon_env_guaranteed(void **state)
         if (berth_docker_daemon_env_guaranteed(f, f->env) != rows[i].want)
             fail_msg("row %zu", i);
     }
+    /* an account whose shell refuses logins has no profile to set them */
+    const char *shells[] = { "/usr/sbin/nologin", "/sbin/nologin",
+                             "/bin/false", "/bin/bash", "/usr/bin/nologin.sh" };
+    int want[] = { 1, 1, 1, 0, 0 };
+    for (size_t i = 0; i < sizeof shells / sizeof shells[0]; i++) {
+        const char *env[] = { NULL };
+        berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+        f->login_shell = shells[i];
+        if (berth_docker_daemon_env_guaranteed(f, f->env) != want[i])
+            fail_msg("login shell %s", shells[i]);
+    }
 }
 
 int main(void)

@@ -441,6 +441,37 @@ static void test_docker_management_command(void **state)
     assert_string_equal(arg(p->argv, 3), "/usr/bin/docker stop abc");
 }
 
+/* A service account (the system unit's berth) has /usr/sbin/nologin as its
+ * shell: docker runs directly, never through it, and a command that is not
+ * on PATH is not looked for by it. */
+static void test_shell_that_refuses_logins(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"docker_isolation\": {\"mode\": \"docker\"}, \"mcpServers\": {"
+        "\"s\": {\"command\": \"uvx\", \"args\": [\"x\"]}, "
+        "\"p\": {\"command\": \"nowhere\", \"isolation\": {\"mode\": "
+        "\"none\"}}}}");
+    const char *env[] = { "PATH=/usr/bin", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    f->login_shell = "/usr/sbin/nologin";
+    fake_path(f, "/usr/sbin/nologin", BERTH_PROBE_EXEC);
+    berth_docker_t d = { "/usr/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
+    fake_path(f, d.path, BERTH_PROBE_EXEC);
+    berth_plan_t *p = plan_of(f, cfg, "s", d, NULL);
+    assert_false(p->wrapped);
+    assert_string_equal(p->program, "/usr/bin/docker");
+    assert_string_equal(arg(p->argv, 1), "run");
+    int said = 0;
+    for (int i = 0; i < p->reasons->nelts; i++)
+        said |= strstr(APR_ARRAY_IDX(p->reasons, i, const char *),
+                       "/usr/sbin/nologin refuses logins") != NULL;
+    assert_true(said);
+    const char *error = NULL;
+    assert_null(plan_of(f, cfg, "p", d, &error));
+    assert_non_null(strstr(error, "command not found: nowhere"));
+}
+
 /* 1 when the JSON array A holds the string S. */
 static int json_has(const json_t *a, const char *s)
 {
@@ -529,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_remote_server_has_no_plan),
         cmocka_unit_test(test_plan_json_redacts),
         cmocka_unit_test(test_docker_management_command),
+        cmocka_unit_test(test_shell_that_refuses_logins),
         cmocka_unit_test(test_plan_shows_windows_child_variables),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
