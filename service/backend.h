@@ -70,6 +70,11 @@ extern const berth_svc_backend_t berth_svc_backend;
 int berth_svc_exec(berth_svc_t *svc, const char *const *argv, int echo,
                    const char **out, apr_pool_t *pool);
 
+/* rw-r--r--, the mode of a unit or a plist, in APR's bits (which are not
+ * octal mode bits: 0644 would say --x-w-r--). */
+#define BERTH_SVC_FILE_PERMS                                                  \
+    (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD)
+
 /* Writes TEXT to PATH (its folder made with MODE 0755 when missing) by a
  * temporary file renamed into place, with permissions PERMS; says so on
  * SVC->out. An error after saying why on SVC->err. */

@@ -102,7 +102,7 @@ static apr_status_t install(berth_svc_t *svc, apr_pool_t *pool)
     apr_status_t rv = apr_dir_make_recursive(logs, APR_FPROT_OS_DEFAULT,
                                              pool);
     if (rv == APR_SUCCESS)
-        rv = berth_svc_write_file(svc, svc->unit, text, 0644, pool);
+        rv = berth_svc_write_file(svc, svc->unit, text, BERTH_SVC_FILE_PERMS, pool);
     if (rv == APR_SUCCESS)
         rv = berth_svc_ensure_config(svc, pool);
     if (rv != APR_SUCCESS)

@@ -161,7 +161,7 @@ static apr_status_t write_unit(berth_svc_t *svc, apr_pool_t *pool)
         fprintf(svc->err, "berth service: cannot make the unit: %s\n", why);
         return APR_EINVAL;
     }
-    return berth_svc_write_file(svc, svc->unit, text, 0644, pool);
+    return berth_svc_write_file(svc, svc->unit, text, BERTH_SVC_FILE_PERMS, pool);
 }
 
 static void tell_linger(berth_svc_t *svc, apr_array_header_t *notes,

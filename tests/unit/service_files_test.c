@@ -7,8 +7,40 @@
 
 #include "test_util.h"
 
+#include "backend.h"
 #include "config.h"
 #include "service_files.h"
+
+#ifndef _WIN32
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A unit or plist is written rw-r--r--: the user manager (systemd --user,
+ * launchd) reads it as its owner, and 0644 given to APR as if it were an
+ * octal mode made it --x-w-r--, which its owner cannot read. */
+static void test_written_file_mode(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/berth-svc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *path = apr_pstrcat(test_pool, dir, "/sub/berth.service", NULL);
+    berth_svc_t svc;
+    memset(&svc, 0, sizeof svc);
+    svc.out = fopen("/dev/null", "w");
+    svc.err = stderr;
+    assert_int_equal(berth_svc_write_file(&svc, path, "[Unit]\n",
+                                          BERTH_SVC_FILE_PERMS, test_pool),
+                     APR_SUCCESS);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    fclose(svc.out);
+    unlink(path);
+    rmdir(apr_pstrcat(test_pool, dir, "/sub", NULL));
+    rmdir(dir);
+}
+#endif
 
 static void test_fill(void **state)
 {
@@ -159,6 +191,9 @@ int main(void)
         cmocka_unit_test(test_user_unit),
         cmocka_unit_test(test_plist),
         cmocka_unit_test(test_starter_config),
+#ifndef _WIN32
+        cmocka_unit_test(test_written_file_mode),
+#endif
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }
