@@ -142,10 +142,14 @@ apr_status_t berth_svc_ensure_config(berth_svc_t *svc, apr_pool_t *pool)
     apr_finfo_t fi;
     if (apr_stat(&fi, svc->config, APR_FINFO_TYPE, pool) == APR_SUCCESS)
         return APR_SUCCESS;
-    /* the servers' env values are secrets: the file is for berth alone */
+    /* the servers' env values are secrets: the file is its owner's, and
+     * for the system service also its account's group (the backend gives
+     * the group) */
+    apr_fileperms_t perms = APR_FPROT_UREAD | APR_FPROT_UWRITE;
+    if (svc->scope == BERTH_SVC_SCOPE_SYSTEM)
+        perms |= APR_FPROT_GREAD;
     apr_status_t rv = berth_svc_write_file(
-        svc, svc->config, berth_svc_starter_config(),
-        APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD, pool);
+        svc, svc->config, berth_svc_starter_config(), perms, pool);
     if (rv == APR_SUCCESS)
         fprintf(svc->out, "  (a config with no servers yet: add yours to its "
                 "\"mcpServers\")\n");
