@@ -142,10 +142,14 @@ apr_status_t berth_svc_ensure_config(berth_svc_t *svc, apr_pool_t *pool)
     apr_finfo_t fi;
     if (apr_stat(&fi, svc->config, APR_FINFO_TYPE, pool) == APR_SUCCESS)
         return APR_SUCCESS;
-    /* the servers' env values are secrets: the file is for berth alone */
+    /* the servers' env values are secrets: the file is its owner's, and
+     * for the system service also its account's group (the backend gives
+     * the group) */
+    apr_fileperms_t perms = APR_FPROT_UREAD | APR_FPROT_UWRITE;
+    if (svc->scope == BERTH_SVC_SCOPE_SYSTEM)
+        perms |= APR_FPROT_GREAD;
     apr_status_t rv = berth_svc_write_file(
-        svc, svc->config, berth_svc_starter_config(),
-        APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD, pool);
+        svc, svc->config, berth_svc_starter_config(), perms, pool);
     if (rv == APR_SUCCESS)
         fprintf(svc->out, "  (a config with no servers yet: add yours to its "
                 "\"mcpServers\")\n");
@@ -252,7 +256,7 @@ static const char *jstr(json_t *o, const char *key)
     return s ? s : "";
 }
 
-static void print_servers(json_t *doc, FILE *out)
+static void print_servers(json_t *doc, FILE *out, apr_pool_t *pool)
 {
     size_t i;
     json_t *sv;
@@ -261,9 +265,10 @@ static void print_servers(json_t *doc, FILE *out)
         const char *last = jstr(sv, "last_error");
         int ready = strcmp(state, "ready") == 0;
         fprintf(out, "    %-20s %-10s restarts %lld%s%s\n", jstr(sv, "name"),
-                strcmp(state, "backoff") == 0 ? "restarting" : state,
+                berth_control_state_words(state),
                 (long long)json_integer_value(json_object_get(sv, "restarts")),
-                !ready && *last ? "  " : "", !ready ? last : "");
+                !ready && *last ? "  " : "",
+                !ready ? berth_control_error_line(last, pool) : "");
     }
 }
 
@@ -297,7 +302,8 @@ static void print_docker(json_t *doc, FILE *out)
 }
 
 static void print_status(const berth_svc_t *svc, const berth_svc_info_t *info,
-                         json_t *doc, const char *why, FILE *out)
+                         json_t *doc, const char *why, FILE *out,
+                         apr_pool_t *pool)
 {
     fprintf(out, "berth service: %s, %s\n", info->manager,
             !info->installed ? "not installed"
@@ -313,7 +319,7 @@ static void print_status(const berth_svc_t *svc, const berth_svc_info_t *info,
         fprintf(out, "  endpoint: http://%s/mcp\n", jstr(doc, "listen"));
         fprintf(out, "  health:   %s\n", jstr(h, "summary"));
         print_docker(doc, out);
-        print_servers(doc, out);
+        print_servers(doc, out, pool);
     } else if (info->running) {
         fprintf(out, "  health:   unknown: %s\n", why);
     }
@@ -361,7 +367,7 @@ static int run_status(berth_svc_t *svc, int as_json, apr_pool_t *pool)
         fputc('\n', svc->out);
         json_decref(j);
     } else {
-        print_status(svc, &info, doc, why, svc->out);
+        print_status(svc, &info, doc, why, svc->out, pool);
         json_decref(doc);
     }
     return info.installed && info.running && !all_failed ? BERTH_EXIT_OK

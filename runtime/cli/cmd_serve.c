@@ -155,7 +155,7 @@ int berth_cmd_status(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
     fprintf(out, "health: %s\n", json_string_value(json_object_get(
                                        json_object_get(j, "health"),
                                        "summary")));
-    fprintf(out, "\n%-20s  %-8s  %7s  %8s  %5s  %s\n", "SERVER", "STATE",
+    fprintf(out, "\n%-20s  %-10s  %7s  %8s  %5s  %s\n", "SERVER", "STATE",
             "PID", "RESTARTS", "TOOLS", "CONTAINER / LAST ERROR");
     size_t i;
     json_t *sv;
@@ -170,11 +170,14 @@ int berth_cmd_status(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
         if (strcmp(json_string_value(json_object_get(sv, "state")),
                    "ready") == 0)
             last = NULL;
+        else if (last)
+            last = berth_control_error_line(last, pool);
         const char *cname = json_string_value(json_object_get(c, "name"));
         const char *cid = json_string_value(json_object_get(c, "id"));
-        fprintf(out, "%-20s  %-8s  %7lld  %8lld  %5s  %s%s%s%s%s%s\n",
+        fprintf(out, "%-20s  %-10s  %7lld  %8lld  %5s  %s%s%s%s%s%s\n",
                 json_string_value(json_object_get(sv, "name")),
-                json_string_value(json_object_get(sv, "state")),
+                berth_control_state_words(
+                    json_string_value(json_object_get(sv, "state"))),
                 (long long)json_integer_value(json_object_get(sv, "pid")),
                 (long long)json_integer_value(json_object_get(sv,
                                                               "restarts")),

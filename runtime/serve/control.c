@@ -116,16 +116,12 @@ static json_t *server_json(const berth_supervisor_status_t *st)
     return o;
 }
 
-/* "name (why)", the reason on one line ("a / b" for its lines), cut to
- * what a status line can show. */
-static const char *named(const berth_supervisor_status_t *st, apr_pool_t *pool)
+const char *berth_control_error_line(const char *error, apr_pool_t *pool)
 {
     enum { MAX = 200 };
-    if (!st->last_error)
-        return st->name;
     char why[MAX + 4];
     size_t n = 0;
-    for (const char *p = st->last_error; *p && n < MAX; p++) {
+    for (const char *p = error ? error : ""; *p && n < MAX; p++) {
         if (*p != '\n') {
             why[n++] = *p == '\r' || *p == '\t' ? ' ' : *p;
         } else if (p[1] && n > 0 && why[n - 1] == ':') {
@@ -138,7 +134,16 @@ static const char *named(const berth_supervisor_status_t *st, apr_pool_t *pool)
     if (n >= MAX)
         memcpy(why + MAX - 3, "...", 3);
     why[n] = '\0';
-    return apr_psprintf(pool, "%s (%s)", st->name, why);
+    return apr_pstrdup(pool, why);
+}
+
+/* "name (why)". */
+static const char *named(const berth_supervisor_status_t *st, apr_pool_t *pool)
+{
+    if (!st->last_error)
+        return st->name;
+    return apr_psprintf(pool, "%s (%s)", st->name,
+                        berth_control_error_line(st->last_error, pool));
 }
 
 /* The words of STATE in the summary, in the order they are told. */
@@ -222,6 +227,13 @@ json_t *berth_control_status(berth_control_t *c)
     json_object_set_new(j, "hydration", hydration_json(c));
     apr_pool_destroy(pool);
     return j;
+}
+
+const char *berth_control_state_words(const char *state)
+{
+    if (!state)
+        return "?";
+    return strcmp(state, "backoff") == 0 ? "restarting" : state;
 }
 
 int berth_control_restart(berth_control_t *c, const char *name)

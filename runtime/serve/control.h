@@ -54,6 +54,14 @@ typedef struct {
 berth_control_health_t berth_control_health(berth_control_t *c,
                                             apr_pool_t *pool);
 
+/* ERROR (a server's last error, which may hold its stderr lines) on one
+ * line of at most 200 bytes, for a status line or a table. */
+const char *berth_control_error_line(const char *error, apr_pool_t *pool);
+
+/* A server's state (the status document's "state") as a person reads it:
+ * "backoff" is "restarting" (waiting out its delay before the next start). */
+const char *berth_control_state_words(const char *state);
+
 /* Restarts the server called NAME; 0 when there is none. */
 int berth_control_restart(berth_control_t *c, const char *name);
 
