@@ -105,4 +105,7 @@ void berth_systemd_serve_hooks(berth_serve_opts_t *opts, apr_pool_t *pool)
     unsetenv("NOTIFY_SOCKET");
     opts->notify = on_event;
     opts->notify_baton = n;
+    /* the "how to connect ... Stop with Ctrl+C" text is for a terminal;
+     * the journal has the endpoint from berth's log line */
+    opts->out = NULL;
 }
