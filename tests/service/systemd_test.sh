@@ -213,6 +213,10 @@ note "journal lines: start ${l_start:-?}, READY=1 from pid $pid ${l_ready:-?}, r
   [ "$l_start" -lt "$l_ready" ] && [ "$l_ready" -lt "$l_run" ] && ok ||
   { fail "the unit was not activating until berth's READY=1:"; grep -n -e 'Changed' -e 'notification' "$TMP/journal"; }
 eq "state" "$(show ActiveState),$(show SubState)" active,running
+# berth's log says where it serves; the terminal's how-to text is not for
+# the journal
+grep -q "MCP endpoint: http://127.0.0.1:8750/mcp" "$TMP/journal" && ok || fail "the journal does not name the endpoint"
+grep -q "Stop with Ctrl+C" "$TMP/journal" && fail "the terminal's how-to-connect text went to the journal" || ok
 wait_status "2 of 2 servers ready"
 t=$(tools 8750)
 has "tools/list through the service" "$t" "iso__echo"
