@@ -39,7 +39,7 @@ PY
 lpid=$!
 for _ in $(seq 100); do [ -S "$TMP/notify.sock" ] && break; sleep 0.05; done
 
-printf '{ "listen": "127.0.0.1:%s",\n  "mcpServers": { "good": { "command": "%s" },\n    "bad": { "command": "/bin/sh", "args": ["-c", "echo broken >&2; exit 3"] } } }\n' \
+printf '{ "listen": "127.0.0.1:%s",\n  "mcpServers": { "good": { "command": "%s" },\n    "bad": { "command": "/bin/sh", "args": ["-c", "read -r line; echo broken >&2; exit 3"] } } }\n' \
   "$PORT" "$FIXTURE" >"$TMP/c.json"
 NOTIFY_SOCKET="$TMP/notify.sock" "$BERTH" serve --config "$TMP/c.json" >/dev/null 2>"$TMP/serve.log" &
 spid=$!
