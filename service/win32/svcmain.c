@@ -40,7 +40,8 @@ typedef struct {
     HANDLE ticker;            /* the thread raising the checkpoint */
     HANDLE ended;             /* set when berth_serve_run returned */
     FILE *log;                /* berth.log; NULL when it cannot be opened */
-    int warned;               /* the last health line named a failure */
+    int warned;               /* a failure was told, not its end yet */
+    char failed_told[512];    /* the servers failed for good, as told */
 } service_t;
 
 /* The one service of this process: ServiceMain takes no baton. */
@@ -128,19 +129,40 @@ static DWORD WINAPI on_control(DWORD control, DWORD type, LPVOID data,
     return ERROR_CALL_NOT_IMPLEMENTED;
 }
 
+/* The part of health LINE after WORD ("; failed: x (...)") up to the next
+ * state's words; "" when none. */
+static const char *part(const char *line, const char *word,
+                        apr_pool_t *pool)
+{
+    const char *p = strstr(line, word);
+    if (!p)
+        return "";
+    const char *end = strstr(p + 2, "; ");
+    return end ? apr_pstrndup(pool, p, (apr_size_t)(end - p))
+               : apr_pstrdup(pool, p);
+}
+
 /* The servers' health line when it changed (their threads, one at a
- * time): a server that failed or restarts is a warning in the event log,
- * and the first line without one after it an information. */
+ * time), in the event log without a restart loop flooding it: a warning
+ * when a server first fails or restarts, another when the servers that
+ * failed for good are others, an information when all are ready again.
+ * The words are berth_control_health's (control.h). */
 static void tell_health(service_t *s, const char *line, apr_pool_t *pool)
 {
-    /* the words of berth_control_health's summary (control.h) */
-    int bad = strstr(line, "; failed: ") || strstr(line, "; restarting: ");
+    const char *failed = part(line, "; failed: ", pool);
+    int bad = *failed || strstr(line, "; restarting: ");
+    int all_ready = !strstr(line, "; ");
     const char *text = apr_pstrcat(pool, "berth's servers: ", line, NULL);
-    if (bad)
+    if ((bad && !s->warned) ||
+        (*failed && strcmp(failed, s->failed_told) != 0))
         berth_win_event(EVENTLOG_WARNING_TYPE, BERTH_EVENT_SERVERS, text);
-    else if (s->warned)
+    else if (s->warned && all_ready)
         berth_win_event(EVENTLOG_INFORMATION_TYPE, BERTH_EVENT_SERVERS, text);
-    s->warned = bad;
+    if (bad)
+        s->warned = 1;
+    else if (all_ready)
+        s->warned = 0;
+    apr_cpystrn(s->failed_told, failed, sizeof s->failed_told);
 }
 
 /* berth_serve's events: from the thread running it, and HEALTH from the
@@ -193,8 +215,11 @@ static void open_log(service_t *s)
         apr_file_rename(path, apr_pstrcat(s->pool, path, ".1", NULL),
                         s->pool);
     s->log = _wfopen(berth_win_wide(path, s->pool), L"ab");
-    if (s->log)
-        berth_log_set_sink(write_line, s);
+    if (!s->log)
+        return;
+    /* where this run's lines begin (ftell says 0 until the first write) */
+    fseek(s->log, 0, SEEK_END);
+    berth_log_set_sink(write_line, s);
 }
 
 /* What berth wrote to its log from offset FROM on (its last
@@ -238,12 +263,12 @@ static DWORD serve(service_t *s)
     o.err = s->log ? s->log : stderr;
     o.notify = on_event;
     o.notify_baton = s;
-    long from = s->log ? ftell(s->log) : 0;
     berth_win_event(EVENTLOG_INFORMATION_TYPE, BERTH_EVENT_STARTING,
                     apr_psprintf(s->pool, "berth is starting (pid %lu): "
                                  "config %s, state and logs in %s",
                                  (unsigned long)GetCurrentProcessId(),
                                  svc->config, svc->state_dir));
+    long from = s->log ? ftell(s->log) : 0;
     if (berth_serve_create(&s->serve, &o, s->pool) != APR_SUCCESS) {
         berth_win_event(EVENTLOG_ERROR_TYPE, BERTH_EVENT_FAILED,
                         apr_psprintf(s->pool, "berth could not start; it "
