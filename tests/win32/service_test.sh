@@ -84,32 +84,41 @@ has_new_log() {
 }
 reg_value() { W reg query "$1" /v "$2" 2>/dev/null | tr -d '\r' | sed -n "s/^ *$2 *REG_[A-Z_]* *//p"; }
 fixture_left() { pgrep -f -- "$FX_NAME"; }
-# The Wine processes of this prefix whose command line has PATTERN.
-prefix_procs() {
-  local pid
-  for pid in $(pgrep -f -- "$1"); do
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX" && echo "$pid"
+# ends the Windows processes named NAME in the prefix (through Wine, so
+# that its service manager sees them end: a kill from Linux leaves it
+# thinking the service runs)
+end_all() { W taskkill /f /im "$1" >/dev/null 2>&1; }
+# no_fixture DESCRIPTION: this test's fixture is gone (within 10 s: Wine
+# takes a moment to end a process whose job was closed)
+no_fixture() {
+  local i
+  for ((i = 0; i < 40; i++)); do
+    [ -z "$(fixture_left)" ] && { pass; return; }
+    sleep 0.25
   done
+  fail "$1: $(fixture_left)"
 }
-
 # Stops and removes what this test made; a service that will not stop
 # (a broken control handler) is killed.
 cleanup() {
   if [ -n "$(state)" ]; then
     W sc stop berth >/dev/null 2>&1
-    wait_state STOPPED 20
+    wait_state STOPPED 20 || end_all berth.exe
+    wait_state STOPPED 10
     W sc delete berth >/dev/null 2>&1
   fi
-  local left
-  left="$(prefix_procs 'berth.exe service run') $(fixture_left)"
-  [ -n "${left// /}" ] && kill $left 2>/dev/null
+  [ -n "$(fixture_left)" ] && end_all "$FX_NAME"
   [ -f "$MSI" ] && W msiexec /x "$MSI" /qn >/dev/null 2>&1
   W reg delete "$SRC_KEY" /f >/dev/null 2>&1
   rm -rf "$TMP" "$PD" "$T" "$PF"
 }
 trap cleanup EXIT
 # What follows needs the step that just failed: stop here.
-abort() { echo "$passes passed, $fails failed; stopped early: the rest needs that step"; exit 1; }
+abort() {
+  echo "$passes passed, $fails failed; stopped early: the rest needs that step"
+  echo "berth.log ends:"; cat "$LOG"
+  exit 1
+}
 
 # ---- MCP over HTTP from Linux, to the service under Wine -------------------
 C=(-s -m 30 --noproxy '*' -H 'Accept: application/json, text/event-stream'
@@ -133,10 +142,11 @@ mcp_check() {
     && pass || fail "$what: tools/list (HTTP $code) lacks fx__echo: $(head -c 400 "$TMP/body")"
 }
 
-# config_json PORT: a config serving the fixture at 127.0.0.1:PORT
+# config_json PORT [FX_MEMBERS [SERVERS]]: a config serving the fixture
+# (with FX_MEMBERS in its object) at 127.0.0.1:PORT, and SERVERS
 config_json() {
-  printf '{ "listen": "127.0.0.1:%s",\n  "mcpServers": { "fx": { "command": "%s" } } }\n' \
-    "$1" "$(printf '%s' "$T_WIN\\$FX_NAME" | sed 's/\\/\\\\/g')"
+  printf '{ "listen": "127.0.0.1:%s",\n  "mcpServers": { "fx": { "command": "%s"%s }%s } }\n' \
+    "$1" "$(printf '%s' "$T_WIN\\$FX_NAME" | sed 's/\\/\\\\/g')" "${2:+, $2}" "${3:+, $3}"
 }
 
 for tool in msiinfo curl jq; do
@@ -167,7 +177,9 @@ ok "it runs between InstallServices and StartServices" \
 
 # ---- 2. msiexec -----------------------------------------------------------------
 port=$(free_port) || { echo "FAIL: no free port"; exit 1; }
-config_json "$port" >"$PD/config.json"
+# a server that outlives its stdin: berth takes 3 s to stop it, long
+# enough to see the checkpoints rise while the service stops
+config_json "$port" '"env": { "FIXTURE_IGNORE_EOF": "1" }, "timeouts": { "shutdown": 3 }' >"$PD/config.json"
 W msiexec /i "$MSI" /qn >"$TMP/msi.out" 2>&1
 rc=$?
 ok "msiexec /i: exit $rc: $(cat "$TMP/msi.out")" test $rc = 0
@@ -199,35 +211,61 @@ ok "status --json: $(head -c 300 "$TMP/st.json")" \
 
 stops=$(count_log "all servers stopped in")
 W sc stop berth >/dev/null 2>&1
-is_state "sc stop" STOPPED 60 || abort
+# STOP_PENDING's checkpoints, as sc query shows them until STOPPED (30 s
+# at most: berth needs about 3)
+: >"$TMP/checkpoints"
+end=$((SECONDS + 30))
+while [ "$SECONDS" -lt "$end" ]; do
+  W sc query berth 2>/dev/null | tr -d '\r' >"$TMP/q"
+  grep -q 'STATE *: *1 *STOPPED' "$TMP/q" && break
+  grep -q 'STATE *: *3 *STOP_PENDING' "$TMP/q" &&
+    sed -n 's/^ *CHECKPOINT *: *0x\([0-9a-f]*\).*/\1/p' "$TMP/q" >>"$TMP/checkpoints"
+  sleep 0.25
+done
+is_state "sc stop" STOPPED 5 || abort
+# rising: never lower than the one before, and past the first
+rising() {
+  local c last=0
+  while read -r c; do
+    [ $((16#$c)) -ge "$last" ] || return 1
+    last=$((16#$c))
+  done <"$1"
+  [ "$last" -ge 2 ]
+}
+ok "the checkpoint rose while berth stopped: $(tr '\n' ' ' <"$TMP/checkpoints")" rising "$TMP/checkpoints"
 ok "the stop went through berth's control handler" \
   grep -qF "windows service: the service manager asks berth to stop (stop)" "$LOG"
 ok "berth's shutdown stopped its servers" \
   test "$(count_log "all servers stopped in")" -gt "$stops"
 ok "berth reported STOPPED with exit code 0" \
   test "$(W sc query berth | tr -d '\r' | sed -n 's/^ *SERVICE_EXIT_CODE *: *\([0-9]*\).*/\1/p')" = 0
-ok "no fixture outlived the service: $(fixture_left)" test -z "$(fixture_left)"
-# running again, so that the uninstall has to stop it
+no_fixture "no fixture outlived the service"
+# running again, so that the uninstall has to stop it (at once: Wine's
+# msiexec removes the files without waiting for the stop)
+config_json "$port" >"$PD/config.json"
 W sc start berth >/dev/null 2>&1
 is_state "sc start" RUNNING 30 || abort
 stops=$(count_log "all servers stopped in")
 W msiexec /x "$MSI" /qn >"$TMP/msi.out" 2>&1
 rc=$?
 ok "msiexec /x: exit $rc: $(cat "$TMP/msi.out")" test $rc = 0
-ok "msiexec /x removed the service (sc query: $(state))" test -z "$(state)"
+# Wine's msiexec does not wait for the stop (Windows does, ServiceControl
+# Wait="yes"): the service marked for deletion goes once berth stopped
+is_state "msiexec /x removed the service" "" 30
 ok "its registry key is gone" bash -c "! '$WINE' reg query '$SVC_KEY' >/dev/null 2>&1"
 ok "the event source is gone" bash -c "! '$WINE' reg query '$SRC_KEY' >/dev/null 2>&1"
 ok "berth.exe is gone" test ! -e "$PF/berth.exe"
 ok "berth stopped its servers first" test "$(count_log "all servers stopped in")" -gt "$stops"
 ok "the config stays" test -f "$PD/config.json"
-ok "no fixture outlived the service: $(fixture_left)" test -z "$(fixture_left)"
+no_fixture "no fixture outlived the service"
 
 # ---- 3. berth service install|status|stop|start|uninstall, no MSI ----------
 cp "$BERTH" "$T/berth.exe"
 B="$T_WIN\\berth.exe"
 readies=$(count_log "server fx ready")
 port=$(free_port) || { echo "FAIL: no free port"; exit 1; }
-config_json "$port" >"$T/my config.json"
+# and a server that cannot start: the event log hears of it
+config_json "$port" "" '"gone": { "command": "C:\\berth-nowhere\\gone.exe" }' >"$T/my config.json"
 W "$B" service install --config "$T_WIN\\my config.json" >"$TMP/out" 2>&1
 rc=$?
 ok "service install: exit $rc: $(cat "$TMP/out")" test $rc = 0
@@ -237,6 +275,9 @@ ok "install started it" grep -q '^  started berth (pid [0-9]*)$' "$TMP/out"
 ok "sc query says RUNNING (it says $(state))" test "$(state)" = RUNNING
 has_new_log "the installed service's server" "server fx ready" "$readies" 30
 mcp_check "installed service" "$port"
+has_log "a server that failed is a warning event" "reported event 5 to the event log: berth's servers: " 10
+ok "that names it: $(grep -F 'event 5' "$LOG" | tail -1)" \
+  grep -qF "; restarting: gone (command not found: C:\berth-nowhere\gone.exe" "$LOG"
 W "$B" service status >"$TMP/st" 2>&1
 ok "status: $(cat "$TMP/st")" grep -qx 'berth service: windows (service control manager), installed, running' "$TMP/st"
 ok "status names the service's own config" grep -qxF "  config:   $T_WIN\\my config.json" "$TMP/st"
@@ -247,7 +288,7 @@ W "$B" service stop >"$TMP/out" 2>&1
 ok "service stop: $(cat "$TMP/out")" grep -qx '  stopped berth (exit code 0)' "$TMP/out"
 ok "it is STOPPED (sc: $(state))" test "$(state)" = STOPPED || abort
 ok "berth's shutdown ran" test "$(count_log "all servers stopped in")" -gt "$stops"
-ok "no fixture outlived it: $(fixture_left)" test -z "$(fixture_left)"
+no_fixture "no fixture outlived it"
 W "$B" service stop >"$TMP/out" 2>&1
 ok "stop again: $(cat "$TMP/out")" grep -qx '  berth is not running' "$TMP/out"
 W "$B" service status >"$TMP/st" 2>&1
@@ -293,4 +334,4 @@ ok "service run outside the SCM is a usage error (exit $rc)" test $rc = 2
 ok "that says so: $(cat "$TMP/out")" grep -qF 'only the Windows service manager starts this' "$TMP/out"
 
 echo "$passes passed, $fails failed"
-[ "$fails" = 0 ]
+[ "$fails" = 0 ] || { echo "berth.log ends:"; cat "$LOG"; exit 1; }
