@@ -74,6 +74,11 @@ static apr_status_t refused(berth_svc_t *svc, const char *doing, DWORD code,
         fprintf(svc->err, "berth service: cannot %s: access denied; this "
                 "needs an administrator: run it from an elevated prompt "
                 "(Run as administrator)\n", doing);
+    else if (code == ERROR_SERVICE_MARKED_FOR_DELETE)
+        fprintf(svc->err, "berth service: cannot %s: it is being removed, "
+                "which ends when its process has ended and every tool "
+                "looking at it (services.msc) is closed; then try again\n",
+                doing);
     else
         fprintf(svc->err, "berth service: cannot %s: %s\n", doing,
                 berth_win_error_text(code, pool));
