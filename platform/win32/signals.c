@@ -10,6 +10,10 @@ static volatile LONG g_signum;
 
 static BOOL WINAPI on_console(DWORD type)
 {
+    /* sent to services (berth service run) whenever any user logs off:
+     * no reason to stop; handled, so that nothing ends the process */
+    if (type == CTRL_LOGOFF_EVENT)
+        return TRUE;
     InterlockedExchange(&g_signum, type == CTRL_C_EVENT ? SIGINT : SIGTERM);
     SetEvent(g_event);
     return TRUE;

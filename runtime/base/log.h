@@ -46,7 +46,8 @@ void berth_log_format_line(char *buf, size_t size, berth_log_style_t style,
                            berth_log_level_t level, long long epoch_ms,
                            const char *message);
 
-/* Redirects finished lines (tests); NULL restores stderr. */
+/* Redirects finished lines (tests, and the Windows service, which has no
+ * console: its lines go to berth.log); NULL restores stderr. */
 typedef void (*berth_log_sink_fn)(void *baton, berth_log_level_t level,
                                   const char *line);
 void berth_log_set_sink(berth_log_sink_fn fn, void *baton);
