@@ -232,7 +232,7 @@ static json_t *ask_service(const berth_svc_t *svc, const char **why,
     if (!token) {
         *why = apr_psprintf(pool, "no control token readable at %s%s", file,
                             svc->scope == BERTH_SVC_SCOPE_SYSTEM
-                                ? " (ask as root)" : "");
+                                ? " (ask as root, or as an administrator on Windows)" : "");
         return NULL;
     }
     if (berth_control_call(cfg->listen_host, cfg->listen_port, "GET",
