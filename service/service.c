@@ -272,6 +272,21 @@ static void print_servers(json_t *doc, FILE *out, apr_pool_t *pool)
     }
 }
 
+/* Where the service's docker CLI came from (dockerpath's source), said. */
+static const char *docker_source(const char *source)
+{
+    static const char *const words[][2] = {
+        { "path", "found on PATH" },
+        { "bundled", "found where Docker installs it" },
+        { "login_shell", "found by the login shell" },
+        { "config", "named in the config" },
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(words[i][0], source) == 0)
+            return words[i][1];
+    return source;
+}
+
 /* How docker looks from inside the service, and what the macOS import
  * brought it: the outcome of the spawn rules in the manager's context. */
 static void print_docker(json_t *doc, FILE *out)
@@ -279,13 +294,15 @@ static void print_docker(json_t *doc, FILE *out)
     json_t *d = json_object_get(doc, "docker");
     json_t *hy = json_object_get(doc, "hydration");
     const char *path = jstr(d, "path");
-    if (json_is_true(json_object_get(d, "available")))
+    if (!*path)
+        fprintf(out, "  docker:   no docker CLI found: %s\n",
+                jstr(d, "error"));
+    else if (json_is_true(json_object_get(d, "available")))
         fprintf(out, "  docker:   %s (%s), Docker Engine %s\n", path,
-                jstr(d, "source"), jstr(d, "server_version"));
+                docker_source(jstr(d, "source")), jstr(d, "server_version"));
     else
-        fprintf(out, "  docker:   %s%s%s; not available: %s\n",
-                *path ? path : "no docker CLI", *path ? " from " : "",
-                *path ? jstr(d, "source") : "", jstr(d, "error"));
+        fprintf(out, "  docker:   %s (%s); the daemon does not answer: %s\n",
+                path, docker_source(jstr(d, "source")), jstr(d, "error"));
     if (!json_is_true(json_object_get(hy, "applied")))
         return;
     const char *names = "";
