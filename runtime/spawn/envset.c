@@ -279,14 +279,17 @@ static void prepend_docker_dir(const berth_envset_in_t *in,
                                 " to PATH for docker's helpers", NULL));
 }
 
-/* Whether the server's env sets either spelling of proxy group G. */
+/* Whether the server's env sets either spelling of proxy group G, with
+ * the OS's case rule: the one berth_env_set replaces by, so that a
+ * server's Https_Proxy on Windows is never overwritten by berth's. */
 static int proxy_set_by_server(const berth_envset_in_t *in, size_t g)
 {
     for (int s = 0; s < 2; s++)
-        for (int i = 0; in->server_env && i < in->server_env->nelts; i++)
-            if (strcmp(APR_ARRAY_IDX(in->server_env, i, berth_kv_t).key,
-                       proxy_groups[g][s]) == 0)
+        for (int i = 0; in->server_env && i < in->server_env->nelts; i++) {
+            const char *k = APR_ARRAY_IDX(in->server_env, i, berth_kv_t).key;
+            if (berth_env_key_eq(in->facts, k, strlen(k), proxy_groups[g][s]))
                 return 1;
+        }
     return 0;
 }
 

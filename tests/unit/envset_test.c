@@ -277,6 +277,36 @@ static apr_array_header_t *build_why(const berth_hostfacts_t *f,
     return berth_envset_build(&in, *reasons, test_pool);
 }
 
+/* Windows has one variable whatever its case: a server that sets
+ * Https_Proxy has set HTTPS_PROXY, and berth's own value must not replace
+ * it. On Unix the two spellings are two variables, and the check stays
+ * exact. */
+static void test_proxy_set_by_server_any_case(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config("{\"env\": {\"forward_proxy_env\": true}}");
+    const char *pairs[] = { "Https_Proxy", "http://server-own:1", NULL };
+    const char *wenv[] = { "Path=C:\\Windows",
+                           "HTTPS_PROXY=http://berth-proxy:3128", NULL };
+    berth_hostfacts_t *w = fake_facts(BERTH_OS_WINDOWS, wenv, test_pool);
+    apr_array_header_t *why;
+    apr_array_header_t *e = build_why(w, cfg, kv(pairs), &why);
+    assert_string_equal(get(w, e, "HTTPS_PROXY"), "http://server-own:1");
+    int n = 0;
+    for (int i = 0; i < e->nelts; i++)
+        n += apr_cstr_casecmpn(APR_ARRAY_IDX(e, i, const char *),
+                               "https_proxy=", 12) == 0;
+    assert_int_equal(n, 1);
+    assert_true(has_reason(why, "HTTPS_PROXY set by the server; berth's not "
+                                "forwarded"));
+    const char *uenv[] = { "PATH=/usr/local/bin",
+                           "HTTPS_PROXY=http://berth-proxy:3128", NULL };
+    berth_hostfacts_t *u = fake_facts(BERTH_OS_LINUX, uenv, test_pool);
+    e = build_why(u, cfg, kv(pairs), &why);
+    assert_string_equal(get(u, e, "Https_Proxy"), "http://server-own:1");
+    assert_string_equal(get(u, e, "HTTPS_PROXY"), "http://berth-proxy:3128");
+}
+
 /* A service running as LocalSystem: no USERPROFILE, LOCALAPPDATA,
  * ProgramW6432, ProgramData or TEMP in its environment. */
 static berth_hostfacts_t *localsystem(void)
@@ -446,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_docker_dir_prepend),
         cmocka_unit_test(test_strip_credentials),
         cmocka_unit_test(test_proxy_groups),
+        cmocka_unit_test(test_proxy_set_by_server_any_case),
         cmocka_unit_test(test_windows_localsystem_fallbacks),
         cmocka_unit_test(test_windows_every_child_gets),
         cmocka_unit_test(test_windows_rules_only_on_windows),
