@@ -179,20 +179,45 @@ static void reason(apr_array_header_t *reasons, const char *text)
         APR_ARRAY_PUSH(reasons, const char *) = text;
 }
 
-/* 1. the allow-listed part of berth's environment */
+/* A proxy URL variable (its name ends in PROXY, in any case: HTTPS_PROXY,
+ * http_proxy, npm_config_https_proxy), not the NO_PROXY list. */
+static int proxy_url_name(const char *key, apr_size_t n)
+{
+    return n >= 5 && apr_cstr_casecmpn(key + n - 5, "PROXY", 5) == 0 &&
+           !(n == 8 && apr_cstr_casecmpn(key, "NO_PROXY", 8) == 0);
+}
+
+/* 1. the allow-listed part of berth's environment. A proxy URL of berth's
+ * never brings its user:password@ along, whatever the list says: only the
+ * server's own env can give a child proxy credentials. */
 static apr_array_header_t *allowed_part(const berth_envset_in_t *in,
+                                        apr_array_header_t *reasons,
                                         apr_pool_t *pool)
 {
     apr_array_header_t *env = apr_array_make(pool, 32, sizeof(const char *));
     apr_array_header_t *allow = berth_envset_allowlist(in->facts, in->cfg,
                                                        pool);
+    const char *stripped = NULL;
     for (int i = 0; i < in->process_env->nelts; i++) {
         const char *e = APR_ARRAY_IDX(in->process_env, i, const char *);
-        apr_size_t kl;
-        if (berth_env_value(e, &kl) &&
-            berth_envset_allowed(in->facts, allow, e, kl))
-            APR_ARRAY_PUSH(env, const char *) = e;
+        apr_size_t kl, us, ue;
+        const char *v = berth_env_value(e, &kl);
+        if (!v || !berth_envset_allowed(in->facts, allow, e, kl))
+            continue;
+        if (proxy_url_name(e, kl) && berth_url_userinfo(v, &us, &ue)) {
+            const char *key = apr_pstrmemdup(pool, e, kl);
+            e = apr_pstrcat(pool, key, "=",
+                            berth_envset_strip_credentials(v, pool), NULL);
+            stripped = stripped ? apr_pstrcat(pool, stripped, ", ", key, NULL)
+                                : key;
+        }
+        APR_ARRAY_PUSH(env, const char *) = e;
     }
+    if (stripped)
+        reason(reasons, apr_pstrcat(pool, stripped, ": berth's proxy "
+                                    "credentials removed (a server gets "
+                                    "proxy credentials only from its own "
+                                    "env)", NULL));
     return env;
 }
 
@@ -337,7 +362,7 @@ apr_array_header_t *berth_envset_build(const berth_envset_in_t *in,
                                        apr_array_header_t *reasons,
                                        apr_pool_t *pool)
 {
-    apr_array_header_t *env = allowed_part(in, pool);
+    apr_array_header_t *env = allowed_part(in, reasons, pool);
     int server_path = add_server_env(in, env);
     enhance_path(in, env, server_path, reasons, pool);
     prepend_docker_dir(in, env, reasons, pool);

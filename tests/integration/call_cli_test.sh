@@ -43,6 +43,19 @@ has "$out" "through the noise"
 run 0 call fx env_dump "${C[@]}" --log-level debug
 has "$out" '"TOKEN":"cfg-secret-77"'
 case "$err" in *cfg-secret-77*) fail "log shows a configured value: $err" ;; *) ok ;; esac
+# a proxy URL of berth's reaches a server through env.allow without its
+# credentials, whatever the pattern (docs/spawn.md, "The child's
+# environment"); berth plan shows what the child really gets
+cat >"$TMP/proxy.json" <<JSON
+{ "env": { "allow": ["HTTP*"] },
+  "mcpServers": { "fx": { "command": "$FX" } } }
+JSON
+HTTPS_PROXY=http://user:pw-proxy-5@proxy.example:3128 run 0 call fx env_dump --config "$TMP/proxy.json"
+has "$out" '"HTTPS_PROXY":"http://proxy.example:3128"'
+case "$out" in *pw-proxy-5*) fail "the child got berth's proxy credentials: $out" ;; *) ok ;; esac
+HTTPS_PROXY=http://user:pw-proxy-5@proxy.example:3128 run 0 plan fx --json --config "$TMP/proxy.json"
+[ "$(echo "$out" | jq -r '.env[] | select(startswith("HTTPS_PROXY="))')" = "HTTPS_PROXY=http://proxy.example:3128" ] \
+  && ok || fail "berth plan shows the proxy as: $(echo "$out" | jq -c .env)"
 # a tool error: exit 1, the message on stderr
 run 1 call fx add --args '{"a": "two"}' "${C[@]}"
 [ -n "$err" ] && ok || fail "tool error printed nothing"

@@ -307,6 +307,58 @@ static void test_proxy_set_by_server_any_case(void **state)
     assert_string_equal(get(u, e, "HTTPS_PROXY"), "http://berth-proxy:3128");
 }
 
+/* Proxy credentials are the opt-in's to give, and even it gives none: a
+ * proxy variable that reaches the child through env.allow loses its
+ * user:password@ too, in any spelling and under any pattern. Only the
+ * server's own env can hand a child proxy credentials. */
+static void test_allowed_proxy_loses_credentials(void **state)
+{
+    (void)state;
+    const char *env[] = { "PATH=/usr/local/bin",
+                          "HTTPS_PROXY=http://user:pw@proxy:3128",
+                          "HTTP_PROXY=user:pw@proxy:3128",
+                          "http_proxy=http://u:p@lower:3128",
+                          "npm_config_https_proxy=http://n:pw@npm:8080",
+                          "HTTP_PROXY_PORT=3128",
+                          "NO_PROXY=localhost,user@internal", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    berth_config_t *cfg = config("{\"env\": {\"allow\": [\"HTTP*\", "
+                                 "\"http_*\", \"npm_config_*\", "
+                                 "\"NO_PROXY\"]}}");
+    apr_array_header_t *why;
+    apr_array_header_t *e = build_why(f, cfg, NULL, &why);
+    assert_string_equal(get(f, e, "HTTPS_PROXY"), "http://proxy:3128");
+    assert_string_equal(get(f, e, "HTTP_PROXY"), "proxy:3128");
+    assert_string_equal(get(f, e, "http_proxy"), "http://lower:3128");
+    assert_string_equal(get(f, e, "npm_config_https_proxy"),
+                        "http://npm:8080");
+    /* not a proxy URL: as it was */
+    assert_string_equal(get(f, e, "HTTP_PROXY_PORT"), "3128");
+    assert_string_equal(get(f, e, "NO_PROXY"), "localhost,user@internal");
+    assert_true(has_reason(why, "HTTPS_PROXY, HTTP_PROXY, http_proxy, "
+                                "npm_config_https_proxy: berth's proxy "
+                                "credentials removed"));
+    /* a wider pattern, the same */
+    e = build(f, config("{\"env\": {\"allow\": [\"H*\"]}}"), NULL, NULL,
+              NULL);
+    assert_string_equal(get(f, e, "HTTPS_PROXY"), "http://proxy:3128");
+    /* and with the opt-in as well */
+    e = build(f, config("{\"env\": {\"allow\": [\"HTTP*\"], "
+                        "\"forward_proxy_env\": true}}"), NULL, NULL, NULL);
+    assert_string_equal(get(f, e, "HTTPS_PROXY"), "http://proxy:3128");
+    /* the server's own value is the user's to give: untouched */
+    const char *pairs[] = { "HTTPS_PROXY", "http://own:pw@proxy:1", NULL };
+    e = build(f, cfg, kv(pairs), NULL, NULL);
+    assert_string_equal(get(f, e, "HTTPS_PROXY"), "http://own:pw@proxy:1");
+    /* Windows: any case is the proxy variable */
+    const char *wenv[] = { "Path=C:\\Windows",
+                           "Https_Proxy=http://user:pw@proxy:3128", NULL };
+    berth_hostfacts_t *w = fake_facts(BERTH_OS_WINDOWS, wenv, test_pool);
+    e = build(w, config("{\"env\": {\"allow\": [\"HTTPS_*\"]}}"), NULL,
+              NULL, NULL);
+    assert_string_equal(get(w, e, "HTTPS_PROXY"), "http://proxy:3128");
+}
+
 /* A service running as LocalSystem: no USERPROFILE, LOCALAPPDATA,
  * ProgramW6432, ProgramData or TEMP in its environment. */
 static berth_hostfacts_t *localsystem(void)
@@ -477,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_strip_credentials),
         cmocka_unit_test(test_proxy_groups),
         cmocka_unit_test(test_proxy_set_by_server_any_case),
+        cmocka_unit_test(test_allowed_proxy_loses_credentials),
         cmocka_unit_test(test_windows_localsystem_fallbacks),
         cmocka_unit_test(test_windows_every_child_gets),
         cmocka_unit_test(test_windows_rules_only_on_windows),
