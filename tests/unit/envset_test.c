@@ -3,6 +3,7 @@
 #include <apr_cstr.h>
 
 #include "test_util.h"
+#include "doc_names.h"
 #include "fake_facts.h"
 
 #include "config.h"
@@ -517,6 +518,243 @@ static void test_windows_rules_only_on_windows(void **state)
     assert_false(has_reason(why, "every Windows program"));
 }
 
+/* ---- the lists, entry by entry ---------------------------------------- */
+
+/* Which built-in list a name is on (docs/spawn.md, step 1). EVERY_WIN: one
+ * of the six every Windows child gets even under a replaced list. */
+enum { L_UNIX = 1, L_WIN = 2, L_TOOL = 4, L_DOCKER = 8, EVERY_WIN = 16 };
+static const struct {
+    const char *name;
+    int lists;
+} k_allow_rows[] = {
+    { "PATH", L_UNIX | L_WIN }, { "HOME", L_UNIX }, { "TMPDIR", L_UNIX },
+    { "TEMP", L_UNIX | L_WIN | EVERY_WIN },
+    { "TMP", L_UNIX | L_WIN | EVERY_WIN }, { "SHELL", L_UNIX },
+    { "TERM", L_UNIX }, { "LANG", L_UNIX }, { "USER", L_UNIX },
+    { "USERNAME", L_UNIX | L_WIN }, { "LC_ALL", L_UNIX },
+    { "LC_CTYPE", L_UNIX }, { "LC_NUMERIC", L_UNIX }, { "LC_TIME", L_UNIX },
+    { "LC_COLLATE", L_UNIX }, { "LC_MONETARY", L_UNIX },
+    { "LC_MESSAGES", L_UNIX }, { "LC_PAPER", L_UNIX }, { "LC_NAME", L_UNIX },
+    { "LC_ADDRESS", L_UNIX }, { "LC_TELEPHONE", L_UNIX },
+    { "LC_MEASUREMENT", L_UNIX }, { "LC_IDENTIFICATION", L_UNIX },
+    { "XDG_CONFIG_HOME", L_UNIX }, { "XDG_DATA_HOME", L_UNIX },
+    { "XDG_CACHE_HOME", L_UNIX }, { "XDG_RUNTIME_DIR", L_UNIX },
+    { "USERPROFILE", L_WIN | EVERY_WIN }, { "APPDATA", L_WIN },
+    { "LOCALAPPDATA", L_WIN }, { "PROGRAMFILES", L_WIN },
+    { "ProgramW6432", L_WIN }, { "PROGRAMDATA", L_WIN },
+    { "SYSTEMROOT", L_WIN | EVERY_WIN }, { "SYSTEMDRIVE", L_WIN | EVERY_WIN },
+    { "WINDIR", L_WIN | EVERY_WIN }, { "COMSPEC", L_WIN },
+    { "PATHEXT", L_WIN }, { "NVM_DIR", L_TOOL }, { "ASDF_DIR", L_TOOL },
+    { "PYENV_ROOT", L_TOOL }, { "VOLTA_HOME", L_TOOL },
+    { "HOMEBREW_PREFIX", L_TOOL }, { "COLIMA_HOME", L_TOOL },
+    { "DOCKER_HOST", L_DOCKER }, { "DOCKER_CONTEXT", L_DOCKER },
+    { "DOCKER_CONFIG", L_DOCKER }, { "DOCKER_CERT_PATH", L_DOCKER },
+    { "DOCKER_TLS_VERIFY", L_DOCKER },
+};
+#define N_ALLOW_ROWS (sizeof k_allow_rows / sizeof k_allow_rows[0])
+
+/* berth's environment holding every row's name (PATH with a tool folder,
+ * so it is not enhanced), each value naming its variable. */
+static berth_hostfacts_t *every_listed(berth_os_t os)
+{
+    int win = os == BERTH_OS_WINDOWS;
+    apr_array_header_t *env = apr_array_make(test_pool, 64,
+                                             sizeof(const char *));
+    for (size_t i = 0; i < N_ALLOW_ROWS; i++) {
+        const char *n = k_allow_rows[i].name;
+        APR_ARRAY_PUSH(env, const char *) = apr_pstrcat(
+            test_pool, n, "=",
+            strcmp(n, "PATH") != 0 ? apr_pstrcat(test_pool, "v-", n, NULL)
+            : win ? "C:\\Program Files\\Docker\\Docker\\resources\\bin"
+                  : "/usr/local/bin",
+            NULL);
+    }
+    APR_ARRAY_PUSH(env, const char *) = "UNLISTED_NAME=v";
+    APR_ARRAY_PUSH(env, const char *) = NULL;
+    return fake_facts(os, (const char *const *)env->elts, test_pool);
+}
+
+/* Each entry reaches a child on the OSes whose list has it, and none
+ * other: with the built-in list, and with only docker's (plus, on
+ * Windows, the six every program gets). */
+static void test_every_allow_list_entry_reaches_a_child(void **state)
+{
+    (void)state;
+    berth_os_t oses[] = { BERTH_OS_LINUX, BERTH_OS_DARWIN, BERTH_OS_WINDOWS };
+    berth_config_t *dropped = config("{\"env\": {\"allow_defaults\": false}}");
+    for (size_t o = 0; o < 3; o++) {
+        int win = oses[o] == BERTH_OS_WINDOWS;
+        berth_hostfacts_t *f = every_listed(oses[o]);
+        for (int d = 0; d < 2; d++) {
+            apr_array_header_t *e = build(f, d ? dropped : NULL, NULL, NULL,
+                                          NULL);
+            for (size_t i = 0; i < N_ALLOW_ROWS; i++) {
+                int l = k_allow_rows[i].lists;
+                int want = (l & L_DOCKER) || (win && (l & EVERY_WIN)) ||
+                           (!d && ((l & L_TOOL) ||
+                                   (l & (win ? L_WIN : L_UNIX))));
+                const char *got = get(f, e, k_allow_rows[i].name);
+                /* step 3 builds a PATH whatever the list says */
+                if (d && strcmp(k_allow_rows[i].name, "PATH") == 0)
+                    continue;
+                if (!!got != want)
+                    fail_msg("%s on %s%s: %s, want %s", k_allow_rows[i].name,
+                             berth_os_name(oses[o]),
+                             d ? " (allow_defaults false)" : "",
+                             got ? "passed" : "not passed",
+                             want ? "passed" : "not");
+                if (got && strcmp(k_allow_rows[i].name, "PATH") != 0 &&
+                    strcmp(got + 2, k_allow_rows[i].name) != 0)
+                    fail_msg("%s got the value %s", k_allow_rows[i].name, got);
+            }
+            assert_null(get(f, e, "UNLISTED_NAME"));
+        }
+    }
+}
+
+/* The list in force is exactly the rows for the OS: nothing on it that the
+ * doc and these rows do not name. */
+static void test_allow_list_is_exactly_the_documented_one(void **state)
+{
+    (void)state;
+    berth_os_t oses[] = { BERTH_OS_LINUX, BERTH_OS_WINDOWS };
+    for (size_t o = 0; o < 2; o++) {
+        int win = oses[o] == BERTH_OS_WINDOWS;
+        berth_hostfacts_t *f = fake_facts(oses[o], NULL, test_pool);
+        apr_array_header_t *a = berth_envset_allowlist(f, NULL, test_pool);
+        size_t want = 0;
+        for (size_t i = 0; i < N_ALLOW_ROWS; i++) {
+            int l = k_allow_rows[i].lists;
+            if (!(l & (L_TOOL | L_DOCKER | (win ? L_WIN : L_UNIX))))
+                continue;
+            want++;
+            if (!names_have(a, k_allow_rows[i].name))
+                fail_msg("%s is not on the %s list", k_allow_rows[i].name,
+                         berth_os_name(oses[o]));
+        }
+        if ((size_t)a->nelts != want)
+            fail_msg("the %s list has %d names, the doc %zu",
+                     berth_os_name(oses[o]), a->nelts, want);
+    }
+}
+
+/* Whether the doc's TEXT names exactly the rows with FLAG. */
+static void assert_doc_list(const char *what, const char *text, int flag)
+{
+    apr_array_header_t *all = doc_ticked_names(text, test_pool);
+    apr_array_header_t *names = apr_array_make(test_pool, all->nelts,
+                                               sizeof(const char *));
+    for (int i = 0; i < all->nelts; i++)
+        if (!names_have(names, APR_ARRAY_IDX(all, i, const char *)))
+            APR_ARRAY_PUSH(names, const char *) =
+                APR_ARRAY_IDX(all, i, const char *);
+    int n = 0;
+    for (size_t i = 0; i < N_ALLOW_ROWS; i++) {
+        if (!(k_allow_rows[i].lists & flag))
+            continue;
+        n++;
+        if (!names_have(names, k_allow_rows[i].name))
+            fail_msg("%s does not list %s", what, k_allow_rows[i].name);
+    }
+    if (names->nelts != n)
+        fail_msg("%s lists %d names, the rows %d", what, names->nelts, n);
+}
+
+/* docs/spawn.md states the same lists, bullet by bullet, and config.md
+ * names the same variables. */
+static void test_allow_lists_as_documented(void **state)
+{
+    (void)state;
+    const char *doc = doc_text("spawn.md", test_pool);
+    const char *step = doc_span(doc, "1. **The allow-list**",
+                                "   Names compare exactly", test_pool);
+    assert_doc_list("spawn.md's Unix list",
+                    doc_span(step, "   - Unix:", "   - Windows:", test_pool),
+                    L_UNIX);
+    assert_doc_list("spawn.md's Windows list",
+                    doc_span(step, "   - Windows:", "   - both:", test_pool),
+                    L_WIN);
+    assert_doc_list("spawn.md's tool homes",
+                    doc_span(step, "   - both:", "and always", test_pool),
+                    L_TOOL);
+    assert_doc_list("spawn.md's docker names",
+                    doc_span(step, "and always", "reaches docker", test_pool),
+                    L_DOCKER);
+    const char *cfg = doc_text("config.md", test_pool);
+    assert_doc_list("config.md's env section",
+                    doc_span(cfg, "The built-in allow-list", "`allow` adds",
+                             test_pool),
+                    L_UNIX | L_WIN | L_TOOL | L_DOCKER);
+}
+
+/* The LocalSystem fallbacks (docs/spawn.md's table), one row each: the
+ * folder Windows knows, else the usual location, else nothing. */
+static const struct {
+    const char *name, *known, *usual;
+} k_fallback_rows[] = {
+    { "ProgramW6432", "K-x64", "C:\\Program Files" },
+    { "ProgramFiles", "K-pf", "C:\\Program Files" },
+    { "ProgramData", "K-pd", "C:\\ProgramData" },
+    { "LOCALAPPDATA", "K-lad", NULL },
+    { "USERPROFILE", "K-prof", NULL },
+    { "SystemRoot", "K-win", "C:\\Windows" },
+};
+#define N_FALLBACK_ROWS (sizeof k_fallback_rows / sizeof k_fallback_rows[0])
+
+static void test_every_localsystem_fallback(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < N_FALLBACK_ROWS; r++) {
+        for (int known = 0; known < 2; known++) {
+            berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, NULL,
+                                              test_pool);
+            for (size_t i = 0; i < N_FALLBACK_ROWS; i++)
+                if (i != r)
+                    berth_env_set(f, f->env, k_fallback_rows[i].name, "set");
+            if (known) {
+                berth_known_folders_t k = { "K-x64", "K-pf", "K-pd", "K-lad",
+                                            "K-prof", "K-win" };
+                f->known_folders = k;
+            }
+            berth_winenv_fill(f, test_pool);
+            const char *want = known ? k_fallback_rows[r].known
+                                     : k_fallback_rows[r].usual;
+            const char *got = get(f, f->env, k_fallback_rows[r].name);
+            if (want ? !got || strcmp(got, want) != 0 : got != NULL)
+                fail_msg("%s %s known folders: %s, want %s",
+                         k_fallback_rows[r].name, known ? "with" : "without",
+                         got ? got : "unset", want ? want : "unset");
+            assert_int_equal(f->env_fallbacks->nelts, want ? 1 : 0);
+        }
+    }
+    /* the doc's table has these rows, no more */
+    const char *doc = doc_text("spawn.md", test_pool);
+    const char *table = doc_span(doc, "| variable | Windows' known folder",
+                                 "\n\n", test_pool);
+    int rows = 0;
+    for (const char *l = strstr(table, "\n| `"); l; l = strstr(l + 1, "\n| `"))
+        rows++;
+    assert_int_equal(rows, (int)N_FALLBACK_ROWS);
+    for (size_t r = 0; r < N_FALLBACK_ROWS; r++) {
+        const char *line = apr_pstrcat(test_pool, "\n| `",
+                                       k_fallback_rows[r].name, "` |", NULL);
+        const char *at = strstr(table, line);
+        if (!at)
+            fail_msg("spawn.md's fallback table lacks %s",
+                     k_fallback_rows[r].name);
+        const char *eol = strchr(at + 1, '\n');
+        const char *usual = k_fallback_rows[r].usual
+                                ? apr_pstrcat(test_pool, "`",
+                                              k_fallback_rows[r].usual, "`",
+                                              NULL)
+                                : "(left unset)";
+        const char *u = strstr(at, usual);
+        if (!u || (eol && u > eol))
+            fail_msg("spawn.md's %s row does not say %s",
+                     k_fallback_rows[r].name, usual);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +771,10 @@ int main(void)
         cmocka_unit_test(test_windows_localsystem_fallbacks),
         cmocka_unit_test(test_windows_every_child_gets),
         cmocka_unit_test(test_windows_rules_only_on_windows),
+        cmocka_unit_test(test_every_allow_list_entry_reaches_a_child),
+        cmocka_unit_test(test_allow_list_is_exactly_the_documented_one),
+        cmocka_unit_test(test_allow_lists_as_documented),
+        cmocka_unit_test(test_every_localsystem_fallback),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }

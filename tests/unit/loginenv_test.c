@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "test_util.h"
+#include "doc_names.h"
 #include "fake_facts.h"
 
 #include "loginenv.h"
@@ -198,6 +199,95 @@ static void test_hydrate_full_path_untouched(void **state)
     assert_null(berth_env_get(l, h, "DOCKER_HOST"));
 }
 
+/* The macOS import, entry by entry (docs/spawn.md): GATE, one whose
+ * absence alone makes berth import on a full PATH. */
+static const struct {
+    const char *name;
+    int gate;
+} k_import_rows[] = {
+    { "DOCKER_HOST", 1 }, { "DOCKER_CONTEXT", 1 }, { "DOCKER_CONFIG", 1 },
+    { "DOCKER_CERT_PATH", 1 }, { "DOCKER_TLS_VERIFY", 1 },
+    { "NVM_DIR", 0 }, { "ASDF_DIR", 0 }, { "PYENV_ROOT", 0 },
+    { "VOLTA_HOME", 0 }, { "HOMEBREW_PREFIX", 0 }, { "COLIMA_HOME", 0 },
+};
+#define N_IMPORT_ROWS (sizeof k_import_rows / sizeof k_import_rows[0])
+
+/* Each entry is imported when berth lacks it, alone among the others
+ * present, and each gate entry's absence alone starts the import. */
+static void test_every_import_entry(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < N_IMPORT_ROWS; r++) {
+        const char *name = k_import_rows[r].name;
+        apr_array_header_t *env = apr_array_make(test_pool, 16,
+                                                 sizeof(const char *));
+        APR_ARRAY_PUSH(env, const char *) = "PATH=/usr/local/bin:/usr/bin";
+        for (size_t i = 0; i < N_IMPORT_ROWS; i++)
+            if (i != r)
+                APR_ARRAY_PUSH(env, const char *) = apr_pstrcat(
+                    test_pool, k_import_rows[i].name, "=mine", NULL);
+        APR_ARRAY_PUSH(env, const char *) = NULL;
+        berth_hostfacts_t *f = darwin((const char *const *)env->elts);
+        const char *line = apr_pstrcat(test_pool, name, "=login-", name,
+                                       NULL);
+        apr_size_t n = strlen(line) + 1; /* its NUL ends the record */
+        set_login(f, line, n);
+        berth_hydration_t rep;
+        apr_array_header_t *h = berth_hydrate(
+            f, berth_loginenv_capture(f, 1, test_pool), &rep, test_pool);
+        if (!!rep.needed != k_import_rows[r].gate)
+            fail_msg("without %s on a full PATH: import %s", name,
+                     rep.needed ? "needed" : "not needed");
+        if (!rep.needed) {
+            /* a launchd PATH opens the gate; then the entry is imported */
+            APR_ARRAY_IDX(env, 0, const char *) = "PATH=/usr/bin";
+            f = darwin((const char *const *)env->elts);
+            set_login(f, line, n);
+            h = berth_hydrate(f, berth_loginenv_capture(f, 1, test_pool),
+                              &rep, test_pool);
+        }
+        const char *got = berth_env_get(f, h, name);
+        if (!got || strcmp(got, line + strlen(name) + 1) != 0)
+            fail_msg("%s was not imported (got %s)", name, got ? got : "none");
+    }
+}
+
+/* berth_hydration_keys is exactly these rows, and docs/spawn.md lists
+ * them, the gate ones in its first sentence. */
+static void test_import_list_as_documented(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (const char *const *k = berth_hydration_keys; *k; k++, n++) {
+        size_t r = 0;
+        while (r < N_IMPORT_ROWS && strcmp(k_import_rows[r].name, *k) != 0)
+            r++;
+        if (r == N_IMPORT_ROWS)
+            fail_msg("%s is imported but not documented", *k);
+    }
+    assert_int_equal(n, N_IMPORT_ROWS);
+    const char *doc = doc_text("spawn.md", test_pool);
+    const char *sec = doc_span(doc, "On **macOS only**", "- never anything",
+                               test_pool);
+    apr_array_header_t *gates = doc_ticked_names(
+        doc_span(sec, "On **macOS only**", "is missing:", test_pool),
+        test_pool);
+    apr_array_header_t *keys = doc_ticked_names(
+        doc_span(sec, "- `DOCKER_HOST`", ": each only", test_pool),
+        test_pool);
+    int ngates = 0;
+    for (size_t r = 0; r < N_IMPORT_ROWS; r++) {
+        if (!names_have(keys, k_import_rows[r].name))
+            fail_msg("spawn.md's import list lacks %s", k_import_rows[r].name);
+        if (k_import_rows[r].gate && !names_have(gates, k_import_rows[r].name))
+            fail_msg("spawn.md does not say a missing %s starts the import",
+                     k_import_rows[r].name);
+        ngates += k_import_rows[r].gate;
+    }
+    assert_int_equal(keys->nelts, (int)N_IMPORT_ROWS);
+    assert_int_equal(gates->nelts, ngates + 1); /* and PATH */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +297,8 @@ int main(void)
         cmocka_unit_test(test_hydration_gates),
         cmocka_unit_test(test_hydrate),
         cmocka_unit_test(test_hydrate_full_path_untouched),
+        cmocka_unit_test(test_every_import_entry),
+        cmocka_unit_test(test_import_list_as_documented),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }
