@@ -59,28 +59,63 @@ static void put(apr_array_header_t *out, const char *text, size_t from,
         APR_ARRAY_PUSH(out, char) = text[i];
 }
 
+/* A secret shorter than this is masked only where it stands alone: "abc"
+ * must not mask "abcdef". A longer one is masked wherever it appears. */
+#define SHORT_SECRET 8
+
+static int word_byte(char c)
+{
+    unsigned char u = (unsigned char)c;
+    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+           (u >= '0' && u <= '9') || u >= 0x80;
+}
+
+/* Whether the SL bytes of SECRET at HIT in TEXT are the whole of a word:
+ * no letter or digit joins it on a side where the secret has one. */
+static int stands_alone(const char *text, const char *hit, const char *secret,
+                        size_t sl)
+{
+    if (sl >= SHORT_SECRET)
+        return 1;
+    if (hit > text && word_byte(hit[-1]) && word_byte(secret[0]))
+        return 0;
+    return !(word_byte(hit[sl]) && word_byte(secret[sl - 1]));
+}
+
+/* TEXT with every whole occurrence of SECRET replaced by ***; TEXT itself
+ * when there is none. */
+static const char *replace_one(const char *text, const char *secret,
+                               apr_pool_t *pool)
+{
+    size_t sl = strlen(secret);
+    apr_array_header_t *out = NULL;
+    const char *p = text;
+    for (const char *hit = strstr(p, secret); hit; hit = strstr(hit, secret)) {
+        if (!stands_alone(text, hit, secret, sl)) {
+            hit++;
+            continue;
+        }
+        if (!out)
+            out = apr_array_make(pool, (int)strlen(text) + 1, 1);
+        put(out, p, 0, (size_t)(hit - p));
+        put(out, "***", 0, 3);
+        p = hit = hit + sl;
+    }
+    if (!out)
+        return text;
+    put(out, p, 0, strlen(p));
+    APR_ARRAY_PUSH(out, char) = '\0';
+    return out->elts;
+}
+
 static const char *replace_literals(const char *text,
                                     const apr_array_header_t *secrets,
                                     apr_pool_t *pool)
 {
     for (int s = 0; secrets && s < secrets->nelts; s++) {
         const char *secret = APR_ARRAY_IDX(secrets, s, const char *);
-        size_t sl = secret ? strlen(secret) : 0;
-        const char *hit;
-        if (sl < 4 || !(hit = strstr(text, secret)))
-            continue;
-        apr_array_header_t *out =
-            apr_array_make(pool, (int)strlen(text) + 1, 1);
-        const char *p = text;
-        while (hit) {
-            put(out, p, 0, (size_t)(hit - p));
-            put(out, "***", 0, 3);
-            p = hit + sl;
-            hit = strstr(p, secret);
-        }
-        put(out, p, 0, strlen(p));
-        APR_ARRAY_PUSH(out, char) = '\0';
-        text = out->elts;
+        if (secret && *secret)
+            text = replace_one(text, secret, pool);
     }
     return text;
 }
@@ -167,6 +202,11 @@ int berth_url_userinfo(const char *url, apr_size_t *start, apr_size_t *end)
 void berth_redact_set_log_secrets(apr_array_header_t *secrets)
 {
     g_log_secrets = secrets;
+}
+
+const char *berth_redact_log_text(const char *text, apr_pool_t *pool)
+{
+    return berth_redact_text(text, g_log_secrets, pool);
 }
 
 void berth_redact_log_line(char *buf, apr_size_t size)

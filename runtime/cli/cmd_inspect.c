@@ -29,14 +29,35 @@ static const char *timeouts_text(const berth_timeouts_t *t, apr_pool_t *pool)
                         seconds(t->shutdown, pool));
 }
 
-/* KEY=*** for each entry: the keys matter to a reader, the values never
- * leave berth. */
-static const char *redacted_keys(const apr_array_header_t *kv, apr_pool_t *pool)
+/* The value of entry KV of SRV as berth shows it: *** for a header and
+ * for a secret (docs/config.md, "Secrets"), else as written, with URL
+ * credentials and the server's secrets inside it masked. */
+static const char *shown_value(const berth_config_t *cfg,
+                               const berth_server_config_t *srv,
+                               const berth_kv_t *kv, int header,
+                               apr_pool_t *pool)
+{
+    if (header || berth_config_secret_env(cfg->env_secrets, kv->key,
+                                          strlen(kv->key), kv->value))
+        return "***";
+    apr_array_header_t *secrets = apr_array_make(pool, 4,
+                                                 sizeof(const char *));
+    berth_config_server_secrets(cfg, srv, secrets);
+    return berth_redact_text(kv->value, secrets, pool);
+}
+
+/* KEY=VALUE for each entry, the values as shown_value shows them. */
+static const char *redacted_keys(const berth_config_t *cfg,
+                                 const berth_server_config_t *srv,
+                                 const apr_array_header_t *kv, int header,
+                                 apr_pool_t *pool)
 {
     const char *s = "";
-    for (int i = 0; kv && i < kv->nelts; i++)
-        s = apr_pstrcat(pool, s, i ? ", " : "",
-                        APR_ARRAY_IDX(kv, i, berth_kv_t).key, "=***", NULL);
+    for (int i = 0; kv && i < kv->nelts; i++) {
+        const berth_kv_t *e = &APR_ARRAY_IDX(kv, i, berth_kv_t);
+        s = apr_pstrcat(pool, s, i ? ", " : "", e->key, "=",
+                        shown_value(cfg, srv, e, header, pool), NULL);
+    }
     return s;
 }
 
@@ -80,7 +101,8 @@ static void print_server(const berth_config_t *cfg,
         fprintf(out, "    command:    %s\n", s->command);
         fprintf(out, "    args:       %s\n", args_text(s->args, pool));
         if (s->env && s->env->nelts)
-            fprintf(out, "    env:        %s\n", redacted_keys(s->env, pool));
+            fprintf(out, "    env:        %s\n",
+                    redacted_keys(cfg, s, s->env, 0, pool));
         fprintf(out, "    cwd:        %s\n",
                 s->cwd ? s->cwd : "(berth's working directory)");
         fprintf(out, "    isolation:  %s (%s)\n",
@@ -105,7 +127,7 @@ static void print_server(const berth_config_t *cfg,
                 berth_config_redact_url(s->url, pool));
         if (s->headers && s->headers->nelts)
             fprintf(out, "    headers:    %s\n",
-                    redacted_keys(s->headers, pool));
+                    redacted_keys(cfg, s, s->headers, 1, pool));
     }
     if (s->ns == BERTH_NAMESPACE_NONE)
         fprintf(out, "    namespace:  none (tool names unchanged)\n");
@@ -191,12 +213,17 @@ int berth_cmd_check(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
 
 /* ---- berth servers --------------------------------------------------- */
 
-static json_t *redacted_object(const apr_array_header_t *kv)
+static json_t *redacted_object(const berth_config_t *cfg,
+                               const berth_server_config_t *srv,
+                               const apr_array_header_t *kv, int header,
+                               apr_pool_t *pool)
 {
     json_t *o = json_object();
-    for (int i = 0; kv && i < kv->nelts; i++)
-        json_object_set_new(o, APR_ARRAY_IDX(kv, i, berth_kv_t).key,
-                            json_string("***"));
+    for (int i = 0; kv && i < kv->nelts; i++) {
+        const berth_kv_t *e = &APR_ARRAY_IDX(kv, i, berth_kv_t);
+        json_object_set_new(o, e->key, json_string(shown_value(
+                                           cfg, srv, e, header, pool)));
+    }
     return o;
 }
 
@@ -216,13 +243,15 @@ static json_t *server_json(const berth_config_t *cfg,
                                            s->args ? berth_redact_argv(
                                                          s->args, NULL, pool)
                                                    : NULL));
-        json_object_set_new(o, "env", redacted_object(s->env));
+        json_object_set_new(o, "env", redacted_object(cfg, s, s->env, 0,
+                                                      pool));
         json_object_set_new(o, "cwd", s->cwd ? json_string(s->cwd)
                                              : json_null());
     } else {
         json_object_set_new(o, "url", json_string(berth_config_redact_url(
                                           s->url, pool)));
-        json_object_set_new(o, "headers", redacted_object(s->headers));
+        json_object_set_new(o, "headers", redacted_object(cfg, s, s->headers,
+                                                          1, pool));
     }
     json_t *iso = json_object();
     json_object_set_new(iso, "mode",

@@ -33,16 +33,10 @@ const char *berth_cfgfile_path(const char *option, const char **tried,
 void berth_cfgfile_add_secrets(apr_array_header_t *secrets,
                                const berth_config_t *cfg)
 {
-    for (int i = 0; i < cfg->servers->nelts; i++) {
-        const berth_server_config_t *s =
-            APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *);
-        for (int k = 0; s->env && k < s->env->nelts; k++)
-            APR_ARRAY_PUSH(secrets, const char *) =
-                APR_ARRAY_IDX(s->env, k, berth_kv_t).value;
-        for (int k = 0; s->headers && k < s->headers->nelts; k++)
-            APR_ARRAY_PUSH(secrets, const char *) =
-                APR_ARRAY_IDX(s->headers, k, berth_kv_t).value;
-    }
+    for (int i = 0; i < cfg->servers->nelts; i++)
+        berth_config_server_secrets(
+            cfg, APR_ARRAY_IDX(cfg->servers, i, berth_server_config_t *),
+            secrets);
 }
 
 berth_config_t *berth_cfgfile_load(const char *option,
@@ -64,16 +58,17 @@ berth_config_t *berth_cfgfile_load(const char *option,
         fprintf(err, "%s\n", berth_diag_format(&APR_ARRAY_IDX(diags, i,
                                                               berth_diag_t),
                                                pool));
-    /* a new list each time: loggers on other threads read the one that is
-     * set while this one is filled */
-    apr_array_header_t *all =
-        keep ? apr_array_copy(pool, keep)
-             : apr_array_make(pool, 8, sizeof(const char *));
-    if (cfg)
-        berth_cfgfile_add_secrets(all, cfg);
+    /* new lists each time: loggers on other threads read the one that is
+     * set while these are filled */
+    apr_array_header_t *mine = apr_array_make(pool, 8, sizeof(const char *));
+    if (cfg && rv == APR_SUCCESS)
+        berth_cfgfile_add_secrets(mine, cfg);
+    apr_array_header_t *all = mine;
+    if (keep) {
+        all = apr_array_copy(pool, keep);
+        apr_array_cat(all, mine);
+    }
     berth_redact_set_log_secrets(all);
-    if (secrets)
-        *secrets = all;
     if (rv != APR_SUCCESS) {
         int ne = berth_diag_count(diags, BERTH_DIAG_ERROR);
         int nw = berth_diag_count(diags, BERTH_DIAG_WARNING);
@@ -81,5 +76,7 @@ berth_config_t *berth_cfgfile_load(const char *option,
                 ne == 1 ? "" : "s", nw, nw == 1 ? "" : "s");
         return NULL;
     }
+    if (secrets)
+        *secrets = mine;
     return cfg;
 }

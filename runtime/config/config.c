@@ -403,6 +403,7 @@ static berth_config_t *new_config(const char *file, apr_pool_t *pool)
     cfg->file = file;
     cfg->images = apr_array_make(pool, 0, sizeof(berth_kv_t));
     cfg->env_allow = apr_array_make(pool, 0, sizeof(const char *));
+    cfg->env_secrets = apr_array_make(pool, 0, sizeof(const char *));
     cfg->isolation.enabled = -1;
     cfg->servers = apr_array_make(pool, 8, sizeof(berth_server_config_t *));
     return cfg;

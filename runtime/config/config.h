@@ -89,6 +89,8 @@ typedef struct {
     apr_array_header_t *env_allow; /* const char *, user additions */
     int env_allow_defaults;      /* effective */
     int forward_proxy_env;       /* effective */
+    apr_array_header_t *env_secrets; /* const char *: names (or PREFIX*)
+                                        whose values are secrets */
     berth_timeouts_t timeouts;   /* effective global */
     berth_namespace_t ns;        /* effective global */
     double http_session_idle;    /* seconds, effective */
@@ -153,6 +155,36 @@ const char *berth_config_parse_listen(const char *text, const char **host,
 /* Printable forms that never reveal a secret: a URL with its user info and
  * query values replaced by ***. */
 const char *berth_config_redact_url(const char *url, apr_pool_t *pool);
+
+/* ---- which configured values are secrets (config_secrets.c) -----------
+ *
+ * docs/config.md, "Secrets": berth masks these wherever it writes, at any
+ * length, and leaves every other value as it is. */
+
+/* Whether a variable named KEY (KEY_LEN bytes) says it holds a secret: a
+ * word of the built-in list in its name (TOKEN, SECRET, PASSWORD, KEY as a
+ * part of it, AUTH...), or an entry of NAMES (the config's env.secrets;
+ * may be NULL), both without regard to case. */
+int berth_config_secret_name(const apr_array_header_t *names, const char *key,
+                             apr_size_t key_len);
+
+/* Whether VALUE looks like a token whatever its name: a known token
+ * prefix (ghp_, sk-, AKIA, eyJ...), a long mixed-case run of letters and
+ * digits, a long hex string, or an Authorization scheme and its token. */
+int berth_config_token_like(const char *value);
+
+/* Whether the variable KEY=VALUE is a secret: its name says so or its value
+ * looks like a token, unless the value is a switch (shorter than 3
+ * characters, or true, false, yes, no, on, off), which hides nothing. */
+int berth_config_secret_env(const apr_array_header_t *names, const char *key,
+                            apr_size_t key_len, const char *value);
+
+/* Appends to OUT (const char *) SRV's secrets: every header value that is
+ * not a switch, and each env value berth_config_secret_env says is one
+ * (NAMES from CFG, which may be NULL). */
+void berth_config_server_secrets(const berth_config_t *cfg,
+                                 const berth_server_config_t *srv,
+                                 apr_array_header_t *out);
 
 const char *berth_transport_name(berth_transport_t t);
 const char *berth_namespace_name(berth_namespace_t ns);

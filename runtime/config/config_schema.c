@@ -110,6 +110,11 @@ static const berth_setting_t settings[] = {
       .flags = GLOBAL | LIVE, .def_num = 0,
       .global_off = G(forward_proxy_env),
       .doc = "forward the proxy variables, with credentials removed" },
+    { .name = "env.secrets", .type = BERTH_SETTING_LIST,
+      .flags = GLOBAL | LIVE, .unset = "none", .global_off = G(env_secrets),
+      .parse = cfg_parse_env_allow,
+      .doc = "more variable names whose values are secrets (see "
+             "[secrets](#secrets)); a name ending in `*` is a prefix" },
     { .name = "docker_isolation.mode", .type = BERTH_SETTING_WORD,
       .flags = GLOBAL | SERVER | LIVE | AS_GIVEN,
       .def_num = BERTH_ISOLATION_NONE, .global_off = G(isolation.mode),

@@ -26,7 +26,7 @@ struct berth_serve_t {
     berth_serve_opts_t opts;
     const char *cmd;              /* "berth serve" or "berth stdio" */
     berth_config_t *cfg;          /* the config in force */
-    apr_array_header_t *secrets;  /* every config's secrets so far */
+    apr_array_header_t *secrets;  /* the secrets of the config in force */
     berth_spawnctx_t *ctx;
     const char *state_dir;
     berth_supervisor_opts_t sv_opts;
@@ -287,8 +287,10 @@ static void reap_idle(berth_serve_t *s)
 }
 
 /* The config file again. An invalid one changes nothing (its problems are
- * printed); a valid one is applied server by server. The secrets of every
- * config read stay redacted in the log. */
+ * printed); a valid one is applied server by server. While the old
+ * servers stop, the log is cleaned of both configs' secrets; then of the
+ * new config's alone: a value the file no longer holds as a secret is no
+ * longer masked. */
 static void reload(berth_serve_t *s)
 {
     notify(s, BERTH_SERVE_RELOADING, s->cfg->file);
@@ -315,7 +317,8 @@ static void reload(berth_serve_t *s)
     }
     berth_config_keep_restart_only(ncfg, s->cfg);
     const char *summary;
-    berth_daemon_reload(s->daemon, ncfg, s->router, &summary, s->pool);
+    berth_daemon_reload(s->daemon, ncfg, s->router, s->secrets, &summary,
+                        s->pool);
     s->cfg = ncfg;
     berth_control_set_config(s->control, ncfg);
     berth_log(BERTH_LOG_INFO, "config reloaded: %s", summary);

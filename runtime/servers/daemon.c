@@ -9,6 +9,7 @@
 #include "isolation.h"
 #include "log.h"
 #include "platform.h"
+#include "redact.h"
 
 struct berth_daemon_t {
     apr_pool_t *pool;
@@ -218,8 +219,9 @@ const char *berth_daemon_signature(const berth_config_t *cfg,
 }
 
 void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
-                         berth_router_t *router, const char **summary,
-                         apr_pool_t *pool)
+                         berth_router_t *router,
+                         apr_array_header_t *log_secrets,
+                         const char **summary, apr_pool_t *pool)
 {
     apr_array_header_t *keep_sv = apr_array_make(
         d->pool, cfg->servers->nelts, sizeof(berth_supervisor_t *));
@@ -280,6 +282,8 @@ void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
         berth_supervisor_stop(sv);
         berth_router_remove(router, sv);
     }
+    if (log_secrets)
+        berth_redact_set_log_secrets(log_secrets);
     apr_thread_mutex_lock(d->lock);
     d->cfg = cfg;
     d->sv = keep_sv;

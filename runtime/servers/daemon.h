@@ -31,11 +31,17 @@ void berth_daemon_stop(berth_daemon_t *d);
 
 /* Applies a new config (SIGHUP): servers that are gone, disabled or whose
  * effective settings changed are stopped (in parallel), new and changed
- * ones started; untouched ones keep running. ROUTER follows. *SUMMARY
- * says what happened ("2 started, 1 stopped, 3 unchanged"). */
+ * ones started; untouched ones keep running. ROUTER follows. LOG_SECRETS
+ * (the new config's; NULL: leave the log redactor alone) is what the log
+ * is cleaned of from the moment the old servers have stopped, before a
+ * new one starts: an old one's last lines are still cleaned of its
+ * secrets, and a value the new config no longer holds as a secret is
+ * never masked in the new servers' lines. *SUMMARY says what happened
+ * ("2 started, 1 stopped, 3 unchanged"). */
 void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
-                         berth_router_t *router, const char **summary,
-                         apr_pool_t *pool);
+                         berth_router_t *router,
+                         apr_array_header_t *log_secrets,
+                         const char **summary, apr_pool_t *pool);
 
 /* What the server's spawn depends on, as one string: equal strings mean
  * an unchanged server across a reload. */

@@ -1,6 +1,5 @@
 #include "spawnplan.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #include <apr_cstr.h>
@@ -237,14 +236,14 @@ static apr_status_t plan_docker(berth_plan_t *p, const berth_plan_in_t *in,
     return wrap(p, in, line, error, pool);
 }
 
-static apr_array_header_t *configured_secrets(const berth_server_config_t *s,
+/* The server's configured values that are secrets (config.h's rule). */
+static apr_array_header_t *configured_secrets(const berth_config_t *cfg,
+                                              const berth_server_config_t *s,
                                               apr_pool_t *pool)
 {
     apr_array_header_t *out = strings(pool);
-    for (int i = 0; s && s->env && i < s->env->nelts; i++)
-        add(out, APR_ARRAY_IDX(s->env, i, berth_kv_t).value);
-    for (int i = 0; s && s->headers && i < s->headers->nelts; i++)
-        add(out, APR_ARRAY_IDX(s->headers, i, berth_kv_t).value);
+    if (s)
+        berth_config_server_secrets(cfg, s, out);
     return out;
 }
 
@@ -253,6 +252,7 @@ static berth_plan_t *new_plan(const berth_plan_in_t *in, const char *server,
 {
     berth_plan_t *p = apr_pcalloc(pool, sizeof *p);
     p->server = server;
+    p->secret_names = in->cfg ? in->cfg->env_secrets : NULL;
     p->docker = in->docker;
     p->reasons = strings(pool);
     return p;
@@ -438,7 +438,7 @@ apr_status_t berth_plan_build(berth_plan_t **out,
         return APR_EINVAL;
     }
     p->cwd = srv->cwd;
-    p->secrets = configured_secrets(srv, pool);
+    p->secrets = configured_secrets(in->cfg, srv, pool);
     berth_isolation_mode_t mode = berth_isolation_effective(in->cfg, srv, &why);
     if (berth_isolation_is_docker_command(srv->command))
         rv = plan_user_docker(p, srv, in, &ei, error, pool);
@@ -469,24 +469,6 @@ apr_status_t berth_plan_docker_command(berth_plan_t **out,
     return rv;
 }
 
-/* A variable whose name says it holds a secret. */
-static int secret_name(const char *key, apr_size_t n)
-{
-    static const char *const words[] = { "TOKEN", "SECRET", "PASSWORD",
-                                         "PASSWD", "CREDENTIAL", "API_KEY",
-                                         "APIKEY", "PRIVATE", "AUTH", NULL };
-    char up[128];
-    if (n >= sizeof up)
-        n = sizeof up - 1;
-    for (apr_size_t i = 0; i < n; i++)
-        up[i] = (char)toupper((unsigned char)key[i]);
-    up[n] = '\0';
-    for (const char *const *w = words; *w; w++)
-        if (strstr(up, *w))
-            return 1;
-    return 0;
-}
-
 json_t *berth_plan_json(const berth_plan_t *p, apr_pool_t *pool)
 {
     json_t *o = json_object();
@@ -508,7 +490,7 @@ json_t *berth_plan_json(const berth_plan_t *p, apr_pool_t *pool)
         const char *e = APR_ARRAY_IDX(p->env, i, const char *);
         apr_size_t kl;
         const char *v = berth_env_value(e, &kl);
-        int hide = secret_name(e, kl);
+        int hide = berth_config_secret_env(p->secret_names, e, kl, v);
         for (int s = 0; !hide && v && s < p->secrets->nelts; s++)
             hide = strcmp(v, APR_ARRAY_IDX(p->secrets, s, const char *)) == 0;
         json_array_append_new(env, json_string(

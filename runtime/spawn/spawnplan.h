@@ -50,7 +50,9 @@ typedef struct {
     const char *not_found;          /* the command was on no PATH folder
                                        (these) and the login shell gets a
                                        chance: exit 127 means not found */
-    apr_array_header_t *secrets;    /* configured values, for redaction */
+    apr_array_header_t *secrets;    /* the server's configured secrets
+                                       (berth_config_server_secrets) */
+    const apr_array_header_t *secret_names; /* the config's env.secrets */
 } berth_plan_t;
 
 /* Builds the plan for SRV. On failure returns an error status and sets
@@ -70,8 +72,9 @@ apr_status_t berth_plan_docker_command(berth_plan_t **out,
 
 const char *berth_plan_mode_name(berth_plan_mode_t mode);
 
-/* The plan as JSON, every secret redacted: configured env values, -e values,
- * and values of allow-listed variables whose name says secret. */
+/* The plan as JSON, every secret redacted: -e values, URL credentials, the
+ * server's configured secrets wherever they appear, and the value of every
+ * variable of the environment that berth_config_secret_env calls secret. */
 json_t *berth_plan_json(const berth_plan_t *plan, apr_pool_t *pool);
 
 #endif

@@ -80,7 +80,7 @@ fi
 
 # check on the bundled example
 run 0 -- check --config "$EX" && has "$out" "$EX: valid" && has "$out" "everything" \
-  && has "$out" "MEMORY_FILE_PATH=***" && hasnt "$out" "/tmp/berth-memory.json" && empty "$err"
+  && has "$out" "MEMORY_FILE_PATH=/tmp/berth-memory.json" && empty "$err"
 run 0 -- --config "$EX" check && has "$out" "valid"
 run 0 -- check --config="$EX" && has "$out" "valid"
 run 0 -- check -c "$EX" --log-level debug && has "$out" "valid"
@@ -105,7 +105,7 @@ cat >"$TMP/secret.json" <<'JSON'
 {
   "mcpServers": {
     "gh": { "command": "docker", "args": ["run", "-i", "--rm", "-e", "GITHUB_TOKEN", "img"],
-            "env": { "GITHUB_TOKEN": "ghp_SECRETSECRET123" } },
+            "env": { "GITHUB_TOKEN": "ghp_SECRETSECRET123", "MODE": "ready", "PIN_PASS": "p1n" } },
     "remote": { "url": "https://u:pw-SECRET9@mcp.example.com/mcp?key=SECRET8",
                 "headers": { "Authorization": "Bearer SECRET7" } }
   }
@@ -113,7 +113,7 @@ cat >"$TMP/secret.json" <<'JSON'
 JSON
 for cmd in "check" "servers" "servers --json"; do
   run 0 -- $cmd --config "$TMP/secret.json"
-  for s in ghp_SECRETSECRET123 SECRET9 SECRET8 SECRET7; do
+  for s in ghp_SECRETSECRET123 SECRET9 SECRET8 SECRET7 p1n; do
     hasnt "$out$err" "$s"
   done
 done
@@ -121,6 +121,8 @@ run 0 -- servers --config "$TMP/secret.json" --json
 echo "$out" >"$TMP/servers.json"
 if command -v jq >/dev/null; then
   [ "$(jq -r '.servers[0].env.GITHUB_TOKEN' "$TMP/servers.json")" = "***" ] && pass || fail "env not redacted in --json"
+  [ "$(jq -r '.servers[0].env.PIN_PASS' "$TMP/servers.json")" = "***" ] && pass || fail "a 3-character secret not redacted in --json"
+  [ "$(jq -r '.servers[0].env.MODE' "$TMP/servers.json")" = "ready" ] && pass || fail "a value that is no secret is hidden in --json"
   [ "$(jq -r '.servers[1].headers.Authorization' "$TMP/servers.json")" = "***" ] && pass || fail "header not redacted in --json"
   [ "$(jq -r '.servers[1].url' "$TMP/servers.json")" = "https://***@mcp.example.com/mcp?key=***" ] && pass || fail "url not redacted"
   [ "$(jq -r '.servers[0].args | length' "$TMP/servers.json")" = "6" ] && pass || fail "args lost in --json"

@@ -264,6 +264,96 @@ static void test_secrets_never_in_messages(void **state)
     }
 }
 
+/* Which configured values are secrets (docs/config.md, "Secrets"), both
+ * ways: the name or the value's shape decides, not being configured. */
+static void test_which_values_are_secrets(void **state)
+{
+    (void)state;
+    parsed_t p = parse("{\"env\": {\"secrets\": [\"MY_*\", \"internal_id\"]}, "
+                       "\"mcpServers\": {\"a\": {\"command\": \"x\"}}}");
+    assert_int_equal(p.rv, APR_SUCCESS);
+    const apr_array_header_t *names = p.cfg->env_secrets;
+    struct { const char *key, *value; int secret; } rows[] = {
+        /* not secrets: shown as they are */
+        { "MODE", "ready", 0 },
+        { "D", "/srv", 0 },
+        { "LOG_LEVEL", "debug", 0 },
+        { "HOME_DIR", "/home/ada/projects/some-long-folder-2024", 0 },
+        { "ENDPOINT", "http://localhost:8080/api/v1", 0 },
+        { "KEYBOARD", "de-latin1-nodeadkeys", 0 },
+        { "GIT_AUTHOR_NAME", "Ada Lovelace", 0 },
+        { "CERT_AUTHORITY", "/etc/ssl/ca.pem", 0 },
+        { "PWD", "/srv/app", 0 },
+        { "REGION", "my-project-production-east-1", 0 },
+        { "VERSION", "node-v22.1.0-linux-x64", 0 },
+        /* switches hide nothing, whatever the name */
+        { "AUTH_ENABLED", "true", 0 },
+        { "USE_TOKEN", "1", 0 },
+        { "GITHUB_TOKEN", "no", 0 },
+        { "API_KEY", "", 0 },
+        /* the name says secret: at any length */
+        { "GITHUB_TOKEN", "abc", 1 },
+        { "OPENAI_API_KEY", "sk", 0 },
+        { "OPENAI_API_KEY", "k-1", 1 },
+        { "apiKey", "value", 1 },
+        { "PGPASSWORD", "pw!", 1 },
+        { "MYSQL_PWD", "hunter2", 1 },
+        { "DB_PASS", "x9z", 1 },
+        { "AWS_SECRET_ACCESS_KEY", "wJalr", 1 },
+        { "CLIENT_CREDENTIALS", "c-1", 1 },
+        { "BASIC_AUTH", "u:p", 1 },
+        { "AUTHORIZATION", "xyz", 1 },
+        { "NPM_CONFIG__AUTH", "abc", 1 },
+        { "OAUTH_CLIENT", "abc", 1 },
+        { "SESSION_COOKIE", "abc", 1 },
+        { "GH_PAT", "abc", 1 },
+        /* the user's list, any case */
+        { "MY_THING", "abc", 1 },
+        { "my_other", "abc", 1 },
+        { "INTERNAL_ID", "abc", 1 },
+        { "INTERNAL_IDS", "abc", 0 },
+        /* the value looks like a token, whatever the name */
+        { "X", "ghp_16charsatleast0000", 1 },
+        { "X", "ghp_short", 0 },
+        { "X", "AKIAIOSFODNN7EXAMPLE", 1 },
+        { "X", "eyJhbGciOiJIUzI1NiJ9.e30.sig", 1 },
+        { "X", "Zq9xT4mLp2Rv8Kw3Nb7Y", 1 },
+        { "X", "0123456789abcdef0123456789abcdef", 1 },
+        { "X", "Bearer abc123", 1 },
+        { "X", "/Zq9xT4mLp2Rv8Kw3Nb7Y", 0 },
+        { "X", "Zq9xT4mL p2Rv8Kw3Nb7Y", 0 },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int got = berth_config_secret_env(names, rows[i].key,
+                                          strlen(rows[i].key), rows[i].value);
+        if (got != rows[i].secret)
+            fail_msg("%s=%s: %s, want %s", rows[i].key, rows[i].value,
+                     got ? "secret" : "not secret",
+                     rows[i].secret ? "secret" : "not secret");
+    }
+    /* a server's: the secret env values and every header value */
+    p = parse("{\"mcpServers\": {\"a\": {\"command\": \"x\", \"env\": "
+              "{\"MODE\": \"ready\", \"API_TOKEN\": \"abc\", \"D\": \"/srv\"}},"
+              " \"r\": {\"url\": \"https://h/mcp\", \"headers\": "
+              "{\"X-Tenant\": \"acme\", \"Authorization\": \"Bearer t0k\"}}}}");
+    assert_int_equal(p.rv, APR_SUCCESS);
+    apr_array_header_t *out = apr_array_make(test_pool, 4,
+                                             sizeof(const char *));
+    for (int i = 0; i < p.cfg->servers->nelts; i++)
+        berth_config_server_secrets(
+            p.cfg, APR_ARRAY_IDX(p.cfg->servers, i, berth_server_config_t *),
+            out);
+    assert_int_equal(out->nelts, 3);
+    assert_string_equal(APR_ARRAY_IDX(out, 0, const char *), "abc");
+    assert_string_equal(APR_ARRAY_IDX(out, 1, const char *), "acme");
+    assert_string_equal(APR_ARRAY_IDX(out, 2, const char *), "Bearer t0k");
+    /* env.secrets takes names and prefixes, as env.allow does */
+    p = parse("{\"env\": {\"secrets\": [\"A=B\"]}}");
+    assert_int_not_equal(p.rv, APR_SUCCESS);
+    assert_non_null(strstr(diag(&p, 1), "env.secrets[0]: \"A=B\" is not a "
+                                        "variable name"));
+}
+
 static void test_unreadable_file(void **state)
 {
     (void)state;
@@ -451,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_syntax_error_position),
         cmocka_unit_test(test_bom_and_jsonc),
         cmocka_unit_test(test_secrets_never_in_messages),
+        cmocka_unit_test(test_which_values_are_secrets),
         cmocka_unit_test(test_unreadable_file),
         cmocka_unit_test(test_settings_table),
         cmocka_unit_test(test_given_and_effective),

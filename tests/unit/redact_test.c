@@ -111,7 +111,7 @@ static void test_argv_and_literals(void **state)
     apr_array_header_t *secrets = apr_array_make(test_pool, 2,
                                                  sizeof(const char *));
     APR_ARRAY_PUSH(secrets, const char *) = "cfg-value-9";
-    APR_ARRAY_PUSH(secrets, const char *) = "ab"; /* too short to hunt */
+    APR_ARRAY_PUSH(secrets, const char *) = "ab"; /* short: stands alone */
     apr_array_header_t *r = berth_redact_argv(argv, secrets, test_pool);
     const char *want[] = { "run", "-e", "TOKEN=***", "--env", "K=***", "-e",
                            "NAME_ONLY", "-eX=***", "img", "--flag=***", NULL };
@@ -121,7 +121,42 @@ static void test_argv_and_literals(void **state)
     assert_string_equal(APR_ARRAY_IDX(argv, 2, const char *), "TOKEN=a b");
     assert_string_equal(berth_redact_text("x ab cfg-value-9 cfg-value-9 y",
                                           secrets, test_pool),
-                        "x ab *** *** y");
+                        "x *** *** *** y");
+}
+
+/* A secret is masked at any length (docs/config.md, "Secrets"): one of 8
+ * characters or more wherever it appears, a shorter one where no letter
+ * or digit joins it. */
+static void test_short_and_long_secrets(void **state)
+{
+    (void)state;
+    apr_array_header_t *secrets = apr_array_make(test_pool, 4,
+                                                 sizeof(const char *));
+    APR_ARRAY_PUSH(secrets, const char *) = "abc";
+    APR_ARRAY_PUSH(secrets, const char *) = "Zq9-long-secret";
+    APR_ARRAY_PUSH(secrets, const char *) = "-x1";
+    APR_ARRAY_PUSH(secrets, const char *) = "";
+    struct { const char *in, *out; } rows[] = {
+        { "fatal: abc config", "fatal: *** config" },
+        { "abc", "***" },
+        { "(abc)", "(***)" },
+        { "key=abc;next", "key=***;next" },
+        { "/opt/abc/bin", "/opt/***/bin" },
+        { "abc_x", "***_x" },
+        { "abcdef xabc xabcx abc9 Ã©" "abc", "abcdef xabc xabcx abc9 "
+          "Ã©" "abc" },
+        { "abcabc abc", "abcabc ***" },
+        { "/opt/Zq9-long-secret/bin", "/opt/***/bin" },
+        { "xZq9-long-secretx", "x***x" },
+        { "run-x1 a-x1b", "run*** a-x1b" },
+        { "no secret here", "no secret here" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const char *got = berth_redact_text(rows[i].in, secrets, test_pool);
+        if (strcmp(got, rows[i].out) != 0)
+            fail_msg("row %zu: [%s] -> [%s], want [%s]", i, rows[i].in, got,
+                     rows[i].out);
+    }
 }
 
 static char captured[1024];
@@ -158,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_forms),
         cmocka_unit_test(test_wrapped_lines_from_quoters),
         cmocka_unit_test(test_argv_and_literals),
+        cmocka_unit_test(test_short_and_long_secrets),
         cmocka_unit_test(test_log_lines),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
