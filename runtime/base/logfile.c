@@ -110,9 +110,9 @@ void berth_logfile_line(berth_logfile_t *lf, const char *line, apr_size_t len)
 {
     apr_pool_t *scratch;
     apr_pool_create(&scratch, NULL);
-    /* a server's stderr is not berth's to leak: the same redaction */
-    const char *clean = berth_redact_text(apr_pstrmemdup(scratch, line, len),
-                                          NULL, scratch);
+    /* a server's stderr is not berth's to leak: the log's redaction */
+    const char *clean = berth_redact_log_text(
+        apr_pstrmemdup(scratch, line, len), scratch);
     apr_size_t n = strlen(clean);
     apr_thread_mutex_lock(lf->lock);
     free(lf->tail[lf->next]);

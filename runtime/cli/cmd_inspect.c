@@ -488,7 +488,7 @@ int berth_cmd_plan(const berth_cmd_opts_t *opt, FILE *out, FILE *err,
     if (berth_spawnctx_plan(ctx, cfg, srv, berth_spawnctx_token(pool), &plan,
                             &why, pool) != APR_SUCCESS) {
         fprintf(err, "berth plan: %s: %s\n", srv->name,
-                berth_redact_text(why, NULL, pool));
+                berth_redact_log_text(why, pool));
         return BERTH_EXIT_FAILURE;
     }
     json_t *j = berth_plan_json(plan, pool);

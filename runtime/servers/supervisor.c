@@ -13,6 +13,7 @@
 #include "log.h"
 #include "platform.h"
 #include "process.h"
+#include "redact.h"
 #include "wait.h"
 
 /* One start of the server: its process and session. There is at most one
@@ -82,9 +83,12 @@ apr_interval_time_t berth_supervisor_next_backoff(
     return current * 2 > max ? max : current * 2;
 }
 
+/* The error is what berth status and berth call show: cleaned as a log
+ * line is, since it is one too. */
 static void set_error(berth_supervisor_t *s, const char *text)
 {
     apr_cpystrn(s->last_error, text ? text : "", sizeof s->last_error);
+    berth_redact_log_line(s->last_error, sizeof s->last_error);
 }
 
 /* Makes EV pending and wakes the supervisor's thread (lock held). */

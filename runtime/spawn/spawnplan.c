@@ -410,11 +410,16 @@ static apr_status_t plan_program(berth_plan_t *p,
         facts->probe(facts, shell) == BERTH_PROBE_EXEC) {
         reason(p, apr_pstrcat(pool, srv->command, " is not on the child's "
                               "PATH; the login shell may know it", NULL));
-        p->not_found = *searched ? searched : "an empty PATH";
+        /* for an error message: the server's secrets masked */
+        p->not_found = berth_redact_text(*searched ? searched
+                                                   : "an empty PATH",
+                                         p->secrets, pool);
         return wrap(p, in, line, error, pool);
     }
-    *error = apr_psprintf(pool, "command not found: %s (searched: %s)",
-                          srv->command, *searched ? searched : "an empty PATH");
+    *error = berth_redact_text(
+        apr_psprintf(pool, "command not found: %s (searched: %s)",
+                     srv->command, *searched ? searched : "an empty PATH"),
+        p->secrets, pool);
     return APR_ENOENT;
 }
 
@@ -477,7 +482,8 @@ json_t *berth_plan_json(const berth_plan_t *p, apr_pool_t *pool)
     json_object_set_new(o, "server", p->server ? json_string(p->server)
                                                : json_null());
     json_object_set_new(o, "mode", json_string(berth_plan_mode_name(p->mode)));
-    json_object_set_new(o, "program", json_string(p->program));
+    json_object_set_new(o, "program", json_string(berth_redact_text(
+                                          p->program, p->secrets, pool)));
     for (int i = 0; i < ra->nelts; i++)
         json_array_append_new(argv, json_string(APR_ARRAY_IDX(ra, i,
                                                               const char *)));
@@ -498,7 +504,9 @@ json_t *berth_plan_json(const berth_plan_t *p, apr_pool_t *pool)
                  : berth_redact_text(e, p->secrets, pool)));
     }
     json_object_set_new(o, "env", env);
-    json_object_set_new(o, "cwd", p->cwd ? json_string(p->cwd) : json_null());
+    json_object_set_new(o, "cwd", p->cwd ? json_string(berth_redact_text(
+                                               p->cwd, p->secrets, pool))
+                                         : json_null());
     json_object_set_new(o, "cidfile", p->cidfile ? json_string(p->cidfile)
                                                  : json_null());
     json_object_set_new(o, "wrapped", json_boolean(p->wrapped));

@@ -4,7 +4,8 @@
 #  - configured values that are no secrets stay visible in the log
 #    ("MODE": "ready" leaves "server fx ready" alone; "D": "<folder>" leaves
 #    the paths under it alone);
-#  - a secret of 3 characters is masked in the log;
+#  - a secret of 3 characters is masked, in the log, in berth status, in the
+#    server's own log file and in berth call's error;
 #  - a value that a reload made a secret is masked from then on, and one a
 #    later reload dropped is shown again.
 # Usage: redaction_test.sh BERTH FIXTURE SOURCE_DIR
@@ -52,6 +53,20 @@ grep -q "server fx ready (MCP" "$LOG" && ok || fail "a value that is no secret i
 grep -q "serving 2 servers from $TMP/c.json" "$LOG" && ok || fail "a path under a configured folder is masked: $(grep serving "$LOG")"
 grep -q "fatal: \*\*\* config" "$LOG" && ok || fail "the 3-character secret is not masked in the log: $(grep fatal "$LOG")"
 grep -q "bad config" "$LOG" && fail "the log shows the secret: $(grep 'bad config' "$LOG")" || ok
+# berth status: the server's last error, as the log has it
+st=$(status)
+err=$(echo "$st" | jq -r '.servers[] | select(.name == "broken") | .last_error')
+case "$err" in *"fatal: *** config"*) ok ;; *) fail "status last_error: $err" ;; esac
+case "$st" in *"bad config"*) fail "berth status shows the secret: $st" ;; *) ok ;; esac
+# the server's own log file
+slog=$HOME/.cache/berth/logs/broken.log
+[ -f "$slog" ] || slog=$(grep -o 'server logs in [^)]*' "$LOG" | head -1 | sed 's/server logs in //')/broken.log
+grep -q "fatal: \*\*\* config" "$slog" && ok || fail "the server's log file: $(cat "$slog" 2>&1)"
+grep -q "bad config" "$slog" && fail "the server's log file shows the secret" || ok
+# berth call reports the same failure with the same redaction
+"$BERTH" call broken echo --config "$TMP/c.json" >"$TMP/out" 2>"$TMP/err" </dev/null
+case "$(cat "$TMP/err")" in *"bad config"*) fail "berth call's error shows the secret: $(cat "$TMP/err")" ;;
+  *"fatal: *** config"*) ok ;; *) fail "berth call's error: $(cat "$TMP/err")" ;; esac
 
 # ---- a reload makes "ready" a secret: masked at once ------------------------
 config "\"fx\": { \"command\": \"$FIXTURE\", \"env\": { \"MODE\": \"x\", \"SESSION_TOKEN\": \"ready\" } }"

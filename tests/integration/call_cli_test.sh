@@ -67,6 +67,39 @@ has "$err" "failed to initialize"
 has "$err" "fatal: bad config"
 run 1 call missing anything "${C[@]}"
 has "$err" "command not found: no-such-mcp-server-anywhere (searched:"
+# an error masks what the plan masks, and shows what it shows: a folder of
+# the server's PATH that holds a secret, and one that holds none
+cat >"$TMP/notfound.json" <<'JSON'
+{ "mcpServers": {
+    "s": { "command": "no-such-mcp-server-anywhere",
+           "env": { "VAULT_TOKEN": "acme-s3cr3t-dir", "PATH": "/opt/acme-s3cr3t-dir/bin" } },
+    "v": { "command": "no-such-mcp-server-anywhere", "env": { "PATH": "/opt/tools/bin" } }
+} }
+JSON
+run 1 call s anything --config "$TMP/notfound.json"
+has "$err" "command not found: no-such-mcp-server-anywhere (searched: /opt/***/bin"
+case "$err" in *acme-s3cr3t-dir*) fail "the error shows a secret: $err" ;; *) ok ;; esac
+run 1 call v anything --config "$TMP/notfound.json"
+has "$err" "(searched: /opt/tools/bin"
+run 0 plan v --json --config "$TMP/notfound.json"
+[ "$(echo "$out" | jq -r '.env[] | select(startswith("PATH="))')" = "PATH=/opt/tools/bin" ] \
+  && ok || fail "berth plan hides a PATH the error shows: $(echo "$out" | jq -c .env)"
+# a program berth found in such a folder that cannot run: the start error
+# names it with the secret masked (what berth status shows too)
+if [ -z "$EMU" ]; then
+  mkdir -p "$TMP/acme-s3cr3t-dir/bin"
+  printf '#!/nonexistent/interpreter\n' >"$TMP/acme-s3cr3t-dir/bin/tool"
+  chmod 755 "$TMP/acme-s3cr3t-dir/bin/tool"
+  cat >"$TMP/cannotrun.json" <<JSON
+{ "mcpServers": { "t": { "command": "tool",
+    "env": { "VAULT_TOKEN": "acme-s3cr3t-dir", "PATH": "$TMP/acme-s3cr3t-dir/bin" } } } }
+JSON
+  run 1 call t anything --config "$TMP/cannotrun.json"
+  has "$err" "cannot run $TMP/***/bin/tool"
+  case "$err" in *acme-s3cr3t-dir*) fail "the start error shows a secret: $err" ;; *) ok ;; esac
+  run 0 plan t --json --config "$TMP/cannotrun.json"
+  [ "$(echo "$out" | jq -r .program)" = "$TMP/***/bin/tool" ] && ok || fail "plan program: $(echo "$out" | jq -r .program)"
+fi
 run 1 call remote x "${C[@]}"
 has "$err" "remote server"
 run 1 call nosuch x "${C[@]}"

@@ -208,6 +208,8 @@ static void test_cidfile_position_every_shape(void **state)
     }
 }
 
+static int json_has(const json_t *a, const char *s);
+
 static const char *env_of(const berth_plan_t *p, const char *key)
 {
     size_t kl = strlen(key);
@@ -340,6 +342,44 @@ static void test_program_search_and_fallbacks(void **state)
     fake_path(f, "./rel/tool", BERTH_PROBE_EXEC);
     assert_string_equal(plan_of(f, cfg, "d", none, NULL)->program,
                         "./rel/tool");
+}
+
+/* An error names what the plan would: a folder of the server's PATH that
+ * holds a secret is masked there as in the printed plan, and one that
+ * holds none is shown in both. */
+static void test_errors_redacted_as_the_plan(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"mcpServers\": {"
+        "\"s\": {\"command\": \"nowhere\", \"env\": {\"VAULT_TOKEN\": "
+        "\"acme-s3cr3t-dir\", \"PATH\": \"/opt/acme-s3cr3t-dir/bin\"}},"
+        "\"v\": {\"command\": \"nowhere\", \"env\": {\"PATH\": "
+        "\"/opt/tools/bin\"}}}}");
+    const char *env[] = { "PATH=/usr/local/bin:/usr/bin", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    berth_docker_t none = { NULL, BERTH_DOCKER_ABSENT, 0 };
+    fake_path(f, "/opt/tools/bin/tool", BERTH_PROBE_EXEC);
+    f->login_shell = "/bin/nosuchshell";
+    const char *error;
+    assert_null(plan_of(f, cfg, "s", none, &error));
+    assert_string_equal(error, "command not found: nowhere (searched: "
+                               "/opt/***/bin)");
+    assert_null(plan_of(f, cfg, "v", none, &error));
+    assert_string_equal(error, "command not found: nowhere (searched: "
+                               "/opt/tools/bin)");
+    /* with a login shell to ask, what the supervisor will say later */
+    f->login_shell = "/bin/bash";
+    fake_path(f, "/bin/bash", BERTH_PROBE_EXEC);
+    berth_plan_t *p = plan_of(f, cfg, "s", none, NULL);
+    assert_string_equal(p->not_found, "/opt/***/bin");
+    json_t *j = berth_plan_json(p, test_pool);
+    assert_true(json_has(json_object_get(j, "env"), "PATH=/opt/***/bin"));
+    assert_true(json_has(json_object_get(j, "env"), "VAULT_TOKEN=***"));
+    json_decref(j);
+    j = berth_plan_json(plan_of(f, cfg, "v", none, NULL), test_pool);
+    assert_true(json_has(json_object_get(j, "env"), "PATH=/opt/tools/bin"));
+    json_decref(j);
 }
 
 static void test_windows_batch_and_exe(void **state)
@@ -563,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_docker_dir_prepend),
         cmocka_unit_test(test_isolated_env_goes_into_container),
         cmocka_unit_test(test_program_search_and_fallbacks),
+        cmocka_unit_test(test_errors_redacted_as_the_plan),
         cmocka_unit_test(test_windows_batch_and_exe),
         cmocka_unit_test(test_remote_server_has_no_plan),
         cmocka_unit_test(test_plan_json_redacts),
