@@ -6,19 +6,23 @@
 #include <pcre2.h>
 
 /* One pattern for every form. Each alternative captures the value in a
- * group named v<N>; only that span is replaced.
- *   A  '-eKEY=V' or '--env=KEY=V' in POSIX/fish single quotes
+ * group named v<N>; only that span is replaced. Single-quoted values run
+ * through every way a quote is written inside them: '"'"' (POSIX), \'
+ * (fish), '\'' (POSIX, csh) and '' (PowerShell); \! and a backslashed line
+ * break (csh) are escapes like any other (the pattern is compiled DOTALL).
+ *   A  '-eKEY=V' or '--env=KEY=V' in single quotes
  *   B  "-eKEY=V" or "--env=KEY=V" in MSVCRT double quotes (cmd-escaped ^")
- *   C  -e 'KEY=V'   separate token, single-quoted ('"'"' and \' inside)
+ *   C  -e 'KEY=V'   separate token, single-quoted (as A inside)
  *   D  -e "KEY=V"   separate token, double-quoted (\" and \^" inside)
  *   E  -e KEY=V, -eKEY=V, --env=KEY=V unquoted (quoted segments inside)
  *   F  scheme://user:password@ in a URL */
 static const char pattern[] =
     "(?<![^\\s'\"^])(?:"
-    "'(?:-e|--env=)[A-Za-z_][A-Za-z0-9_]*=(?<vA>(?:[^'\\\\]|\\\\.|'\"'\"')*)"
+    "'(?:-e|--env=)[A-Za-z_][A-Za-z0-9_]*="
+    "(?<vA>(?:[^'\\\\]|\\\\.|'\"'\"'|'\\\\''|'')*)"
     "|\\^?\"(?:-e|--env=)[A-Za-z_][A-Za-z0-9_]*=(?<vB>(?:[^\"\\\\]|\\\\\\^?.)*)"
     "|(?:-e|--env)'?\\s+'[A-Za-z_][A-Za-z0-9_]*="
-    "(?<vC>(?:[^'\\\\]|\\\\.|'\"'\"')*)"
+    "(?<vC>(?:[^'\\\\]|\\\\.|'\"'\"'|'\\\\''|'')*)"
     "|(?:-e|--env)(?:\\^?\")?\\s+\\^?\"[A-Za-z_][A-Za-z0-9_]*="
     "(?<vD>(?:[^\"\\\\]|\\\\\\^?.)*)"
     "|(?:-e|--env)(?:'?\\s+|=)?[A-Za-z_][A-Za-z0-9_]*="
@@ -40,8 +44,8 @@ int berth_redact_init(void)
     PCRE2_SIZE off;
     if (g_re)
         return 0;
-    g_re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &err,
-                         &off, NULL);
+    g_re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                         PCRE2_DOTALL, &err, &off, NULL);
     if (!g_re)
         return -1;
     pcre2_jit_compile(g_re, PCRE2_JIT_COMPLETE); /* optional speed-up */

@@ -78,6 +78,19 @@ static const char *marker(const char *what, apr_pool_t *pool)
                         what, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 }
 
+/* The shell that runs the capture's script (plain commands every POSIX
+ * shell, fish and csh read alike): SHELL itself for those, else /bin/sh,
+ * which is also what pwsh -Login runs the profiles with. */
+static const char *capture_shell(const char *shell)
+{
+    int known;
+    berth_shell_family_t fam = berth_shell_family(shell, &known);
+    return known && (fam == BERTH_SHELL_POSIX || fam == BERTH_SHELL_FISH ||
+                     fam == BERTH_SHELL_CSH)
+               ? shell
+               : "/bin/sh";
+}
+
 berth_loginenv_t *berth_loginenv_capture(const berth_hostfacts_t *facts,
                                          apr_interval_time_t timeout,
                                          apr_pool_t *pool)
@@ -100,17 +113,26 @@ berth_loginenv_t *berth_loginenv_capture(const berth_hostfacts_t *facts,
     const char *end = marker("END", pool);
     const char *script = apr_psprintf(pool, "printf '%s'; env -0; printf '%s'",
                                       begin, end);
-    const char *argv[] = { facts->login_shell, "-l", "-c", script, NULL };
+    const char *shell = capture_shell(facts->login_shell);
+    const char *argv[5];
+    int n = 0;
+    argv[n++] = shell;
+    for (const char *const *f =
+             berth_shell_flags(berth_shell_family(shell, NULL));
+         *f; f++)
+        argv[n++] = *f;
+    argv[n++] = script;
+    argv[n] = NULL;
+    le->shell = shell;
     apr_status_t rv = facts->capture(facts, argv, NULL, NULL, timeout, &cap, pool);
     if (rv != APR_SUCCESS) {
-        le->error = apr_psprintf(pool, "could not run %s: %s",
-                                 facts->login_shell,
+        le->error = apr_psprintf(pool, "could not run %s: %s", shell,
                                  apr_strerror(rv, errbuf, sizeof errbuf));
         return le;
     }
     if (cap.timed_out) {
-        le->error = apr_psprintf(pool, "%s -l did not finish within %d s and "
-                                 "was killed", facts->login_shell,
+        le->error = apr_psprintf(pool, "%s %s did not finish within %d s and "
+                                 "was killed", shell, argv[1],
                                  (int)(timeout / APR_USEC_PER_SEC));
         return le;
     }

@@ -30,30 +30,55 @@ static const char *buf_done(buf_t *b)
     return b->elts;
 }
 
+/* Shells by their exact basename. A name that merely contains "sh"
+ * (pwsh, tcsh, xonsh) is no POSIX shell: it would get the wrong quoting. */
+static const struct {
+    const char *name;
+    berth_shell_family_t family;
+} known_shells[] = {
+    { "sh", BERTH_SHELL_POSIX },     { "bash", BERTH_SHELL_POSIX },
+    { "zsh", BERTH_SHELL_POSIX },    { "dash", BERTH_SHELL_POSIX },
+    { "ksh", BERTH_SHELL_POSIX },    { "ksh93", BERTH_SHELL_POSIX },
+    { "mksh", BERTH_SHELL_POSIX },   { "lksh", BERTH_SHELL_POSIX },
+    { "pdksh", BERTH_SHELL_POSIX },  { "oksh", BERTH_SHELL_POSIX },
+    { "ash", BERTH_SHELL_POSIX },    { "yash", BERTH_SHELL_POSIX },
+    { "posh", BERTH_SHELL_POSIX },   { "fish", BERTH_SHELL_FISH },
+    { "csh", BERTH_SHELL_CSH },      { "tcsh", BERTH_SHELL_CSH },
+    { "bsd-csh", BERTH_SHELL_CSH },  { "pwsh", BERTH_SHELL_PWSH },
+    { "pwsh-preview", BERTH_SHELL_PWSH },
+    { "cmd", BERTH_SHELL_CMD },
+};
+
 berth_shell_family_t berth_shell_family(const char *path, int *known)
 {
-    static const char *const posix[] = { "sh", "bash", "zsh", "dash", "ksh",
-                                         "mksh", "ash", "yash", "posh",
-                                         NULL };
     char name[64];
     const char *b = berth_path_basename(path);
     apr_cpystrn(name, b, sizeof name);
     size_t n = strlen(name);
-    if (n > 4 && apr_cstr_casecmp(name + n - 4, ".exe") == 0)
+    /* Windows names: without .exe, in any case */
+    int exe = n > 4 && apr_cstr_casecmp(name + n - 4, ".exe") == 0;
+    if (exe)
         name[n - 4] = '\0';
     if (known)
         *known = 1;
-    if (apr_cstr_casecmp(name, "cmd") == 0)
-        return BERTH_SHELL_CMD;
-    if (strcmp(name, "fish") == 0)
-        return BERTH_SHELL_FISH;
-    for (const char *const *p = posix; *p; p++)
-        if (strcmp(name, *p) == 0)
-            return BERTH_SHELL_POSIX;
-    /* Git Bash, MSYS and friends: a name containing "sh" */
+    for (size_t i = 0; i < sizeof known_shells / sizeof known_shells[0];
+         i++) {
+        const char *k = known_shells[i].name;
+        if (exe || known_shells[i].family == BERTH_SHELL_CMD
+                ? apr_cstr_casecmp(name, k) == 0
+                : strcmp(name, k) == 0)
+            return known_shells[i].family;
+    }
     if (known)
-        *known = strstr(name, "sh") != NULL;
+        *known = 0;
     return BERTH_SHELL_POSIX;
+}
+
+const char *const *berth_shell_flags(berth_shell_family_t family)
+{
+    static const char *const login_c[] = { "-l", "-c", NULL };
+    static const char *const c_only[] = { "-c", NULL };
+    return family == BERTH_SHELL_CSH ? c_only : login_c;
 }
 
 int berth_shell_refuses_login(const char *path)
@@ -107,6 +132,52 @@ const char *berth_quote_fish(const char *arg, apr_pool_t *pool)
     return buf_done(b);
 }
 
+const char *berth_quote_csh(const char *arg, apr_pool_t *pool)
+{
+    if (posix_safe(arg))
+        return apr_pstrdup(pool, arg);
+    buf_t *b = buf_new(pool, strlen(arg) + 2);
+    buf_c(b, '\'');
+    for (const char *c = arg; *c; c++) {
+        if (*c == '\'')
+            buf_s(b, "'\\''");
+        else if (*c == '!' || *c == '\n')
+            buf_c(b, '\\');
+        if (*c != '\'')
+            buf_c(b, *c);
+    }
+    buf_c(b, '\'');
+    return buf_done(b);
+}
+
+/* The length of the single-quote character at C in PowerShell's eyes
+ * (', or U+2018 to U+201B in UTF-8), or 0. */
+static size_t pwsh_quote_len(const char *c)
+{
+    const unsigned char *u = (const unsigned char *)c;
+    if (*u == '\'')
+        return 1;
+    if (u[0] == 0xe2 && u[1] == 0x80 && u[2] >= 0x98 && u[2] <= 0x9b)
+        return 3;
+    return 0;
+}
+
+const char *berth_quote_pwsh(const char *arg, apr_pool_t *pool)
+{
+    buf_t *b = buf_new(pool, strlen(arg) + 2);
+    buf_c(b, '\'');
+    for (const char *c = arg; *c;) {
+        size_t q = pwsh_quote_len(c);
+        size_t n = q ? q : 1;
+        for (int twice = q ? 2 : 1; twice; twice--)
+            for (size_t i = 0; i < n; i++)
+                buf_c(b, c[i]);
+        c += n;
+    }
+    buf_c(b, '\'');
+    return buf_done(b);
+}
+
 const char *berth_quote_msvcrt(const char *arg, apr_pool_t *pool)
 {
     if (*arg && !strpbrk(arg, " \t\n\v\""))
@@ -151,12 +222,16 @@ const char *berth_join_shell(const apr_array_header_t *argv,
                              berth_shell_family_t family, apr_pool_t *pool)
 {
     buf_t *b = buf_new(pool, 256);
+    if (family == BERTH_SHELL_PWSH)
+        buf_s(b, "& ");
     for (int i = 0; i < argv->nelts; i++) {
         const char *a = APR_ARRAY_IDX(argv, i, const char *);
         if (i)
             buf_c(b, ' ');
-        buf_s(b, family == BERTH_SHELL_FISH ? berth_quote_fish(a, pool)
-                                            : berth_quote_posix(a, pool));
+        buf_s(b, family == BERTH_SHELL_FISH   ? berth_quote_fish(a, pool)
+                 : family == BERTH_SHELL_CSH  ? berth_quote_csh(a, pool)
+                 : family == BERTH_SHELL_PWSH ? berth_quote_pwsh(a, pool)
+                                              : berth_quote_posix(a, pool));
     }
     return buf_done(b);
 }
@@ -207,7 +282,22 @@ apr_status_t berth_cmd_wrap(const char *comspec, const apr_array_header_t *argv,
 
 static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 
-static apr_status_t parse_words(const char *line, int fish,
+typedef enum { WORDS_POSIX, WORDS_FISH, WORDS_CSH } words_t;
+
+/* Inside '...' at C (past the quote): how many bytes of escape KIND's
+ * shell drops before the next character, 0 for none. */
+static size_t single_quote_escape(const char *c, words_t kind)
+{
+    if (*c != '\\')
+        return 0;
+    if (kind == WORDS_FISH && (c[1] == '\\' || c[1] == '\''))
+        return 1;
+    if (kind == WORDS_CSH && (c[1] == '!' || c[1] == '\n'))
+        return 1;
+    return 0;
+}
+
+static apr_status_t parse_words(const char *line, words_t kind,
                                 apr_array_header_t **argv, apr_pool_t *pool)
 {
     apr_array_header_t *out = apr_array_make(pool, 8, sizeof(const char *));
@@ -223,8 +313,7 @@ static apr_status_t parse_words(const char *line, int fish,
                 for (c++; *c != '\''; c++) {
                     if (!*c)
                         return APR_EINVAL;
-                    if (fish && *c == '\\' && (c[1] == '\\' || c[1] == '\''))
-                        c++;
+                    c += single_quote_escape(c, kind);
                     buf_c(w, *c);
                 }
                 c++;
@@ -253,13 +342,68 @@ static apr_status_t parse_words(const char *line, int fish,
 apr_status_t berth_parse_posix(const char *line, apr_array_header_t **argv,
                                apr_pool_t *pool)
 {
-    return parse_words(line, 0, argv, pool);
+    return parse_words(line, WORDS_POSIX, argv, pool);
 }
 
 apr_status_t berth_parse_fish(const char *line, apr_array_header_t **argv,
                               apr_pool_t *pool)
 {
-    return parse_words(line, 1, argv, pool);
+    return parse_words(line, WORDS_FISH, argv, pool);
+}
+
+apr_status_t berth_parse_csh(const char *line, apr_array_header_t **argv,
+                             apr_pool_t *pool)
+{
+    return parse_words(line, WORDS_CSH, argv, pool);
+}
+
+/* One single-quoted PowerShell string at *C (on its opening quote): its
+ * text, with *C moved past the closing quote; NULL when it never closes. */
+static const char *pwsh_string(const char **c, apr_pool_t *pool)
+{
+    buf_t *w = buf_new(pool, 32);
+    const char *p = *c + pwsh_quote_len(*c);
+    for (;;) {
+        size_t q = pwsh_quote_len(p);
+        if (!*p)
+            return NULL;
+        if (!q) {
+            buf_c(w, *p++);
+            continue;
+        }
+        size_t q2 = pwsh_quote_len(p + q);
+        if (!q2)
+            break;
+        /* a doubled quote character is the second one, literally */
+        for (size_t i = 0; i < q2; i++)
+            buf_c(w, p[q + i]);
+        p += q + q2;
+    }
+    *c = p + pwsh_quote_len(p);
+    return buf_done(w);
+}
+
+apr_status_t berth_parse_pwsh(const char *line, apr_array_header_t **argv,
+                              apr_pool_t *pool)
+{
+    apr_array_header_t *out = apr_array_make(pool, 8, sizeof(const char *));
+    const char *c = line;
+    if (c[0] == '&' && c[1] == ' ')
+        c += 2;
+    for (;;) {
+        while (*c == ' ')
+            c++;
+        if (!*c)
+            break;
+        if (!pwsh_quote_len(c))
+            return APR_EINVAL;
+        const char *word = pwsh_string(&c, pool);
+        if (!word || (*c && *c != ' '))
+            return APR_EINVAL;
+        APR_ARRAY_PUSH(out, const char *) = word;
+    }
+    *argv = out;
+    return APR_SUCCESS;
 }
 
 apr_array_header_t *berth_parse_msvcrt(const char *cmdline, apr_pool_t *pool)

@@ -98,21 +98,39 @@ static int is_batch(const char *path)
                      apr_cstr_casecmp(path + n - 4, ".bat") == 0);
 }
 
+/* The shell that wraps for the login shell: the login shell itself when
+ * berth knows its family (*FAM), else /bin/sh (Windows: cmd.exe), said in
+ * the plan: quoting for a shell berth does not know could run something
+ * else than the planned argv. */
+static const char *wrapping_shell(berth_plan_t *p, const berth_plan_in_t *in,
+                                  berth_shell_family_t *fam, apr_pool_t *pool)
+{
+    int win = in->facts->os == BERTH_OS_WINDOWS;
+    const char *shell = in->facts->login_shell;
+    int known = 1;
+    if (!shell || !*shell)
+        shell = win ? "cmd.exe" : "/bin/sh";
+    *fam = berth_shell_family(shell, &known);
+    if (!win && *fam == BERTH_SHELL_CMD)
+        known = 0;
+    if (known)
+        return shell;
+    const char *instead = win ? "cmd.exe" : "/bin/sh";
+    reason(p, apr_psprintf(pool, "the login shell %s is not one berth knows "
+                           "how to quote for; %s runs the command line "
+                           "instead", shell, instead));
+    *fam = berth_shell_family(instead, NULL);
+    return instead;
+}
+
 /* Wraps ARGV in the login shell (or cmd.exe on Windows) and fills the plan's
  * program, argv and command line. */
 static apr_status_t wrap(berth_plan_t *p, const berth_plan_in_t *in,
                          const apr_array_header_t *argv, const char **error,
                          apr_pool_t *pool)
 {
-    const berth_hostfacts_t *facts = in->facts;
-    const char *shell = facts->login_shell;
-    int known = 1;
     berth_shell_family_t fam;
-    if (!shell || !*shell)
-        shell = facts->os == BERTH_OS_WINDOWS ? "cmd.exe" : "/bin/sh";
-    fam = berth_shell_family(shell, &known);
-    if (facts->os != BERTH_OS_WINDOWS && fam == BERTH_SHELL_CMD)
-        fam = BERTH_SHELL_POSIX;
+    const char *shell = wrapping_shell(p, in, &fam, pool);
     p->wrapped = 1;
     p->shell = shell;
     p->program = shell;
@@ -132,14 +150,11 @@ static apr_status_t wrap(berth_plan_t *p, const berth_plan_in_t *in,
         add(p->argv, apr_pstrcat(pool, "\"", inner, "\"", NULL));
         return APR_SUCCESS;
     }
-    if (!known)
-        reason(p, apr_psprintf(pool, "the shell %s is not one berth knows; "
-                               "quoted for POSIX shells", shell));
     add(p->argv, shell);
-    add(p->argv, "-l");
-    add(p->argv, "-c");
+    for (const char *const *f = berth_shell_flags(fam); *f; f++)
+        add(p->argv, *f);
     add(p->argv, berth_join_shell(argv, fam, pool));
-    if (facts->os == BERTH_OS_WINDOWS)
+    if (in->facts->os == BERTH_OS_WINDOWS)
         p->command_line = berth_join_windows(p->argv, pool);
     return APR_SUCCESS;
 }

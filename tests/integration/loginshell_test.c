@@ -41,13 +41,22 @@ static int valid_key(const char *e)
     return 1;
 }
 
+/* Where a fake login shell of KIND goes: a folder of its own, the file
+ * named sh, since berth runs only shells it knows by name. */
+static const char *fake_shell_path(const char *kind)
+{
+    const char *dir = apr_pstrcat(test_pool, g_tmp, "/", kind, NULL);
+    mkdir(dir, 0755);
+    return apr_pstrcat(test_pool, dir, "/sh", NULL);
+}
+
 /* A login shell whose rc files are noisy: banners before and after the
  * command, and a NUL-separated record that looks like env output, all outside
  * what berth asked for; and an env that also prints records whose key is no
  * variable name. Only -l makes it export anything. */
 static const char *noisy_login_shell(const char *extra_dir)
 {
-    const char *path = apr_pstrcat(test_pool, g_tmp, "/noisy-sh", NULL);
+    const char *path = fake_shell_path("noisy");
     write_file(path, apr_psprintf(test_pool,
         "#!/bin/sh\n"
         "login=0\n"
@@ -184,6 +193,46 @@ static void test_capture_uses_given_env(void **state)
     assert_string_equal(cap.out, "PATH=/usr/bin:/bin\nONLY_THIS=yes\n");
 }
 
+/* The capture runs the way a wrap does: csh and tcsh with -c alone (tcsh
+ * refuses -l beside -c), reading ~/.cshrc; a shell berth does not know is
+ * never run, /bin/sh -l is. */
+static void test_capture_through_csh_and_unknown_shells(void **state)
+{
+    (void)state;
+    const char *home = apr_pstrcat(test_pool, g_tmp, "/cshhome", NULL);
+    mkdir(home, 0755);
+    write_file(apr_pstrcat(test_pool, home, "/.cshrc", NULL),
+               "setenv FROM_CSHRC yes\n", 0644);
+    static const char *const names[] = { "tcsh", "csh", NULL };
+    int ran = 0;
+    for (const char *const *n = names; *n; n++) {
+        const char *sh = find_binary(*n);
+        if (!sh)
+            continue;
+        berth_hostfacts_t *f = real_facts(sh);
+        berth_env_set(f, f->env, "HOME", home);
+        berth_loginenv_t *le = berth_loginenv_capture(
+            f, 5 * APR_USEC_PER_SEC, test_pool);
+        if (!le->captured)
+            fail_msg("%s: %s", sh, le->error);
+        assert_string_equal(le->shell, sh);
+        assert_string_equal(berth_env_get(f, le->env, "FROM_CSHRC"), "yes");
+        ran++;
+    }
+    if (!ran)
+        print_message("neither tcsh nor csh is installed (.ci/setup "
+                      "installs both)\n");
+    const char *odd = fake_shell_path("odd");
+    odd = apr_pstrcat(test_pool, odd, "-xonsh", NULL);
+    write_file(odd, "#!/bin/sh\necho 'must not be run' >&2\nexit 1\n", 0755);
+    berth_loginenv_t *le = berth_loginenv_capture(real_facts(odd),
+                                                  5 * APR_USEC_PER_SEC,
+                                                  test_pool);
+    if (!le->captured)
+        fail_msg("%s: %s", odd, le->error);
+    assert_string_equal(le->shell, "/bin/sh");
+}
+
 /* A capture that cannot start leaves no descriptor open: a program that is
  * not there, and every point where descriptors run out (a limit just above
  * those open now). */
@@ -251,7 +300,7 @@ static pid_t read_pid(const char *file)
 static void test_hung_login_shell_is_killed_with_its_group(void **state)
 {
     (void)state;
-    const char *sh = apr_pstrcat(test_pool, g_tmp, "/hung-sh", NULL);
+    const char *sh = fake_shell_path("hung");
     const char *gpid_file = apr_pstrcat(test_pool, g_tmp, "/grandchild.pid",
                                         NULL);
     const char *spid_file = apr_pstrcat(test_pool, g_tmp, "/shell.pid", NULL);
@@ -299,7 +348,7 @@ static void test_hung_login_shell_is_killed_with_its_group(void **state)
 static void test_background_job_does_not_stall_capture(void **state)
 {
     (void)state;
-    const char *sh = apr_pstrcat(test_pool, g_tmp, "/agent-sh", NULL);
+    const char *sh = fake_shell_path("agent");
     const char *gpid_file = apr_pstrcat(test_pool, g_tmp, "/agent.pid", NULL);
     write_file(sh, apr_psprintf(test_pool,
         "#!/bin/sh\n"
@@ -340,7 +389,7 @@ static void test_docker_from_login_shell_last_line(void **state)
     assert_int_equal(mkdir(bin, 0755), 0);
     const char *docker = apr_pstrcat(test_pool, bin, "/docker", NULL);
     write_file(docker, "#!/bin/sh\nexit 0\n", 0755);
-    const char *sh = apr_pstrcat(test_pool, g_tmp, "/banner-sh", NULL);
+    const char *sh = fake_shell_path("banner");
     write_file(sh, apr_psprintf(test_pool,
         "#!/bin/sh\n"
         "if [ \"$1\" = -l ]; then\n"
@@ -368,7 +417,7 @@ static void test_docker_from_login_shell_last_line(void **state)
 static void test_docker_from_login_shell_function_name(void **state)
 {
     (void)state;
-    const char *sh = apr_pstrcat(test_pool, g_tmp, "/func-sh", NULL);
+    const char *sh = fake_shell_path("func");
     write_file(sh,
         "#!/bin/sh\n"
         "if [ \"$1\" = -l ]; then\n"
@@ -407,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_capture_takes_only_the_login_env),
         cmocka_unit_test(test_fake_shell_gates_on_login),
         cmocka_unit_test(test_capture_uses_given_env),
+        cmocka_unit_test(test_capture_through_csh_and_unknown_shells),
         cmocka_unit_test(test_failed_capture_leaks_no_descriptor),
         cmocka_unit_test(test_hung_login_shell_is_killed_with_its_group),
         cmocka_unit_test(test_background_job_does_not_stall_capture),

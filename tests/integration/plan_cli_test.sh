@@ -31,10 +31,10 @@ contains() { # contains DESC TEXT PART
 
 BIN=$TMP/bin                 # on PATH, holds the fake docker
 HOMEDIR=$TMP/home
-SH=$TMP/shells/login-sh      # the fake login shell (SHELL)
+SH=$TMP/shells/login/sh      # the fake login shell (SHELL), named as one berth knows
 REC=$TMP/docker-argv         # what the fake docker received, NUL-separated
 DOWN=$TMP/daemon-down        # when present, docker info fails
-mkdir -p "$BIN" "$HOMEDIR" "$TMP/shells" "$TMP/loginbin"
+mkdir -p "$BIN" "$HOMEDIR" "$TMP/shells/login" "$TMP/loginbin"
 
 fake_docker() { # fake_docker PATH
   cat >"$1" <<EOF
@@ -232,22 +232,34 @@ same_list() {
 }
 
 shells=("$SH")
-for s in bash zsh fish; do
+for s in bash zsh fish tcsh csh; do
   p=$(command -v "$s") && shells+=("$p") || note "$s not installed: its wrap is not executed (.ci/setup installs it)"
 done
+# shells berth does not know (docs/spawn.md, "Quoting"): stand-ins that
+# fail whatever they are asked, since berth must run /bin/sh instead
+for s in xonsh elvish; do
+  printf '#!/bin/sh\necho "%s must not be run" >&2\nexit 1\n' "$s" >"$TMP/shells/$s"
+  chmod 755 "$TMP/shells/$s"
+  shells+=("$TMP/shells/$s")
+done
 for shell in "${shells[@]}"; do
+  case "$(basename "$shell")" in xonsh|elvish) wrapper=/bin/sh ;; *) wrapper=$shell ;; esac
   for srv in dock iso; do
     runb PATH="$B_PATH" SHELL="$shell" HOME="$HOMEDIR" LANG=C.UTF-8 -- plan "$srv" --json --config "$TMP/hostile.json"
     ok_json "plan $srv with SHELL=$shell" || continue
-    eq "$srv with SHELL=$shell: wrapped by it" "$(jqr .program)" "$shell"
+    eq "$srv with SHELL=$shell: wrapped by $wrapper" "$(jqr .program)" "$wrapper"
+    if [ "$wrapper" != "$shell" ]; then
+      contains "$srv with SHELL=$shell: the plan says so" "$(jqr '.reasons | join("\n")')" \
+        "the login shell $shell is not one berth knows how to quote for; /bin/sh runs the command"
+    fi
     cid=$(jqr .cidfile)
     labels
-    exec_plan "$srv via $shell -l -c" || continue
+    exec_plan "$srv via $shell" || continue
     if [ "$srv" = dock ]; then
-      same_list "$srv via $(basename "$shell") -l -c" run --cidfile "$cid" "${dock_labels[@]}" "${dock_tail[@]}" -- "${got[@]}"
+      same_list "$srv via $(basename "$shell")" run --cidfile "$cid" "${dock_labels[@]}" "${dock_tail[@]}" -- "${got[@]}"
     else
-      same_list "$srv via $(basename "$shell") -l -c (head)" run --cidfile "$cid" -- "${got[@]:0:3}"
-      same_list "$srv via $(basename "$shell") -l -c (tail)" "${iso_tail[@]}" -- "${got[@]: -${#iso_tail[@]}}"
+      same_list "$srv via $(basename "$shell") (head)" run --cidfile "$cid" -- "${got[@]:0:3}"
+      same_list "$srv via $(basename "$shell") (tail)" "${iso_tail[@]}" -- "${got[@]: -${#iso_tail[@]}}"
     fi
   done
 done

@@ -1,8 +1,9 @@
 /* docs/spawn.md's quoting, proven with real shells: the docker argv, with
  * `--cidfile <path>` right after `run`, is quoted by berth_join_shell for the
- * shell that will read it, handed to a REAL /bin/sh, bash, zsh and fish
- * (plain and as login shells, exactly as the plan wraps: `<shell> -l -c
- * LINE`), and the program that runs (tests/fixtures/argv_dump) must receive
+ * shell that will read it, handed to a REAL /bin/sh, bash, zsh, fish (plain
+ * and as login shells, exactly as the plan wraps: `<shell> -l -c LINE`),
+ * tcsh and csh (`<shell> -c LINE`, as the plan wraps them) and pwsh where
+ * it is installed, and the program that runs (tests/fixtures/argv_dump) must receive
  * exactly the planned arguments. The Windows command line is proven with the
  * project's CommandLineToArgvW and cmd.exe parsers.
  *
@@ -109,10 +110,12 @@ static apr_array_header_t *split_nul(const char *what, const run_t *r)
     return a;
 }
 
-/* Runs SHELL [-l] -c LINE with an empty HOME (and XDG dirs) of its own, so
- * no rc file of the machine's user adds noise; returns what argv_dump got. */
-static apr_array_header_t *run_shell(const char *shell, int login,
-                                     const char *line, const char *what)
+/* Runs SHELL FLAGS... LINE with an empty HOME (and XDG dirs) of its own,
+ * so no rc file of the machine's user adds noise; returns what argv_dump
+ * got. */
+static apr_array_header_t *run_shell_flags(const char *shell,
+                                           const char *const *flags,
+                                           const char *line, const char *what)
 {
     const char *home = make_temp_dir("home");
     const char *envp[] = {
@@ -124,12 +127,11 @@ static apr_array_header_t *run_shell(const char *shell, int login,
         "TERM=dumb",
         NULL
     };
-    const char *argv[5];
+    const char *argv[6];
     int n = 0;
     argv[n++] = shell;
-    if (login)
-        argv[n++] = "-l";
-    argv[n++] = "-c";
+    for (; *flags && n < 4; flags++)
+        argv[n++] = *flags;
     argv[n++] = line;
     argv[n] = NULL;
     run_t r;
@@ -140,6 +142,14 @@ static apr_array_header_t *run_shell(const char *shell, int login,
                  shell, r.exited ? "with status" : "by signal", r.status,
                  r.timed_out ? " (timed out)" : "", shows(r.err), shows(line));
     return split_nul(what, &r);
+}
+
+/* SHELL [-l] -c LINE */
+static apr_array_header_t *run_shell(const char *shell, int login,
+                                     const char *line, const char *what)
+{
+    static const char *const with_l[] = { "-l", "-c", NULL };
+    return run_shell_flags(shell, login ? with_l : with_l + 1, line, what);
 }
 
 static const char *shell_or_skip(const char *name)
@@ -167,6 +177,72 @@ static void roundtrip(const char *shell, int login,
     assert_string_equal(APR_ARRAY_IDX(got, 1, const char *), "--cidfile");
     assert_string_equal(APR_ARRAY_IDX(got, 2, const char *), CIDFILE_POSIX);
     assert_same_argv(what, line, want, 1, got);
+}
+
+/* The wrap as a plan makes it for a shell of FAMILY: its own flags
+ * (berth_shell_flags: csh and tcsh get -c alone). */
+static void roundtrip_as_planned(const char *shell,
+                                 berth_shell_family_t family)
+{
+    apr_array_header_t *want = docker_argv(g_prog, CIDFILE_POSIX, N_HOSTILE);
+    const char *line = berth_join_shell(want, family, test_pool);
+    const char *what = apr_psprintf(test_pool, "%s (as planned)", shell);
+    apr_array_header_t *got = run_shell_flags(
+        shell, berth_shell_flags(family), line, what);
+    assert_same_argv(what, line, want, 1, got);
+}
+
+static void test_tcsh(void **state)
+{
+    (void)state;
+    roundtrip_as_planned(shell_or_skip("tcsh"), BERTH_SHELL_CSH);
+}
+
+/* Debian's csh is bsd-csh, OpenBSD's: older rules than tcsh's. */
+static void test_csh(void **state)
+{
+    (void)state;
+    roundtrip_as_planned(shell_or_skip("csh"), BERTH_SHELL_CSH);
+}
+
+/* csh expands history (!) even in -c, and a bare quote cannot hold a line
+ * break: both are what csh quoting is for. */
+static void test_csh_history_and_line_breaks(void **state)
+{
+    (void)state;
+    static const char *const names[] = { "tcsh", "csh", NULL };
+    static const char *const items[] = { "run", "!x", "a!b", "!!", "!$",
+                                         "\\!", "a\\", "x\n", "\n!\n",
+                                         "'!'", NULL };
+    for (const char *const *n = names; *n; n++) {
+        const char *sh = find_binary(*n);
+        if (!sh)
+            continue;
+        apr_array_header_t *full = apr_array_make(test_pool, 8,
+                                                  sizeof(const char *));
+        APR_ARRAY_PUSH(full, const char *) = g_prog;
+        for (const char *const *i = items; *i; i++)
+            APR_ARRAY_PUSH(full, const char *) = *i;
+        const char *line = berth_join_shell(full, BERTH_SHELL_CSH, test_pool);
+        apr_array_header_t *got = run_shell_flags(
+            sh, berth_shell_flags(BERTH_SHELL_CSH), line, sh);
+        assert_same_argv(sh, line, full, 1, got);
+    }
+}
+
+/* PowerShell 7 is not in Debian 12 (nor reachable here otherwise): its
+ * quoting is proven by its documented rules (shellquote_test.c and
+ * test_project_parsers_agree); a machine that has pwsh runs this too. */
+static void test_pwsh(void **state)
+{
+    (void)state;
+    const char *pwsh = find_binary("pwsh");
+    if (!pwsh) {
+        print_message("pwsh is not installed (Debian 12 has no package for "
+                      "it): skipped; its rules are tested without it\n");
+        skip();
+    }
+    roundtrip_as_planned(pwsh, BERTH_SHELL_PWSH);
 }
 
 static void test_sh(void **state)
@@ -219,7 +295,7 @@ static void test_family_from_real_shell_names(void **state)
 {
     (void)state;
     static const char *const names[] = { "sh", "bash", "zsh", "dash", "fish",
-                                         NULL };
+                                         "tcsh", "csh", "pwsh", NULL };
     for (const char *const *n = names; *n; n++) {
         const char *p = find_binary(*n);
         if (!p)
@@ -230,7 +306,8 @@ static void test_family_from_real_shell_names(void **state)
         apr_array_header_t *want = docker_argv(g_prog, CIDFILE_POSIX,
                                                N_HOSTILE);
         const char *line = berth_join_shell(want, fam, test_pool);
-        apr_array_header_t *got = run_shell(p, 1, line, p);
+        apr_array_header_t *got = run_shell_flags(
+            p, berth_shell_flags(fam), line, p);
         assert_same_argv(p, line, want, 1, got);
     }
 }
@@ -287,6 +364,12 @@ static void test_project_parsers_agree(void **state)
     line = berth_join_shell(want, BERTH_SHELL_FISH, test_pool);
     assert_int_equal(berth_parse_fish(line, &got, test_pool), APR_SUCCESS);
     assert_same_argv("berth_parse_fish", line, want, 0, got);
+    line = berth_join_shell(want, BERTH_SHELL_CSH, test_pool);
+    assert_int_equal(berth_parse_csh(line, &got, test_pool), APR_SUCCESS);
+    assert_same_argv("berth_parse_csh", line, want, 0, got);
+    line = berth_join_shell(want, BERTH_SHELL_PWSH, test_pool);
+    assert_int_equal(berth_parse_pwsh(line, &got, test_pool), APR_SUCCESS);
+    assert_same_argv("berth_parse_pwsh", line, want, 0, got);
 }
 
 /* ---- Windows ---- */
@@ -427,6 +510,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_zsh_login),
         cmocka_unit_test(test_fish),
         cmocka_unit_test(test_fish_login),
+        cmocka_unit_test(test_tcsh),
+        cmocka_unit_test(test_csh),
+        cmocka_unit_test(test_csh_history_and_line_breaks),
+        cmocka_unit_test(test_pwsh),
         cmocka_unit_test(test_family_from_real_shell_names),
         cmocka_unit_test(test_zsh_leading_equals),
         cmocka_unit_test(test_fish_percent_self),

@@ -68,7 +68,8 @@ static void test_wrapped_lines_from_quoters(void **state)
 {
     (void)state;
     const char *secrets[] = { "s3cr3t", "s3 cr3t", "s3'cr\"3t", "s3\\cr3t\\",
-                              "s3$cr3t`x`", "s3%cr3t^&", NULL };
+                              "s3$cr3t`x`", "s3%cr3t^&", "s3!cr3t'!'",
+                              "s3\ncr3t\n", "s3\xe2\x80\x99" "cr3t''", NULL };
     for (int s = 0; secrets[s]; s++) {
         apr_array_header_t *argv = apr_array_make(test_pool, 8,
                                                   sizeof(const char *));
@@ -80,14 +81,19 @@ static void test_wrapped_lines_from_quoters(void **state)
         APR_ARRAY_PUSH(argv, const char *) =
             apr_pstrcat(test_pool, "--env=OTHER=", secrets[s], NULL);
         APR_ARRAY_PUSH(argv, const char *) = "img";
-        const char *line;
+        const char *line = "";
+        /* cmd.exe refuses line breaks */
         berth_cmd_wrap("cmd.exe", argv, &line, NULL, test_pool);
         const char *lines[] = {
             berth_join_shell(argv, BERTH_SHELL_POSIX, test_pool),
             berth_join_shell(argv, BERTH_SHELL_FISH, test_pool),
+            berth_join_shell(argv, BERTH_SHELL_CSH, test_pool),
+            berth_join_shell(argv, BERTH_SHELL_PWSH, test_pool),
             berth_join_windows(argv, test_pool), line, NULL
         };
         for (int l = 0; lines[l]; l++) {
+            if (!*lines[l])
+                continue; /* the cmd.exe line of a refused line break */
             const char *got = red(lines[l]);
             /* the distinctive middle of each secret */
             if (strstr(got, "cr3t") || strstr(got, "cr\"3t"))

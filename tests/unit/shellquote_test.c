@@ -119,6 +119,16 @@ static void test_round_trips(void **state)
                                       &back, test_pool),
                      APR_SUCCESS);
     assert_same(back, argv);
+    assert_int_equal(berth_parse_csh(berth_join_shell(argv, BERTH_SHELL_CSH,
+                                                      test_pool),
+                                     &back, test_pool),
+                     APR_SUCCESS);
+    assert_same(back, argv);
+    assert_int_equal(berth_parse_pwsh(berth_join_shell(argv, BERTH_SHELL_PWSH,
+                                                       test_pool),
+                                      &back, test_pool),
+                     APR_SUCCESS);
+    assert_same(back, argv);
     assert_same(berth_parse_msvcrt(berth_join_windows(argv, test_pool),
                                    test_pool),
                 argv);
@@ -151,6 +161,8 @@ static void test_round_trips(void **state)
                              34), 0);
 }
 
+/* Shells by their exact basename (docs/spawn.md, "Quoting"): a name that
+ * merely contains "sh" is no POSIX shell. */
 static void test_shell_family(void **state)
 {
     (void)state;
@@ -159,20 +171,87 @@ static void test_shell_family(void **state)
         { "/usr/bin/zsh", BERTH_SHELL_POSIX, 1 },
         { "/bin/dash", BERTH_SHELL_POSIX, 1 },
         { "/bin/ksh", BERTH_SHELL_POSIX, 1 },
+        { "/bin/mksh", BERTH_SHELL_POSIX, 1 },
         { "/bin/sh", BERTH_SHELL_POSIX, 1 },
         { "/opt/homebrew/bin/fish", BERTH_SHELL_FISH, 1 },
+        { "/bin/csh", BERTH_SHELL_CSH, 1 },
+        { "/usr/bin/tcsh", BERTH_SHELL_CSH, 1 },
+        { "/bin/bsd-csh", BERTH_SHELL_CSH, 1 },
+        { "/usr/bin/pwsh", BERTH_SHELL_PWSH, 1 },
+        { "/opt/microsoft/powershell/7/pwsh", BERTH_SHELL_PWSH, 1 },
+        { "C:\\Program Files\\PowerShell\\7\\pwsh.exe", BERTH_SHELL_PWSH, 1 },
         { "C:\\Windows\\System32\\cmd.exe", BERTH_SHELL_CMD, 1 },
+        { "C:\\Windows\\System32\\CMD.EXE", BERTH_SHELL_CMD, 1 },
         { "C:\\Program Files\\Git\\bin\\bash.exe", BERTH_SHELL_POSIX, 1 },
-        { "C:\\msys64\\usr\\bin\\msys-sh.exe", BERTH_SHELL_POSIX, 1 },
+        { "C:\\Program Files\\Git\\bin\\Bash.EXE", BERTH_SHELL_POSIX, 1 },
+        { "C:\\msys64\\usr\\bin\\sh.exe", BERTH_SHELL_POSIX, 1 },
+        /* unknown: /bin/sh runs the line */
+        { "C:\\msys64\\usr\\bin\\msys-sh.exe", BERTH_SHELL_POSIX, 0 },
         { "/usr/bin/nu", BERTH_SHELL_POSIX, 0 },
-        { "/usr/bin/xonsh", BERTH_SHELL_POSIX, 1 },
+        { "/usr/bin/xonsh", BERTH_SHELL_POSIX, 0 },
+        { "/usr/bin/elvish", BERTH_SHELL_POSIX, 0 },
+        { "/usr/local/bin/ssh", BERTH_SHELL_POSIX, 0 },
+        { "/bin/Bash", BERTH_SHELL_POSIX, 0 },
+        { "/bin/bash5", BERTH_SHELL_POSIX, 0 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         int known;
-        if (berth_shell_family(rows[i].path, &known) != rows[i].fam ||
-            known != rows[i].known)
-            fail_msg("%s", rows[i].path);
+        berth_shell_family_t fam = berth_shell_family(rows[i].path, &known);
+        if (fam != rows[i].fam || known != rows[i].known)
+            fail_msg("%s: family %d known %d", rows[i].path, fam, known);
     }
+    /* how each family is asked to run a line */
+    assert_string_equal(berth_shell_flags(BERTH_SHELL_POSIX)[0], "-l");
+    assert_string_equal(berth_shell_flags(BERTH_SHELL_PWSH)[0], "-l");
+    assert_string_equal(berth_shell_flags(BERTH_SHELL_PWSH)[1], "-c");
+    assert_string_equal(berth_shell_flags(BERTH_SHELL_CSH)[0], "-c");
+    assert_null(berth_shell_flags(BERTH_SHELL_CSH)[1]);
+}
+
+/* csh and PowerShell quoting, row by row, by their documented rules. */
+static void test_csh_and_pwsh_quoting(void **state)
+{
+    (void)state;
+    struct { const char *in, *csh, *pwsh; } rows[] = {
+        { "plain", "plain", "'plain'" },
+        { "", "''", "''" },
+        { "with space", "'with space'", "'with space'" },
+        { "it's", "'it'\\''s'", "'it''s'" },
+        { "!x", "'\\!x'", "'!x'" },
+        { "a\\!b", "'a\\\\!b'", "'a\\!b'" },
+        { "l1\nl2", "'l1\\\nl2'", "'l1\nl2'" },
+        { "$HOME `id`", "'$HOME `id`'", "'$HOME `id`'" },
+        /* PowerShell reads U+2018 to U+201B as single quotes too */
+        { "a\xe2\x80\x98" "b\xe2\x80\x99" "c",
+          "'a\xe2\x80\x98" "b\xe2\x80\x99" "c'",
+          "'a\xe2\x80\x98\xe2\x80\x98" "b\xe2\x80\x99\xe2\x80\x99" "c'" },
+        { "\xe2\x80\x9a\xe2\x80\x9b", "'\xe2\x80\x9a\xe2\x80\x9b'",
+          "'\xe2\x80\x9a\xe2\x80\x9a\xe2\x80\x9b\xe2\x80\x9b'" },
+        /* not a quote: U+201C */
+        { "\xe2\x80\x9c", "'\xe2\x80\x9c'", "'\xe2\x80\x9c'" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const char *c = berth_quote_csh(rows[i].in, test_pool);
+        const char *p = berth_quote_pwsh(rows[i].in, test_pool);
+        if (strcmp(c, rows[i].csh) != 0)
+            fail_msg("csh row %zu: [%s] want [%s]", i, c, rows[i].csh);
+        if (strcmp(p, rows[i].pwsh) != 0)
+            fail_msg("pwsh row %zu: [%s] want [%s]", i, p, rows[i].pwsh);
+    }
+    /* a PowerShell line calls the program with & */
+    apr_array_header_t *a = argv_of((const char *const[]){ "/usr/bin/docker",
+                                                           "run", NULL });
+    assert_string_equal(berth_join_shell(a, BERTH_SHELL_PWSH, test_pool),
+                        "& '/usr/bin/docker' 'run'");
+    /* the parser takes only what berth writes */
+    apr_array_header_t *back;
+    assert_int_equal(berth_parse_pwsh("& 'a''b' 'c'", &back, test_pool),
+                     APR_SUCCESS);
+    assert_same(back, argv_of((const char *const[]){ "a'b", "c", NULL }));
+    assert_int_equal(berth_parse_pwsh("& 'a' $x", &back, test_pool),
+                     APR_EINVAL);
+    assert_int_equal(berth_parse_pwsh("& 'open", &back, test_pool),
+                     APR_EINVAL);
 }
 
 int main(void)
@@ -183,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_msvcrt_parser_known_lines),
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_shell_family),
+        cmocka_unit_test(test_csh_and_pwsh_quoting),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }

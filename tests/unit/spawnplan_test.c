@@ -67,14 +67,19 @@ static apr_array_header_t *executed_docker_argv(const berth_hostfacts_t *f,
         return berth_parse_msvcrt(berth_parse_cmd(after + 4, test_pool),
                                   test_pool);
     }
-    assert_string_equal(arg(p->argv, 1), "-l");
-    assert_string_equal(arg(p->argv, 2), "-c");
-    if (fam == BERTH_SHELL_FISH)
-        assert_int_equal(berth_parse_fish(arg(p->argv, 3), &out, test_pool),
-                         APR_SUCCESS);
-    else
-        assert_int_equal(berth_parse_posix(arg(p->argv, 3), &out, test_pool),
-                         APR_SUCCESS);
+    int at = 1;
+    for (const char *const *fl = berth_shell_flags(fam); *fl; fl++)
+        assert_string_equal(arg(p->argv, at++), *fl);
+    const char *line = arg(p->argv, at);
+    assert_int_equal(p->argv->nelts, at + 1);
+    apr_status_t rv = fam == BERTH_SHELL_FISH ? berth_parse_fish(line, &out,
+                                                                 test_pool)
+                      : fam == BERTH_SHELL_CSH ? berth_parse_csh(line, &out,
+                                                                 test_pool)
+                      : fam == BERTH_SHELL_PWSH
+                          ? berth_parse_pwsh(line, &out, test_pool)
+                          : berth_parse_posix(line, &out, test_pool);
+    assert_int_equal(rv, APR_SUCCESS);
     return out;
 }
 
@@ -153,7 +158,9 @@ static void test_cidfile_position_every_shape(void **state)
 {
     (void)state;
     const char *shells[] = { "/bin/bash", "/usr/bin/fish", "/bin/zsh",
-                             "/bin/dash", "/usr/local/bin/nu" };
+                             "/bin/dash", "/usr/local/bin/nu", "/bin/tcsh",
+                             "/bin/csh", "/usr/bin/pwsh", "/usr/bin/xonsh",
+                             "/usr/bin/elvish" };
     berth_config_t *cfg = config(
         "{\"mcpServers\": {\"gh\": {\"command\": \"docker\", \"args\": "
         "[\"run\", \"-i\", \"--rm\", \"--name\", \"run\", \"img:1\", "
@@ -178,9 +185,17 @@ static void test_cidfile_position_every_shape(void **state)
         for (int i = 0; want[i]; i++)
             assert_string_equal(arg(ex, i), want[i]);
         assert_int_equal(ex->nelts, 19);
-        if (s == 4)
-            assert_non_null(strstr(arg(p->reasons, p->reasons->nelts - 1),
-                                   "not one berth knows"));
+        /* a shell berth does not know: /bin/sh instead, and the plan says
+         * so; the others run the line themselves, with their own quoting */
+        int unknown = s == 4 || s >= 8;
+        assert_string_equal(p->program, unknown ? "/bin/sh" : shells[s]);
+        int said = 0;
+        for (int r = 0; r < p->reasons->nelts; r++)
+            said |= strstr(arg(p->reasons, r), apr_psprintf(
+                               test_pool, "the login shell %s is not one "
+                               "berth knows how to quote for; /bin/sh runs "
+                               "the command line instead", shells[s])) != NULL;
+        assert_int_equal(said, unknown);
     }
     /* Windows, with spaces in both the docker path and the cidfile folder,
      * through cmd.exe and directly */
@@ -209,6 +224,40 @@ static void test_cidfile_position_every_shape(void **state)
 }
 
 static int json_has(const json_t *a, const char *s);
+
+/* Windows: pwsh as the shell quotes for PowerShell on a CreateProcess
+ * line; a shell berth does not know leaves the line to cmd.exe. */
+static void test_windows_pwsh_and_unknown_shells(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"mcpServers\": {\"gh\": {\"command\": \"docker\", \"args\": "
+        "[\"run\", \"-i\", \"it's \\u2019q\\u2019\", \"img\"]}}}");
+    const char *env[] = { "PATH=C:\\Windows", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, env, test_pool);
+    berth_docker_t none = { NULL, BERTH_DOCKER_ABSENT, 0 };
+    f->login_shell = "C:\\Program Files\\PowerShell\\7\\pwsh.exe";
+    berth_plan_t *p = plan_of(f, cfg, "gh", none, NULL);
+    assert_true(p->wrapped);
+    assert_string_equal(p->program, f->login_shell);
+    /* what CreateProcess hands pwsh is the planned argv */
+    apr_array_header_t *cl = berth_parse_msvcrt(p->command_line, test_pool);
+    assert_int_equal(cl->nelts, 4);
+    assert_string_equal(arg(cl, 3), arg(p->argv, 3));
+    apr_array_header_t *ex = executed_docker_argv(f, p);
+    assert_string_equal(arg(ex, 0), "docker");
+    assert_string_equal(arg(ex, ex->nelts - 2),
+                        "it's \xe2\x80\x99q\xe2\x80\x99");
+    f->login_shell = "C:\\tools\\tcc.exe";
+    p = plan_of(f, cfg, "gh", none, NULL);
+    assert_string_equal(p->program, "cmd.exe");
+    assert_non_null(strstr(p->command_line, " /d /s /c "));
+    assert_non_null(strstr(arg(p->reasons, p->reasons->nelts - 1),
+                           "the login shell C:\\tools\\tcc.exe is not one "
+                           "berth knows how to quote for; cmd.exe runs"));
+}
+
+
 
 static const char *env_of(const berth_plan_t *p, const char *key)
 {
@@ -605,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_program_search_and_fallbacks),
         cmocka_unit_test(test_errors_redacted_as_the_plan),
         cmocka_unit_test(test_windows_batch_and_exe),
+        cmocka_unit_test(test_windows_pwsh_and_unknown_shells),
         cmocka_unit_test(test_remote_server_has_no_plan),
         cmocka_unit_test(test_plan_json_redacts),
         cmocka_unit_test(test_docker_management_command),
