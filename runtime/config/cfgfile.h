@@ -21,8 +21,8 @@ const char *berth_cfgfile_path(const char *option, const char **tried,
  * diagnostic to ERR. The secrets of a valid config, with those in KEEP
  * (the config in force's, while a reload replaces it; may be NULL), are
  * registered with the log redactor as one new list; *SECRETS (may be NULL)
- * receives the new config's own, which the caller registers alone once
- * nothing of the old config runs (berth_redact_set_log_secrets). NULL,
+ * receives the new config's own, to be registered alone once nothing of
+ * the old config runs (berth_daemon_reload's LOG_SECRETS). NULL,
  * after printing why, when there is no file or it is invalid (the log
  * redactor then keeps KEEP, and *SECRETS is not touched). */
 berth_config_t *berth_cfgfile_load(const char *option,
