@@ -91,6 +91,33 @@ apr_status_t berth_process_kill_tree(berth_process_t *p)
     return APR_SUCCESS;
 }
 
+/* KILL_ON_JOB_CLOSE: when berth ends, however it ends, Windows closes its
+ * handle on each job and ends the trees. */
+int berth_process_tree_outlives_berth(void)
+{
+    return 0;
+}
+
+long berth_process_session(long pid)
+{
+    (void)pid;
+    return -1;
+}
+
+apr_status_t berth_process_group_members(long group, apr_array_header_t **out,
+                                         apr_pool_t *pool)
+{
+    (void)group;
+    *out = apr_array_make(pool, 1, sizeof(berth_group_member_t));
+    return APR_ENOTIMPL;
+}
+
+apr_status_t berth_process_group_kill(long group)
+{
+    (void)group;
+    return APR_ENOTIMPL;
+}
+
 apr_status_t berth_process_write_now(apr_file_t *f, const char *buf,
                                      apr_size_t len)
 {
