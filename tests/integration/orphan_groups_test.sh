@@ -21,10 +21,12 @@ set -u
 BERTH=$1 FIXTURE=$2 SRC=$3
 TMP=$(mktemp -d)
 PIDS=()
+# the sleeps' lengths (seconds) name them: this run's, no other process's
+S=$((1000000 + ($$ % 100000) * 4))
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
   # whatever failed, no sleep of this test outlives it
-  pkill -9 -f "sleep 100[0-3]$" -s 0 2>/dev/null
+  pkill -9 -x -f "sleep ($S|$((S + 1))|$((S + 2))|$((S + 3)))" 2>/dev/null
   for p in ${FOREIGN:-}; do kill -9 -- "-$p" 2>/dev/null; done
   rm -rf "$TMP"
 }
@@ -44,11 +46,12 @@ config() { # FILE PORT SERVERS_JSON
   jq -n --arg listen "127.0.0.1:$2" --argjson s "$3" \
     '{ listen: $listen, mcpServers: $s }' >"$1"
 }
-config "$TMP/a.json" "$PORT_A" "$(jq -n --arg t "$TREE" --arg st "$STUBBORN" --arg fx "$FIXTURE" '{
-  tree: { command: "sh", args: ["-c", $t, $fx, "1000"] },
-  stubborn: { command: "sh", args: ["-c", $st, $fx, "1001"] } }')"
-config "$TMP/b.json" "$PORT_B" "$(jq -n --arg t "$TREE" --arg fx "$FIXTURE" '{
-  tree: { command: "sh", args: ["-c", $t, $fx, "1002"] } }')"
+config "$TMP/a.json" "$PORT_A" "$(jq -n --arg t "$TREE" --arg st "$STUBBORN" --arg fx "$FIXTURE" \
+  --arg s0 "$S" --arg s1 "$((S + 1))" '{
+  tree: { command: "sh", args: ["-c", $t, $fx, $s0] },
+  stubborn: { command: "sh", args: ["-c", $st, $fx, $s1] } }')"
+config "$TMP/b.json" "$PORT_B" "$(jq -n --arg t "$TREE" --arg fx "$FIXTURE" --arg s2 "$((S + 2))" '{
+  tree: { command: "sh", args: ["-c", $t, $fx, $s2] } }')"
 
 serve() { # NAME CONFIG
   "$BERTH" serve --config "$2" >"$TMP/$1.out" 2>"$TMP/$1.log" &
@@ -106,9 +109,9 @@ alive "$A_STUB" && alive "$A_STUB_SLEEP" && ok \
 sh -c 'exit 0' &
 DEAD=$!
 wait "$DEAD"
-setsid sleep 1003 &
+setsid sleep $((S + 3)) &
 TRUE_G=$!
-setsid sleep 1003 &
+setsid sleep $((S + 3)) &
 REUSED_G=$!
 disown $TRUE_G $REUSED_G # their kill is no job of this shell's to report
 FOREIGN="$TRUE_G $REUSED_G"
