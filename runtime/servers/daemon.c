@@ -209,6 +209,9 @@ static void sig_iso(apr_array_header_t *parts, const berth_isolation_t *i)
     sig_str(parts, i->memory_limit);
     sig_str(parts, i->cpu_limit);
     sig_list(parts, i->extra_args);
+    sig_str(parts, apr_psprintf(parts->pool, "%d/%d/%d/%ld",
+                                i->no_new_privileges, i->cap_drop_all,
+                                i->init, i->pids_limit));
 }
 
 const char *berth_daemon_signature(const berth_config_t *cfg,

@@ -141,6 +141,59 @@ static void add(apr_array_header_t *a, const char *s)
     APR_ARRAY_PUSH(a, const char *) = s;
 }
 
+/* Where server S's value of docker_isolation.KEY comes from, for the
+ * plan: the server's isolation, the global section, or the default. */
+static const char *source_of(const berth_config_t *cfg,
+                             const berth_server_config_t *s, const char *key,
+                             apr_pool_t *pool)
+{
+    const char *name = apr_pstrcat(pool, "docker_isolation.", key, NULL);
+    if (berth_config_server_given(s, name))
+        return apr_pstrcat(pool, "isolation.", key, NULL);
+    return berth_config_given(cfg, name) ? name : "default";
+}
+
+/* Adds FLAG (and VALUE) to ARGS when ON, and its words to the list of
+ * what is on or off, with the setting that decided it. */
+static void harden(apr_array_header_t *args, int on, const char *flag,
+                   const char *value, const char *src, const char **on_text,
+                   const char **off_text, apr_pool_t *pool)
+{
+    const char *words = value ? apr_pstrcat(pool, flag, " ", value, NULL)
+                              : flag;
+    const char **list = on ? on_text : off_text;
+    *list = apr_pstrcat(pool, *list, **list ? ", " : "", on ? words : flag,
+                        " (", src, ")", NULL);
+    if (!on)
+        return;
+    add(args, flag);
+    if (value)
+        add(args, value);
+}
+
+apr_array_header_t *berth_isolation_hardening(const berth_config_t *cfg,
+                                              const berth_server_config_t *s,
+                                              const char **why,
+                                              apr_pool_t *pool)
+{
+    const berth_isolation_t *v = &s->isolation;
+    apr_array_header_t *a = apr_array_make(pool, 8, sizeof(const char *));
+    const char *on = "", *off = "";
+    harden(a, v->no_new_privileges, "--security-opt", "no-new-privileges",
+           source_of(cfg, s, "no_new_privileges", pool), &on, &off, pool);
+    harden(a, v->cap_drop_all, "--cap-drop", "ALL",
+           source_of(cfg, s, "cap_drop_all", pool), &on, &off, pool);
+    harden(a, v->init, "--init", NULL, source_of(cfg, s, "init", pool), &on,
+           &off, pool);
+    harden(a, v->pids_limit > 0, "--pids-limit",
+           apr_ltoa(pool, v->pids_limit), source_of(cfg, s, "pids_limit", pool),
+           &on, &off, pool);
+    if (why)
+        *why = apr_pstrcat(pool, "hardening: ", *on ? on : "none",
+                           *off ? "; off: " : "", off, NULL);
+    return a;
+}
+
 apr_array_header_t *berth_isolation_docker_args(const berth_config_t *cfg,
                                                 const berth_server_config_t *s,
                                                 const char *instance,
@@ -175,6 +228,8 @@ apr_array_header_t *berth_isolation_docker_args(const berth_config_t *cfg,
         add(a, "--log-opt");
         add(a, apr_psprintf(pool, "max-file=%d", cfg->log_max_files));
     }
+    apr_array_header_t *hard = berth_isolation_hardening(cfg, s, NULL, pool);
+    apr_array_cat(a, hard);
     const char *net = v->network_mode ? v->network_mode : g->network_mode;
     const char *mem = v->memory_limit ? v->memory_limit : g->memory_limit;
     const char *cpu = v->cpu_limit ? v->cpu_limit : g->cpu_limit;

@@ -332,8 +332,11 @@ static apr_status_t plan_isolated(berth_plan_t *p,
 {
     apr_array_header_t *dargs = berth_isolation_docker_args(
         in->cfg, srv, in->instance, in->start_token, pool);
+    const char *hardening;
+    berth_isolation_hardening(in->cfg, srv, &hardening, pool);
     p->mode = BERTH_PLAN_ISOLATED;
     reason(p, apr_pstrcat(pool, "isolation docker: ", why, NULL));
+    reason(p, hardening);
     ei->server_env = NULL; /* inside the container, not for docker */
     ei->docker_dir = dir_of(&p->docker, pool);
     p->env = berth_envset_build(ei, p->reasons, pool);

@@ -2,8 +2,10 @@
 # Docker isolation against the real daemon (.ci/docker-setup starts it):
 # an isolated fixture server answers through berth call; its configured env
 # is inside the container and in none of berth's output; --network,
-# --memory, name and labels reach docker; the container is gone afterwards;
-# a user-supplied docker run server works the same way.
+# --memory, name and labels reach docker; the container is hardened by
+# default (no-new-privileges, no capabilities, docker-init as PID 1, a pids
+# limit), and a server's isolation turns each off; the container is gone
+# afterwards; a user-supplied docker run server works the same way.
 # Usage: isolation_test.sh BERTH STATIC_FIXTURE SOURCE_DIR
 set -u
 BERTH=$1 FIXTURE=$2 SRC=$3
@@ -19,6 +21,9 @@ cat >"$TMP/c.json" <<'JSON'
   "mcpServers": {
     "iso": { "command": "/mcp_fixture", "env": { "API_KEY": "iso-secret-4242" },
              "isolation": { "image": "berth-test/fixture:latest", "network_mode": "none" } },
+    "loose": { "command": "/mcp_fixture",
+               "isolation": { "image": "berth-test/fixture:latest", "no_new_privileges": false,
+                              "cap_drop_all": false, "init": false, "pids_limit": 0 } },
     "bridged": { "command": "/mcp_fixture",
                  "isolation": { "image": "berth-test/fixture:latest", "network_mode": "bridge" } },
     "byhand": { "command": "docker",
@@ -60,10 +65,67 @@ if [ -n "$cid" ]; then
   [ -n "$(docker inspect -f '{{index .Config.Labels "io.berth.instance"}}' "$cid")" ] && ok || fail "no instance label"
   docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$cid" | grep -qx 'API_KEY=iso-secret-4242' \
     && ok || fail "env not passed into the container"
+  # hardened by default
+  hard=$(docker inspect -f 'sec={{json .HostConfig.SecurityOpt}} drop={{json .HostConfig.CapDrop}} init={{json .HostConfig.Init}} pids={{.HostConfig.PidsLimit}}' "$cid")
+  [ "$hard" = 'sec=["no-new-privileges"] drop=["ALL"] init=true pids=1024' ] && ok \
+    || fail "the isolated container is not hardened by default: $hard"
 else
   fail "no running container labelled io.berth.server=iso"
 fi
 wait $bpid && ok || fail "the sleep call failed: $(cat "$TMP/err")"
+has "$(cat "$TMP/out")" "slept 2500 ms"
+
+# running_cid SERVER: the id of SERVER's running container, waiting for it
+running_cid() {
+  local id="" i
+  for i in $(seq 100); do
+    id=$(docker ps -q --filter "label=io.berth.server=$1" --filter label=io.berth.managed=true)
+    [ -n "$id" ] && break
+    sleep 0.05
+  done
+  echo "$id"
+}
+# gone_within SERVER TENTHS: SERVER's container is gone within that time
+gone_within() {
+  local i
+  for ((i = 0; i < $2 * 2; i++)); do
+    [ -z "$(docker ps -q --filter "label=io.berth.server=$1")" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# the defaults at work: with docker-init as PID 1, a SIGTERM to the
+# container reaches the server (which has no handler of its own) and ends
+# it; the kernel gives a PID 1 no signal it does not handle, so the server
+# that turns init off runs on through the same SIGTERM
+"$BERTH" call iso sleep --args '{"ms": 8000}' "${C[@]}" >"$TMP/out" 2>"$TMP/err" &
+bpid=$!
+cid=$(running_cid iso)
+if [ -n "$cid" ]; then
+  docker kill -s TERM "$cid" >/dev/null
+  gone_within iso 20 && ok || fail "SIGTERM did not end the isolated server (no init as PID 1?)"
+else
+  fail "no running container for the SIGTERM check"
+fi
+wait $bpid && fail "the call survived its server's SIGTERM" || ok
+"$BERTH" call loose sleep --args '{"ms": 2500}' "${C[@]}" >"$TMP/out" 2>"$TMP/err" &
+bpid=$!
+cid=$(running_cid loose)
+if [ -n "$cid" ]; then
+  loose=$(docker inspect -f 'sec={{json .HostConfig.SecurityOpt}} drop={{json .HostConfig.CapDrop}} init={{json .HostConfig.Init}} pids={{.HostConfig.PidsLimit}}' "$cid")
+  case "$loose" in
+    'sec=null drop=null init=null pids='|'sec=null drop=null init=null pids=0'|'sec=null drop=null init=null pids=<nil>') ok ;;
+    *) fail "the server that turns the hardening off still has some: $loose" ;;
+  esac
+  docker kill -s TERM "$cid" >/dev/null
+  sleep 1
+  [ -n "$(docker ps -q --filter "label=io.berth.server=loose")" ] && ok \
+    || fail "without init the server as PID 1 should run on through SIGTERM"
+else
+  fail "no running container for the server without hardening"
+fi
+wait $bpid && ok || fail "the call to the server without init failed: $(cat "$TMP/err")"
 has "$(cat "$TMP/out")" "slept 2500 ms"
 for _ in $(seq 100); do
   [ -z "$(docker ps -aq --filter label=io.berth.server=iso)" ] && break

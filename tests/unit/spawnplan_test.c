@@ -286,7 +286,8 @@ static void test_isolated_env_goes_into_container(void **state)
         "berth-f-abc123", "--label", "io.berth.managed=true", "--label",
         "io.berth.server=f", "--label", "io.berth.instance=inst1",
         "--log-driver", "json-file", "--log-opt", "max-size=5m",
-        "--log-opt", "max-file=2", "--network",
+        "--log-opt", "max-file=2", "--security-opt", "no-new-privileges",
+        "--cap-drop", "ALL", "--init", "--pids-limit", "1024", "--network",
         "none", "--memory", "512m", "--cpus", "0.5", "--workdir", "/work",
         "-e", "API_KEY=k-123", "--read-only", "--pids-limit", "64", "my/uv:1",
         "uvx", "srv", NULL };
@@ -301,7 +302,110 @@ static void test_isolated_env_goes_into_container(void **state)
     assert_string_equal(arg(q->argv, 11), "io.berth.server=My Server!");
     assert_string_equal(arg(q->argv, q->argv->nelts - 4), "custom/node");
     /* the global network applies when the server has none */
-    assert_string_equal(arg(q->argv, 21), "bridge");
+    assert_string_equal(arg(q->argv, 28), "bridge");
+}
+
+/* 1 when ARGV holds the words WANT (NULL-terminated) one after another. */
+static int has_run(const apr_array_header_t *argv, const char *const *want)
+{
+    int n = 0;
+    while (want[n])
+        n++;
+    for (int i = 0; i + n <= argv->nelts; i++) {
+        int k = 0;
+        while (k < n && strcmp(arg(argv, i + k), want[k]) == 0)
+            k++;
+        if (k == n)
+            return 1;
+    }
+    return 0;
+}
+
+static int has_word(const apr_array_header_t *argv, const char *word)
+{
+    const char *one[] = { word, NULL };
+    return has_run(argv, one);
+}
+
+static const char *reason_with(const berth_plan_t *p, const char *part)
+{
+    for (int i = 0; i < p->reasons->nelts; i++)
+        if (strstr(APR_ARRAY_IDX(p->reasons, i, const char *), part))
+            return APR_ARRAY_IDX(p->reasons, i, const char *);
+    return NULL;
+}
+
+/* An isolated server is hardened by default (no new privileges, no
+ * capabilities, docker's init as PID 1, a process limit), right after the
+ * labels and log options so extra_args can still add to it; each default is
+ * a docker_isolation setting a server's isolation overrides, and the plan
+ * says where each came from. */
+static void test_isolated_hardening(void **state)
+{
+    (void)state;
+    const char *env[] = { "PATH=/usr/bin", "DOCKER_HOST=unix:///d", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    berth_docker_t d = { "/usr/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
+    fake_path(f, d.path, BERTH_PROBE_EXEC);
+
+    berth_config_t *cfg = config(
+        "{\"docker_isolation\": {\"mode\": \"docker\", \"network_mode\": "
+        "\"none\"}, \"mcpServers\": {\"s\": {\"command\": \"uvx\", "
+        "\"args\": [\"x\"]}}}");
+    berth_plan_t *p = plan_of(f, cfg, "s", d, NULL);
+    const char *hardened[] = { "io.berth.instance=inst1", "--security-opt",
+                               "no-new-privileges", "--cap-drop", "ALL",
+                               "--init", "--pids-limit", "1024", "--network",
+                               "none", NULL };
+    if (!has_run(p->argv, hardened))
+        fail_msg("no hardening after the labels: %s",
+                 apr_array_pstrcat(test_pool, p->argv, ' '));
+    assert_non_null(reason_with(p, "hardening: --security-opt "
+                                   "no-new-privileges (default), --cap-drop "
+                                   "ALL (default), --init (default), "
+                                   "--pids-limit 1024 (default)"));
+
+    /* each one off for one server, the global values for the other */
+    cfg = config(
+        "{\"docker_isolation\": {\"mode\": \"docker\", \"pids_limit\": 200, "
+        "\"init\": false}, \"mcpServers\": {"
+        "\"loose\": {\"command\": \"uvx\", \"isolation\": {"
+        "\"no_new_privileges\": false, \"cap_drop_all\": false, "
+        "\"pids_limit\": 0}},"
+        "\"g\": {\"command\": \"uvx\", \"isolation\": {\"init\": true, "
+        "\"pids_limit\": 64}},"
+        "\"inherit\": {\"command\": \"uvx\"}}}");
+    p = plan_of(f, cfg, "loose", d, NULL);
+    assert_false(has_word(p->argv, "--security-opt"));
+    assert_false(has_word(p->argv, "--cap-drop"));
+    assert_false(has_word(p->argv, "--init"));
+    assert_false(has_word(p->argv, "--pids-limit"));
+    assert_non_null(reason_with(p, "hardening: none; off: --security-opt "
+                                   "(isolation.no_new_privileges), "
+                                   "--cap-drop (isolation.cap_drop_all), "
+                                   "--init (docker_isolation.init), "
+                                   "--pids-limit (isolation.pids_limit)"));
+    p = plan_of(f, cfg, "g", d, NULL);
+    const char *own[] = { "--security-opt", "no-new-privileges", "--cap-drop",
+                          "ALL", "--init", "--pids-limit", "64", NULL };
+    assert_true(has_run(p->argv, own));
+    assert_non_null(reason_with(p, "--init (isolation.init), --pids-limit "
+                                   "64 (isolation.pids_limit)"));
+    p = plan_of(f, cfg, "inherit", d, NULL);
+    const char *inherited[] = { "--cap-drop", "ALL", "--pids-limit", "200",
+                                NULL };
+    assert_true(has_run(p->argv, inherited));
+    assert_false(has_word(p->argv, "--init"));
+    assert_non_null(reason_with(p, "--pids-limit 200 "
+                                   "(docker_isolation.pids_limit); off: "
+                                   "--init (docker_isolation.init)"));
+
+    /* a user's own docker run is run as written: nothing added */
+    cfg = config("{\"mcpServers\": {\"u\": {\"command\": \"docker\", "
+                 "\"args\": [\"run\", \"-i\", \"img\"]}}}");
+    p = plan_of(f, cfg, "u", d, NULL);
+    assert_false(has_word(p->argv, "--cap-drop"));
+    assert_false(has_word(p->argv, "--init"));
 }
 
 static void test_program_search_and_fallbacks(void **state)
@@ -555,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_cidfile_position_every_shape),
         cmocka_unit_test(test_docker_dir_prepend),
         cmocka_unit_test(test_isolated_env_goes_into_container),
+        cmocka_unit_test(test_isolated_hardening),
         cmocka_unit_test(test_program_search_and_fallbacks),
         cmocka_unit_test(test_windows_batch_and_exe),
         cmocka_unit_test(test_remote_server_has_no_plan),
