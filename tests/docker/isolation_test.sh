@@ -198,7 +198,12 @@ PORT=$((20000 + RANDOM % 20000))
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 "$BUSYBOX" nc -l -p "$PORT" >/dev/null 2>&1 &
 ncpid=$!
-sleep 0.2
+# listening before the control connects (a fixed pause lost that race
+# under a loaded machine: "Connection refused")
+for _ in $(seq 100); do
+  [ -n "$(ss -Hltn "sport = :$PORT" 2>/dev/null)" ] && break
+  sleep 0.05
+done
 "$BERTH" call bridged tcp_connect --args "{\"host\": \"$GW\", \"port\": $PORT}" "${C[@]}" >"$TMP/out" 2>"$TMP/err" \
   && has "$(cat "$TMP/out")" "connected to $GW:$PORT" \
   || fail "the bridged control could not connect to $GW:$PORT: $(cat "$TMP/out" "$TMP/err")"
