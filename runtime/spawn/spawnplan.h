@@ -53,7 +53,15 @@ typedef struct {
     apr_array_header_t *secrets;    /* the server's configured secrets
                                        (berth_config_server_secrets) */
     const apr_array_header_t *secret_names; /* the config's env.secrets */
+    apr_array_header_t *assigned;   /* const char *: the server's env names
+                                       a wrapping shell assigns from their
+                                       alias (BERTH_PLAN_ALIAS NAME in env)
+                                       for docker alone */
 } berth_plan_t;
+
+/* The prefix of the name under which a wrapping login shell gets a value
+ * of the server's env (docs/isolation.md). */
+#define BERTH_PLAN_ALIAS "BERTH_ENV_"
 
 /* Builds the plan for SRV. On failure returns an error status and sets
  * *ERROR to a message for the user (a remote server has nothing to spawn;
