@@ -29,6 +29,7 @@ typedef struct {
     int holds;
     int initialized;         /* its handshake succeeded */
     int exited;              /* its output closed */
+    int stopping;            /* asked to stop: its end is no error */
     apr_time_t ready_at;
 } instance_t;
 
@@ -55,6 +56,7 @@ struct berth_supervisor_t {
     unsigned attempts_base;  /* attempts when the thread last started: a
                                 wait for readiness counts only later ones */
     unsigned restarts;
+    unsigned restarts_requested; /* of those, asked for (restart()) */
     int last_exit;
     char last_error[2048];
     char start_error[1024];  /* why the handshake failed */
@@ -108,7 +110,9 @@ static void on_closed(void *baton, berth_upstream_t *u, const char *why)
     berth_supervisor_t *s = inst->s;
     apr_thread_mutex_lock(s->lock);
     inst->exited = 1;
-    set_error(s, why);
+    /* a server that ends because it was asked to did not fail */
+    if (!inst->stopping)
+        set_error(s, why);
     /* before its handshake ended, that end is the event (it fails now: its
      * calls fail with the session) */
     if (inst->initialized)
@@ -536,6 +540,15 @@ static void act_died_final(berth_supervisor_t *s)
     count_death(s, ran);
 }
 
+/* INST ends because it was asked to: what its session says of that end
+ * (it exited with status 0, it was stopped) is not its last error. */
+static void mark_stopping(berth_supervisor_t *s, instance_t *inst)
+{
+    apr_thread_mutex_lock(s->lock);
+    inst->stopping = 1;
+    apr_thread_mutex_unlock(s->lock);
+}
+
 /* The start is given up: the handshake's calls fail at once and the
  * process ends at once (end_unready). */
 static void act_abandon(berth_supervisor_t *s)
@@ -546,6 +559,7 @@ static void act_abandon(berth_supervisor_t *s)
         apr_thread_mutex_lock(s->lock);
         return;
     }
+    mark_stopping(s, inst);
     const char *why = apr_psprintf(inst->pool, "server %s was stopped while "
                                    "starting", s->srv->name);
     if (inst->up)
@@ -560,6 +574,7 @@ static void act_abandon(berth_supervisor_t *s)
 static void act_shutdown(berth_supervisor_t *s)
 {
     instance_t *inst = s->inst;
+    mark_stopping(s, inst);
     int code = shutdown_process(s, inst);
     destroy_instance(s, inst, apr_psprintf(inst->pool, "server %s was "
                                                          "stopped",
@@ -913,6 +928,9 @@ void berth_supervisor_restart(berth_supervisor_t *s)
     apr_thread_mutex_lock(s->lock);
     s->stop_requested = 0;
     s->backoff = 0;
+    /* a restart like the ones after an exit, told apart in status */
+    s->restarts++;
+    s->restarts_requested++;
     apr_thread_mutex_unlock(s->lock);
     berth_log(BERTH_LOG_INFO, "server %s: restarting on request",
               s->srv->name);
@@ -935,6 +953,7 @@ berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,
     st.pid = s->inst && s->inst->proc ? berth_process_pid(s->inst->proc) : 0;
     berth_container_t *ctr = s->inst ? s->inst->ctr : NULL;
     st.restarts = s->restarts;
+    st.restarts_requested = s->restarts_requested;
     apr_time_t now = berth_platform_clock();
     for (unsigned i = 0; i < 32 && i < s->death_count; i++)
         if (now - s->deaths[i] < apr_time_from_sec(600))

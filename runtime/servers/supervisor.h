@@ -49,6 +49,8 @@ typedef struct {
     berth_sv_state_t state;
     long pid;                /* 0 when not running */
     unsigned restarts;       /* starts after the first */
+    unsigned restarts_requested; /* of those, the ones asked for
+                                    (berth_supervisor_restart) */
     unsigned deaths_recent;  /* exits and failed starts in the last 10 min */
     int last_exit;           /* -1 when none */
     const char *last_error;  /* NULL when none */
@@ -98,7 +100,8 @@ void berth_supervisor_request_stop(berth_supervisor_t *s);
 void berth_supervisor_stop(berth_supervisor_t *s);
 
 /* Stops the server and starts it again (a fresh process, the backoff
- * reset): the control API's restart. */
+ * reset): the control API's restart. It counts as a restart, and as one
+ * requested; the stop is no error (last_error keeps what it was). */
 void berth_supervisor_restart(berth_supervisor_t *s);
 
 /* The server's config. */
