@@ -14,7 +14,7 @@
 
 static const char *const root_keys[] = {
     "mcpServers", "servers", "listen", "docker_isolation", "env", "timeouts",
-    "namespace", "http", NULL
+    "namespace", "http", "max_message", NULL
 };
 /* Runtimes an image can be configured for; uvx and npx are accepted as the
  * names users know them by. */

@@ -70,6 +70,7 @@ typedef struct {
     berth_isolation_t isolation; /* as given for this server */
     berth_timeouts_t timeouts;   /* effective: server, else global, else default */
     berth_namespace_t ns;        /* effective */
+    long max_message;            /* bytes, effective */
     berth_textpos_t pos;         /* where the entry's name is */
     uint64_t given;              /* settings the entry gave: see
                                     berth_config_server_given */
@@ -91,6 +92,7 @@ typedef struct {
     int forward_proxy_env;       /* effective */
     berth_timeouts_t timeouts;   /* effective global */
     berth_namespace_t ns;        /* effective global */
+    long max_message;            /* bytes, effective global */
     double http_session_idle;    /* seconds, effective */
     long http_max_body;          /* bytes, effective */
     apr_array_header_t *http_origins; /* const char *, extra allowed Origins;

@@ -60,6 +60,13 @@ static const berth_setting_t settings[] = {
     { .name = "disabled", .type = BERTH_SETTING_BOOL,
       .flags = SERVER | LIVE, .def_num = 0, .server_off = S(disabled),
       .doc = "keep the server in the file, do not start it" },
+    { .name = "max_message", .type = BERTH_SETTING_INT,
+      .flags = GLOBAL | SERVER | LIVE, .min = 1024, .max = 1073741824,
+      .def_num = 16777216, .global_off = G(max_message),
+      .server_off = S(max_message), .unit = "bytes",
+      .doc = "the largest message (one line of its stdout) berth reads "
+             "from a server; a larger answer fails its request at once, "
+             "naming the limit and the size" },
     { .name = "timeouts.initialize", .type = BERTH_SETTING_SECONDS,
       .flags = GLOBAL | SERVER | LIVE | MIN_EXCLUSIVE, .min = 0,
       .max = 86400, .def_num = 30, .global_off = G(timeouts.initialize),

@@ -205,8 +205,9 @@ const char *berth_daemon_signature(const berth_config_t *cfg,
     sig_str(p, s->url);
     sig_kv(p, s->headers);
     sig_iso(p, &s->isolation);
-    sig_str(p, apr_psprintf(pool, "%g/%g/%g", s->timeouts.initialize,
-                            s->timeouts.call, s->timeouts.shutdown));
+    sig_str(p, apr_psprintf(pool, "%g/%g/%g/%ld", s->timeouts.initialize,
+                            s->timeouts.call, s->timeouts.shutdown,
+                            s->max_message));
     /* the globals a spawn plan reads */
     sig_iso(p, &cfg->isolation);
     sig_kv(p, cfg->images);

@@ -344,8 +344,10 @@ static const char *open_session(berth_supervisor_t *s, instance_t *inst)
     berth_upstream_callbacks_t cb = s->opts.cb;
     cb.on_closed = on_closed;
     cb.closed_baton = inst;
-    if (berth_upstream_start(&up, s->srv->name, inst->proc, s->log, &cb,
-                             s->opts.max_message, inst->pool) !=
+    apr_size_t max = s->opts.max_message ? s->opts.max_message
+                                         : (apr_size_t)s->srv->max_message;
+    if (berth_upstream_start(&up, s->srv->name, inst->proc, s->log, &cb, max,
+                             inst->pool) !=
         APR_SUCCESS)
         return "could not start the session threads";
     inst->up = up;

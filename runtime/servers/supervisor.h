@@ -33,7 +33,7 @@ typedef struct {
     const char *log_dir;           /* <log_dir>/<server>.log; NULL: none */
     apr_off_t log_max_size;        /* 0: the config's default */
     int log_max_files;             /* 0: the config's default */
-    apr_size_t max_message;        /* 0: 16 MiB */
+    apr_size_t max_message;        /* 0: the server's max_message */
     berth_upstream_callbacks_t cb; /* handed to every session */
     /* after every change of state, on the supervisor's thread, no lock */
     void (*on_state)(void *baton, struct berth_supervisor_t *s,
