@@ -176,6 +176,21 @@ static int ensure_space(berth_linereader_t *r)
     return 1;
 }
 
+/* The N bytes at L end a line over the maximum (all of it, or the rest of
+ * one being discarded): its id noted, its size in *LEN. */
+static apr_status_t drop_line(berth_linereader_t *r, const char *l,
+                              apr_size_t n, apr_size_t *len)
+{
+    if (!r->discarding) {
+        memset(&r->scan, 0, sizeof r->scan);
+        r->dropped = 0;
+    }
+    idscan_feed(&r->scan, l, n);
+    r->discarding = 0;
+    *len = r->dropped + n;
+    return BERTH_ELINE_TOO_LONG;
+}
+
 /* The next line; READS bounds the reads it may make (-1: no bound), and
  * APR_EAGAIN says they were made and no line is complete yet. */
 static apr_status_t next_line(berth_linereader_t *r, const char **line,
@@ -193,19 +208,9 @@ static apr_status_t next_line(berth_linereader_t *r, const char **line,
             char *l = r->buf + r->start;
             r->start += n + 1;
             r->scanned = 0;
-            if (r->discarding) {
-                idscan_feed(&r->scan, l, n);
-                r->discarding = 0;
-                *len = r->dropped + n;
+            if (r->discarding || n > r->max) {
                 *line = NULL;
-                return BERTH_ELINE_TOO_LONG;
-            }
-            if (n > r->max) {
-                memset(&r->scan, 0, sizeof r->scan);
-                idscan_feed(&r->scan, l, n);
-                *len = n;
-                *line = NULL;
-                return BERTH_ELINE_TOO_LONG;
+                return drop_line(r, l, n, len);
             }
             if (n && l[n - 1] == '\r')
                 n--;
