@@ -91,6 +91,8 @@ typedef struct {
     int env_allow_defaults;      /* effective */
     int forward_proxy_env;       /* effective */
     berth_timeouts_t timeouts;   /* effective global */
+    double startup_wait;         /* seconds a request waits for servers
+                                    still starting; 0 off */
     berth_namespace_t ns;        /* effective global */
     long max_message;            /* bytes, effective global */
     double http_session_idle;    /* seconds, effective */

@@ -85,6 +85,14 @@ static const berth_setting_t settings[] = {
       .noun = "timeout",
       .doc = "how long a stopping server has after its stdin closes, and "
              "again after SIGTERM, before it is killed" },
+    { .name = "timeouts.startup_wait", .type = BERTH_SETTING_SECONDS,
+      .flags = GLOBAL, .min = 0, .max = 86400, .def_num = 5,
+      .global_off = G(startup_wait), .unit = "seconds", .noun = "timeout",
+      .zero = "off",
+      .doc = "how long a client's list (or a call of a name no server "
+             "offers yet) waits for servers still starting, counted from "
+             "their start; then it is answered with what is ready; see "
+             "[http.md](http.md#servers-still-starting)" },
     { .name = "http.session_idle", .type = BERTH_SETTING_SECONDS,
       .flags = GLOBAL, .min = 1, .max = 604800, .def_num = 1800,
       .global_off = G(http_session_idle), .unit = "seconds",

@@ -39,6 +39,10 @@ berth_hub_t *berth_hub_create(berth_router_t *router,
         h->opts.session_idle = (apr_interval_time_t)(
             berth_config_default_number("http.session_idle") *
             APR_USEC_PER_SEC);
+    if (!h->opts.startup_wait)
+        h->opts.startup_wait = (apr_interval_time_t)(
+            berth_config_default_number("timeouts.startup_wait") *
+            APR_USEC_PER_SEC);
     if (!h->opts.queue_max)
         h->opts.queue_max = 256;
     if (!h->opts.max_sessions)

@@ -41,6 +41,10 @@ typedef struct {
     apr_interval_time_t session_idle;  /* 0: the config's default */
     int queue_max;                     /* per session; 0: 256 messages */
     int max_sessions;                  /* 0: 10,000 */
+    /* how long a list, or a request whose name no server offers yet,
+     * waits for servers still in the start berth began them with, counted
+     * from that start; 0: the config's default, < 0: no wait */
+    apr_interval_time_t startup_wait;
 } berth_hub_opts_t;
 
 berth_hub_t *berth_hub_create(berth_router_t *router,

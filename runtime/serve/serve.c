@@ -133,6 +133,10 @@ static void build_core(berth_serve_t *s)
     hopts.session_idle = (apr_interval_time_t)(cfg->http_session_idle *
                                                APR_USEC_PER_SEC);
     s->reap_every = reap_interval(hopts.session_idle);
+    hopts.startup_wait = cfg->startup_wait > 0
+                             ? (apr_interval_time_t)(cfg->startup_wait *
+                                                     APR_USEC_PER_SEC)
+                             : -1;
     s->hub = berth_hub_create(s->router, &hopts, s->pool);
     berth_supervisor_opts_t *o = &s->sv_opts;
     memset(o, 0, sizeof *o);

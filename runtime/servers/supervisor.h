@@ -78,6 +78,17 @@ apr_status_t berth_supervisor_wait_ready(berth_supervisor_t *s,
                                          const char **error,
                                          apr_pool_t *pool);
 
+/* Waits while the server is in the start berth_supervisor_start began (its
+ * first start, or one asked for: not a restart after an exit), at most
+ * until PATIENCE after that start began, and at most until UNTIL (a
+ * berth_platform_clock() time). 0 at once when there is nothing to wait
+ * for (no such start, or PATIENCE is over); 1 when it waited and the start
+ * ended or PATIENCE did; 2 when the start still runs within PATIENCE (the
+ * caller may wait again). */
+int berth_supervisor_await_start(berth_supervisor_t *s,
+                                 apr_interval_time_t patience,
+                                 apr_time_t until);
+
 /* The live session with a hold on it, or NULL when the server is not ready
  * (*WHY, if given, says why). Release every session acquired. */
 berth_upstream_t *berth_supervisor_acquire(berth_supervisor_t *s,

@@ -1840,7 +1840,7 @@ static void untrack(berth_client_t *c)
 static void test_reap(void **state)
 {
     (void)state;
-    berth_hub_opts_t o = { MSEC(400), 0, 0 };
+    berth_hub_opts_t o = { .session_idle = MSEC(400) };
     berth_hub_t *h = test_hub(&o);
     berth_client_t *idle = open_session_on(h, NULL, 1);
     berth_client_t *held = open_session_on(h, NULL, 1);
@@ -1904,7 +1904,7 @@ static void test_reap(void **state)
 static void test_max_sessions(void **state)
 {
     (void)state;
-    berth_hub_opts_t o = { 0, 0, 2 };
+    berth_hub_opts_t o = { .max_sessions = 2 };
     berth_hub_t *h = test_hub(&o);
     berth_client_t *a = new_session_on(h);
     berth_client_t *b = new_session_on(h);
