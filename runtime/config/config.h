@@ -95,6 +95,7 @@ typedef struct {
                                     still starting; 0 off */
     berth_namespace_t ns;        /* effective global */
     long max_message;            /* bytes, effective global */
+    apr_array_header_t *roots;   /* const char *: file:// URIs; NULL unset */
     double http_session_idle;    /* seconds, effective */
     long http_max_body;          /* bytes, effective */
     apr_array_header_t *http_origins; /* const char *, extra allowed Origins;

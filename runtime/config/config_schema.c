@@ -67,6 +67,11 @@ static const berth_setting_t settings[] = {
       .doc = "the largest message (one line of its stdout) berth reads "
              "from a server; a larger answer fails its request at once, "
              "naming the limit and the size" },
+    { .name = "roots", .type = BERTH_SETTING_LIST, .flags = GLOBAL | LIVE,
+      .unset = "none", .global_off = G(roots), .parse = cfg_parse_roots,
+      .doc = "the roots (`file://` URIs) a server gets when it asks "
+             "`roots/list` outside a call and no client has given its own; "
+             "see [http.md](http.md#roots)" },
     { .name = "timeouts.initialize", .type = BERTH_SETTING_SECONDS,
       .flags = GLOBAL | SERVER | LIVE | MIN_EXCLUSIVE, .min = 0,
       .max = 86400, .def_num = 30, .global_off = G(timeouts.initialize),

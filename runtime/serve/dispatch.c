@@ -479,6 +479,8 @@ static json_t *on_initialized(req_t *r)
     apr_thread_mutex_lock(r->h->lock);
     r->c->initialized = 1;
     apr_thread_mutex_unlock(r->h->lock);
+    /* its roots, for servers that ask outside a call (roots.c) */
+    hub_roots_ask(r->h, r->c);
     return NULL;
 }
 
@@ -511,9 +513,12 @@ static json_t *on_cancelled(req_t *r)
     return NULL;
 }
 
-/* Every server that may ask for roots hears it. */
+/* Every server that may ask for roots hears it; berth asks the client
+ * for its new roots too, and the servers hear again when those differ
+ * from what they would get. */
 static json_t *on_roots_changed(req_t *r)
 {
+    hub_roots_ask(r->h, r->c);
     apr_array_header_t *all = berth_router_servers(r->h->router, r->pool);
     for (int i = 0; i < all->nelts; i++) {
         berth_server_t sv = APR_ARRAY_IDX(all, i, berth_server_t);
@@ -648,7 +653,7 @@ static void do_response(berth_hub_t *h, berth_client_t *c, json_t *msg)
 {
     json_t *id = json_object_get(msg, "id");
     const char *key = json_string_value(id);
-    if (!key)
+    if (!key || hub_roots_take(h, c, msg))
         return;
     apr_thread_mutex_lock(h->lock);
     pending_t *p = apr_hash_get(h->pending, key, APR_HASH_KEY_STRING);

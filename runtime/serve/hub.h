@@ -56,6 +56,11 @@ berth_upstream_callbacks_t berth_hub_upstream_callbacks(berth_hub_t *h);
 void berth_hub_server_state(void *hub, berth_supervisor_t *sv,
                             berth_sv_state_t state);
 
+/* The roots servers get outside a call until a client gives its own (the
+ * config's "roots": file:// URIs; NULL or empty: none). Servers hear
+ * notifications/roots/list_changed when what they would get changes. */
+void berth_hub_set_roots(berth_hub_t *h, const apr_array_header_t *uris);
+
 /* ---- sessions ------------------------------------------------------------ */
 
 /* A new session with a fresh random id (not yet initialized). NULL when

@@ -138,6 +138,7 @@ static void build_core(berth_serve_t *s)
                                                      APR_USEC_PER_SEC)
                              : -1;
     s->hub = berth_hub_create(s->router, &hopts, s->pool);
+    berth_hub_set_roots(s->hub, cfg->roots);
     berth_supervisor_opts_t *o = &s->sv_opts;
     memset(o, 0, sizeof *o);
     o->log_dir = berth_path_child(facts, s->state_dir, "logs", s->pool);
@@ -321,6 +322,7 @@ static void reload(berth_serve_t *s)
     const char *summary;
     berth_daemon_reload(s->daemon, ncfg, s->router, &summary, s->pool);
     s->cfg = ncfg;
+    berth_hub_set_roots(s->hub, ncfg->roots);
     berth_control_set_config(s->control, ncfg);
     berth_log(BERTH_LOG_INFO, "config reloaded: %s", summary);
     notify(s, BERTH_SERVE_RELOADED, summary);

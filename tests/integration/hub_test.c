@@ -2049,8 +2049,9 @@ static void test_server_down(void **state)
 
 /* ==== names that belong to a server that is down ======================= */
 
-/* A stack of the test's own: servers NAMES[0..N) from CONFIG_JSON (their
- * commands the fixture), each knowing its name (HUB_TEST_WHO), under a
+/* A stack of the test's own: servers NAMES[0..N) in the config GLOBAL (their
+ * commands the fixture, with ENV, a JSON object, when given), each knowing
+ * its name (HUB_TEST_WHO), under a
  * router and hub of the test's own, restarting after 30 s (a crash keeps
  * a server in backoff for the whole test), all ready. */
 typedef struct {
@@ -2061,14 +2062,18 @@ typedef struct {
     int n;
 } own_stack_t;
 
-static void own_stack(own_stack_t *st, const char *global,
+static void own_stack(own_stack_t *st, const char *global, const char *env,
                       const char *const *names, int n)
 {
     json_t *servers = json_object();
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        json_t *e = env ? json_loads(env, 0, NULL) : json_object();
+        assert_non_null(e);
+        json_object_set_new(e, "HUB_TEST_WHO", json_string(names[i]));
         json_object_set_new(servers, names[i],
-                            json_pack("{s:s, s:{s:s}}", "command", g_fixture,
-                                      "env", "HUB_TEST_WHO", names[i]));
+                            json_pack("{s:s, s:o}", "command", g_fixture,
+                                      "env", e));
+    }
     json_t *root = json_loads(global, 0, NULL);
     assert_non_null(root);
     json_object_set_new(root, "mcpServers", servers);
@@ -2179,7 +2184,7 @@ static void test_names_kept_while_down(void **state)
     (void)state;
     static const char *const k_two[] = { "first", "second" };
     own_stack_t st;
-    own_stack(&st, "{\"namespace\": \"none\"}", k_two, 2);
+    own_stack(&st, "{\"namespace\": \"none\"}", NULL, k_two, 2);
     berth_client_t *c = open_session_on(st.hub, NULL, 1);
     const char *hashed = berth_router_clean_name(
         apr_psprintf(t.tp, "env_dump_%08x",
@@ -2216,6 +2221,107 @@ static void test_names_kept_while_down(void **state)
     assert_string_equal(who_answers(st.hub, c, "env_dump"), "first");
     assert_string_equal(who_answers(st.hub, c, hashed), "second");
     end_session_on(st.hub, c);
+}
+
+/* ==== roots outside a call ============================================= */
+
+/* What ALPHA's roots/list requests got, once it got at least ANSWERED
+ * answers whose last is WANT (JSON text): polled, the server asks on its
+ * own thread. */
+static void roots_become(berth_hub_t *h, berth_client_t *c, int answered,
+                         const char *want)
+{
+    json_t *w = json_loads(want, 0, NULL);
+    assert_non_null(w);
+    apr_time_t deadline = berth_platform_clock() + SEC(10);
+    const char *seen = "";
+    for (;;) {
+        json_t *r = REQ_ON(h, c, "tools/call", tool_params("alpha__roots",
+                                                             NULL), NULL);
+        seen = text_of(r);
+        json_decref(r);
+        json_t *got = json_loads(seen, 0, NULL);
+        int ok = got &&
+                 json_integer_value(json_object_get(got, "answered")) >=
+                     answered &&
+                 json_equal(json_object_get(got, "last"), w);
+        json_decref(got);
+        if (ok)
+            break;
+        if (berth_platform_clock() > deadline)
+            fail_msg("alpha's roots: %s, not %d answers ending in %s", seen,
+                     answered, want);
+        apr_sleep(MSEC(10));
+    }
+    json_decref(w);
+}
+
+/* A server that asks roots/list after notifications/initialized, outside
+ * any call (filesystem servers do), is answered (docs/http.md, "Roots"):
+ * with an empty list before any client or configured list, with the
+ * configured list, then with the roots of the most recent client that
+ * declared them (berth asks that client itself), and again after that
+ * client says its roots changed. */
+static void test_roots_outside_a_call(void **state)
+{
+    (void)state;
+    static const char *const k_alpha[] = { "alpha" };
+    own_stack_t st;
+    own_stack(&st, "{}", "{\"FIXTURE_ASK_ROOTS\": \"1\"}", k_alpha, 1);
+    berth_client_t *plain = open_session_on(st.hub, NULL, 1);
+    /* no client has roots, none are configured: none */
+    roots_become(st.hub, plain, 1, "{\"roots\": []}");
+
+    /* configured: the server hears list_changed and asks again */
+    apr_array_header_t *cfg = apr_array_make(t.tp, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(cfg, const char *) = "file:///srv/configured";
+    berth_hub_set_roots(st.hub, cfg);
+    roots_become(st.hub, plain, 2,
+                 "{\"roots\": [{\"uri\": \"file:///srv/configured\"}]}");
+
+    /* a client that declares roots is asked for them once initialized */
+    berth_client_t *c = open_session_on(st.hub, "{\"roots\":"
+                                                "{\"listChanged\":true}}", 1);
+    json_t *q = next_of(c, "roots/list", SEC(5));
+    if (!q)
+        fail_msg("berth did not ask the client for its roots");
+    json_t *qid = json_object_get(q, "id");
+    assert_true(json_is_string(qid));
+    json_t *m = json_pack("{s:s, s:O, s:{s:[{s:s, s:s}]}}", "jsonrpc", "2.0",
+                          "id", qid, "result", "roots", "uri",
+                          "file:///home/client/project", "name", "project");
+    assert_null(berth_hub_handle(st.hub, c, m, &k_drop));
+    json_decref(m);
+    json_decref(q);
+    roots_become(st.hub, plain, 3, "{\"roots\": [{\"uri\": "
+                                   "\"file:///home/client/project\", "
+                                   "\"name\": \"project\"}]}");
+
+    /* its roots change: berth asks again, and the server hears of it */
+    notify_hub(c, "notifications/roots/list_changed", NULL);
+    q = next_of(c, "roots/list", SEC(5));
+    if (!q)
+        fail_msg("berth did not ask again after roots/list_changed");
+    m = json_pack("{s:s, s:O, s:{s:[{s:s}]}}", "jsonrpc", "2.0", "id",
+                  json_object_get(q, "id"), "result", "roots", "uri",
+                  "file:///home/client/other");
+    assert_null(berth_hub_handle(st.hub, c, m, &k_drop));
+    json_decref(m);
+    json_decref(q);
+    roots_become(st.hub, plain, 4,
+                 "{\"roots\": [{\"uri\": \"file:///home/client/other\"}]}");
+    /* an answer nobody asked for changes nothing */
+    m = json_pack("{s:s, s:s, s:{s:[{s:s}]}}", "jsonrpc", "2.0", "id",
+                  "berth-roots-999-00000000", "result", "roots", "uri",
+                  "file:///evil");
+    assert_null(berth_hub_handle(st.hub, plain, m, &k_drop));
+    json_decref(m);
+    json_t *r = REQ_ON(st.hub, plain, "tools/call",
+                       tool_params("alpha__roots", NULL), NULL);
+    ASSERT_CONTAINS(text_of(r), "file:///home/client/other");
+    json_decref(r);
+    end_session_on(st.hub, c);
+    end_session_on(st.hub, plain);
 }
 
 int main(int argc, char **argv)
@@ -2262,6 +2368,7 @@ int main(int argc, char **argv)
         T(test_list_changed),
         T(test_server_down),
         T(test_names_kept_while_down),
+        T(test_roots_outside_a_call),
     };
 #undef T
     return cmocka_run_group_tests(tests, stack_up, stack_down);
