@@ -4,19 +4,31 @@
 # berth stdio (docs/http.md, "Roots"): with the config's roots before a
 # client gave its own, then with the roots of the client, which berth asks
 # on stdout itself; and again when the client says they changed.
-# Usage: roots_test.sh BERTH FIXTURE SOURCE_DIR
+# With "filesystem" (and BERTH_NPM_PREFIX from .ci/npm-deps): the same
+# with the real @modelcontextprotocol/server-filesystem, whose allowed
+# folders become the roots berth gives it.
+# Usage: roots_test.sh BERTH FIXTURE SOURCE_DIR [filesystem]
 set -u
-BERTH=$1 FIXTURE=$2 SRC=$3
+BERTH=$1 FIXTURE=$2 SRC=$3 MODE=${4:-fixture}
 TMP=$(mktemp -d)
 trap 'kill $BPID 2>/dev/null; rm -rf "$TMP"' EXIT
 . "$SRC/tests/lib/checks.sh"
 export HOME="$TMP/home"
 unset XDG_RUNTIME_DIR
 mkdir -p "$HOME"
-cat >"$TMP/c.json" <<JSON
+if [ "$MODE" = filesystem ]; then
+  [ -n "${BERTH_NPM_PREFIX:-}" ] || { echo "FAIL: BERTH_NPM_PREFIX is not set; run .ci/npm-deps first: export BERTH_NPM_PREFIX=\$(.ci/npm-deps | tail -1)"; exit 1; }
+  FS=$BERTH_NPM_PREFIX/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js
+  [ -f "$FS" ] || { echo "FAIL: server-filesystem is not under $BERTH_NPM_PREFIX; run .ci/npm-deps"; exit 1; }
+  mkdir -p "$TMP/arg" "$TMP/configured" "$TMP/client"
+  jq -n --arg node "$(command -v node)" --arg fs "$FS" --arg arg "$TMP/arg" --arg root "file://$TMP/configured" \
+    '{ roots: [$root], mcpServers: { fs: { command: $node, args: [$fs, $arg] } } }' >"$TMP/c.json"
+else
+  cat >"$TMP/c.json" <<JSON
 { "roots": ["file:///srv/configured"],
   "mcpServers": { "a": { "command": "$FIXTURE", "env": { "FIXTURE_ASK_ROOTS": "1" } } } }
 JSON
+fi
 coproc B { exec "$BERTH" stdio --config "$TMP/c.json" 2>"$TMP/err"; }
 BPID=$B_PID
 send() { printf '%s\n' "$1" >&"${B[1]}"; }
@@ -53,6 +65,43 @@ roots_become() {
   echo "  a's last roots answer: $r" >&2
   return 1
 }
+
+if [ "$MODE" = filesystem ]; then
+  # allowed_become DIR: the server's allowed folders are DIR alone
+  allowed_become() {
+    local r
+    for _ in $(seq 100); do
+      n=$((n + 1))
+      send "{\"jsonrpc\":\"2.0\",\"id\":$n,\"method\":\"tools/call\",\"params\":{\"name\":\"fs__list_allowed_directories\",\"arguments\":{}}}"
+      r=$(recv_id $n)
+      r=$(jq -r '.result.content[0].text' <<<"$r" 2>/dev/null)
+      [ "$r" = "Allowed directories:
+$1" ] && return 0
+      sleep 0.1
+    done
+    echo "  the server says: $r" >&2
+    return 1
+  }
+  send '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+  recv_id 1 >/dev/null
+  send '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+  allowed_become "$TMP/configured" && ok || fail "server-filesystem did not take the configured roots: $(cat "$HOME/.cache/berth/logs/fs.log")"
+  log=$HOME/.cache/berth/logs/fs.log
+  grep -q "Failed to request" "$log" && fail "server-filesystem: $(grep "Failed to request" "$log")" || ok
+  exec {B[1]}>&-
+  wait $BPID
+  coproc B { exec "$BERTH" stdio --config "$TMP/c.json" 2>"$TMP/err"; }
+  BPID=$B_PID
+  ROOTS="[{\"uri\":\"file://$TMP/client\"}]"
+  send '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"roots":{"listChanged":true}},"clientInfo":{"name":"t","version":"1"}}}'
+  recv_id 1 >/dev/null
+  send '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+  allowed_become "$TMP/client" && ok || fail "server-filesystem did not take the client's roots"
+  exec {B[1]}>&-
+  wait $BPID && ok || fail "berth stdio exited $?: $(tail -3 "$TMP/err")"
+  finish
+  exit
+fi
 
 # a client without roots: the configured ones
 send '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
