@@ -101,8 +101,10 @@ static void idscan_byte(idscan_t *s, char c)
     }
     if (s->in_num) {
         if (c >= '0' && c <= '9') {
-            s->bad |= ++s->digits > 18; /* beyond any id berth sends */
-            s->num = s->num * 10 + (c - '0');
+            /* 18 digits fit; more is beyond any id berth sends */
+            s->bad |= ++s->digits > 18;
+            if (!s->bad)
+                s->num = s->num * 10 + (c - '0');
             return;
         }
         idscan_num_end(s, c);
