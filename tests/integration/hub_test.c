@@ -9,7 +9,9 @@
  * prompts, resources, completion and logging on the request path;
  * berth_hub_handle_text byte for byte; progress; a server's sampling
  * request and who may answer it; cancellation, closing, reaping and the
- * session limit; list_changed; a server that is down.
+ * session limit; list_changed; a server that is down; who owns a name
+ * while its server is down, and a server's roots/list outside a call (on
+ * small stacks of their own).
  *
  * Timing: nothing sleeps to synchronise; waits are on conditions, with
  * deadlines (only the reap test sleeps, to let its idle time pass, and a
