@@ -1,7 +1,9 @@
-/* Process identity on macOS: sysctl's kinfo_proc start time. And the CPUs
- * there are (macOS has no affinity to ask). */
+/* Process identity on macOS: sysctl's kinfo_proc start time, and the
+ * members of a process group from the same records. And the CPUs there are
+ * (macOS has no affinity to ask). */
 #define _DARWIN_C_SOURCE 1 /* sysctl.h's BSD types, _SC_NPROCESSORS_ONLN */
 #include "platform.h"
+#include "process.h"
 
 #include <apr_strings.h>
 
@@ -31,6 +33,31 @@ apr_status_t berth_platform_process_started(long pid, apr_int64_t *secs)
         kp.kp_proc.p_stat == SZOMB)
         return APR_ENOENT;
     *secs = (apr_int64_t)kp.kp_proc.p_starttime.tv_sec;
+    return APR_SUCCESS;
+}
+
+apr_status_t berth_process_group_members(long group, apr_array_header_t **out,
+                                         apr_pool_t *pool)
+{
+    int mib[4] = { CTL_KERN, KERN_PROC, KERN_PROC_PGRP, (int)group };
+    size_t len = 0;
+    *out = apr_array_make(pool, 4, sizeof(berth_group_member_t));
+    if (sysctl(mib, 4, NULL, &len, NULL, 0) != 0)
+        return errno;
+    /* room for a few more that may start between the two calls */
+    len += 8 * sizeof(struct kinfo_proc);
+    struct kinfo_proc *kp = apr_palloc(pool, len);
+    if (sysctl(mib, 4, kp, &len, NULL, 0) != 0)
+        return errno;
+    for (size_t i = 0; i < len / sizeof *kp; i++) {
+        if (kp[i].kp_proc.p_stat == SZOMB)
+            continue;
+        berth_group_member_t *m = apr_array_push(*out);
+        m->pid = (long)kp[i].kp_proc.p_pid;
+        m->started = (apr_int64_t)kp[i].kp_proc.p_starttime.tv_sec;
+        pid_t s = getsid(kp[i].kp_proc.p_pid);
+        m->session = s < 0 ? -1 : (long)s;
+    }
     return APR_SUCCESS;
 }
 

@@ -161,6 +161,25 @@ apr_status_t berth_process_kill_tree(berth_process_t *p)
                                                           : errno;
 }
 
+int berth_process_tree_outlives_berth(void)
+{
+    return 1;
+}
+
+long berth_process_session(long pid)
+{
+    pid_t s = getsid((pid_t)pid);
+    return s < 0 ? -1 : (long)s;
+}
+
+apr_status_t berth_process_group_kill(long group)
+{
+    if (group <= 1)
+        return APR_EINVAL; /* -1 and -0 would be everyone, or berth's own */
+    return kill(-(pid_t)group, SIGKILL) == 0 || errno == ESRCH ? APR_SUCCESS
+                                                                : errno;
+}
+
 apr_status_t berth_process_write_now(apr_file_t *f, const char *buf,
                                      apr_size_t len)
 {

@@ -7,6 +7,9 @@
 #include "shellquote.h"
 #include "win32_util.h"
 
+#include <ctype.h>
+#include <string.h>
+
 #include <apr_portable.h>
 #include <apr_strings.h>
 
@@ -28,11 +31,41 @@ static apr_status_t cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* What the user reads when SPEC could not start: the step that failed. */
+static const char *start_error(const berth_process_spec_t *spec,
+                               berth_win_step_t step, apr_status_t rv,
+                               apr_pool_t *pool)
+{
+    char buf[256];
+    const char *why = apr_strerror(rv, buf, sizeof buf);
+    /* Windows' messages end in blanks and a line break */
+    for (size_t n = strlen(buf); n > 0 && isspace((unsigned char)buf[n - 1]);
+         n--)
+        buf[n - 1] = '\0';
+    switch (step) {
+    case BERTH_WIN_FAILED_JOB:
+        return apr_psprintf(pool, "cannot set up a job object for %s (%s): "
+                            "without one its processes would outlive berth, "
+                            "so it was not started", spec->program, why);
+    case BERTH_WIN_FAILED_ASSIGN:
+        return apr_psprintf(pool, "cannot put %s in its job object (%s): "
+                            "outside it its processes would outlive berth, "
+                            "so it was ended before it ran; a berth that "
+                            "runs inside a job allowing no job within it "
+                            "(Windows 7) must be started outside that job",
+                            spec->program, why);
+    case BERTH_WIN_FAILED_PIPE:
+        return apr_psprintf(pool, "cannot create pipes for %s: %s",
+                            spec->program, why);
+    default:
+        return apr_psprintf(pool, "cannot run %s: %s", spec->program, why);
+    }
+}
+
 apr_status_t berth_process_spawn(berth_process_t **out,
                                  const berth_process_spec_t *spec,
                                  const char **error, apr_pool_t *pool)
 {
-    char buf[256];
     const char *line = spec->command_line
                            ? spec->command_line
                            : berth_join_windows(spec->argv, pool);
@@ -42,8 +75,7 @@ apr_status_t berth_process_spawn(berth_process_t **out,
     apr_status_t rv = berth_win_start(&p->child, spec->program, line,
                                       spec->env, spec->cwd, 1, pool);
     if (rv != APR_SUCCESS) {
-        *error = apr_psprintf(pool, "cannot run %s: %s", spec->program,
-                              apr_strerror(rv, buf, sizeof buf));
+        *error = start_error(spec, p->child.step, rv, pool);
         return rv;
     }
     apr_os_pipe_put_ex(&p->in, &p->child.in, 1, pool);
@@ -89,6 +121,33 @@ apr_status_t berth_process_kill_tree(berth_process_t *p)
     if (!TerminateJobObject(p->child.job, 1))
         return apr_get_os_error();
     return APR_SUCCESS;
+}
+
+/* KILL_ON_JOB_CLOSE: when berth ends, however it ends, Windows closes its
+ * handle on each job and ends the trees. */
+int berth_process_tree_outlives_berth(void)
+{
+    return 0;
+}
+
+long berth_process_session(long pid)
+{
+    (void)pid;
+    return -1;
+}
+
+apr_status_t berth_process_group_members(long group, apr_array_header_t **out,
+                                         apr_pool_t *pool)
+{
+    (void)group;
+    *out = apr_array_make(pool, 1, sizeof(berth_group_member_t));
+    return APR_ENOTIMPL;
+}
+
+apr_status_t berth_process_group_kill(long group)
+{
+    (void)group;
+    return APR_ENOTIMPL;
 }
 
 apr_status_t berth_process_write_now(apr_file_t *f, const char *buf,

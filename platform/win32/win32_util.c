@@ -89,17 +89,45 @@ void berth_win_child_close(berth_win_child_t *c)
     }
 }
 
+/* The access tests leave a job handle with (berth_win_test_job_access);
+ * 0, always outside the tests: all of it. Set before a spawn, on the
+ * spawning thread. */
+static DWORD g_test_job_access;
+
+void berth_win_test_job_access(DWORD access)
+{
+    g_test_job_access = access;
+}
+
+/* *JOB replaced by a handle with only g_test_job_access. */
+static apr_status_t restrict_job(HANDLE *job)
+{
+    HANDLE less;
+    HANDLE self = GetCurrentProcess();
+    if (!DuplicateHandle(self, *job, self, &less, g_test_job_access, FALSE,
+                         0))
+        return apr_get_os_error();
+    CloseHandle(*job);
+    *job = less;
+    return APR_SUCCESS;
+}
+
 /* A Job Object whose last handle closing ends every process in it. */
 static apr_status_t new_job(HANDLE *job)
 {
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
+    apr_status_t rv;
     *job = CreateJobObjectW(NULL, NULL);
     if (!*job)
         return apr_get_os_error();
+    if (g_test_job_access && (rv = restrict_job(job)) != APR_SUCCESS)
+        return rv;
     memset(&lim, 0, sizeof lim);
     lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-    SetInformationJobObject(*job, JobObjectExtendedLimitInformation, &lim,
-                            sizeof lim);
+    /* without the limit the job does not end with berth */
+    if (!SetInformationJobObject(*job, JobObjectExtendedLimitInformation,
+                                 &lim, sizeof lim))
+        return apr_get_os_error();
     return APR_SUCCESS;
 }
 
@@ -186,13 +214,28 @@ apr_status_t berth_win_start(berth_win_child_t *c, const char *program,
     apr_status_t rv;
     memset(c, 0, sizeof *c);
 
-    if ((rv = new_job(&c->job)) != APR_SUCCESS ||
-        (rv = child_stdio(c, all_pipes, std)) != APR_SUCCESS ||
-        (rv = create_suspended(program, command_line, env, cwd, std, &pi,
+    c->step = BERTH_WIN_FAILED_JOB;
+    if ((rv = new_job(&c->job)) != APR_SUCCESS)
+        goto error;
+    c->step = BERTH_WIN_FAILED_PIPE;
+    if ((rv = child_stdio(c, all_pipes, std)) != APR_SUCCESS)
+        goto error;
+    c->step = BERTH_WIN_FAILED_CREATE;
+    if ((rv = create_suspended(program, command_line, env, cwd, std, &pi,
                                pool)) != APR_SUCCESS)
         goto error;
-    /* in the job before it runs a single instruction: its children too */
-    AssignProcessToJobObject(c->job, pi.hProcess);
+    /* in the job before it runs a single instruction: its children too.
+     * Outside it the tree would outlive berth, so it never runs. */
+    if (!AssignProcessToJobObject(c->job, pi.hProcess)) {
+        rv = apr_get_os_error();
+        c->step = BERTH_WIN_FAILED_ASSIGN;
+        TerminateProcess(pi.hProcess, 1);
+        WaitForSingleObject(pi.hProcess, 5000);
+        CloseHandle(pi.hThread);
+        CloseHandle(pi.hProcess);
+        goto error;
+    }
+    c->step = BERTH_WIN_STARTED;
     ResumeThread(pi.hThread);
     CloseHandle(pi.hThread);
     c->process = pi.hProcess;

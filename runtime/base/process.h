@@ -65,4 +65,34 @@ apr_status_t berth_process_wait_readable(apr_file_t *f, apr_file_t *kick,
 apr_status_t berth_process_write_now(apr_file_t *f, const char *buf,
                                      apr_size_t len);
 
+/* ---- what a berth killed outright leaves behind ----------------------- */
+
+/* 1 where a server's process tree can outlive a berth that is killed
+ * outright: on Unix its process group stays (the parent-death signal, on
+ * Linux, reaches only the direct child); 0 on Windows, where the Job
+ * Object ends with berth's last handle on it. */
+int berth_process_tree_outlives_berth(void);
+
+/* The session process PID belongs to (getsid); -1 when the OS will not
+ * say, or has no sessions (Windows). Every member of a process group is in
+ * the session the group was made in. */
+long berth_process_session(long pid);
+
+/* One process of a process group. */
+typedef struct {
+    long pid;
+    apr_int64_t started; /* as berth_platform_process_started says; -1 unknown */
+    long session;
+} berth_group_member_t;
+
+/* Every running process (zombies are gone) whose process group is GROUP,
+ * into *OUT (berth_group_member_t; empty when the group has ended).
+ * APR_ENOTIMPL where there are no process groups (Windows). */
+apr_status_t berth_process_group_members(long group, apr_array_header_t **out,
+                                         apr_pool_t *pool);
+
+/* SIGKILL to every process of process group GROUP. APR_SUCCESS also when
+ * the group has ended; APR_ENOTIMPL on Windows. */
+apr_status_t berth_process_group_kill(long group);
+
 #endif

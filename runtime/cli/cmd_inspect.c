@@ -99,6 +99,11 @@ static void print_server(const berth_config_t *cfg,
             fprintf(out, "    network:    %s\n", net ? net : "(docker default)");
             fprintf(out, "    memory:     %s\n", mem ? mem : "(no limit)");
             fprintf(out, "    cpus:       %s\n", cpu ? cpu : "(no limit)");
+            apr_array_header_t *hard = berth_isolation_hardening(cfg, s, NULL,
+                                                                 pool);
+            fprintf(out, "    hardening:  %s\n",
+                    hard->nelts ? apr_array_pstrcat(pool, hard, ' ')
+                                : "(none)");
         }
     } else {
         fprintf(out, "    url:        %s\n",

@@ -165,6 +165,8 @@ void cfg_check_isolation(cfg_ctx_t *v, const char *path,
                      "\"enabled\": %s contradicts \"mode\": \"%s\"; \"mode\" "
                      "wins", iso->enabled ? "true" : "false",
                      iso->mode == BERTH_ISOLATION_DOCKER ? "docker" : "none");
+    cfg_warn_env_values(v, berth_jsonpath_member(v->pool, path, "extra_args"),
+                        iso->extra_args, 1);
 }
 
 /* ---- the server list ------------------------------------------------- */

@@ -26,7 +26,9 @@ typedef enum {
     BERTH_ISOLATION_DOCKER
 } berth_isolation_mode_t;
 
-/* The isolation settings a section gave; unset fields are NULL / UNSET / -1. */
+/* The isolation settings a section gave; unset fields are NULL / UNSET / -1.
+ * The hardening switches have defaults instead: a config holds the value in
+ * force (a server's own, else the global one, else the default). */
 typedef struct {
     berth_isolation_mode_t mode;
     int enabled;                     /* legacy boolean: -1 unset, 0, 1 */
@@ -35,6 +37,10 @@ typedef struct {
     const char *memory_limit;
     const char *cpu_limit;
     apr_array_header_t *extra_args;  /* const char *; NULL when unset */
+    int no_new_privileges;           /* --security-opt no-new-privileges */
+    int cap_drop_all;                /* --cap-drop ALL */
+    int init;                        /* --init */
+    long pids_limit;                 /* --pids-limit; 0: none */
 } berth_isolation_t;
 
 /* Seconds. */

@@ -126,8 +126,8 @@ int cfg_parse_extra_args(cfg_ctx_t *v, json_t *value, const char *path,
                          void *field, void *base);
 /* Sets CFG's listen address to TEXT, which must parse. */
 void cfg_set_listen(berth_config_t *cfg, const char *text, apr_pool_t *pool);
-/* The warning for "enabled" and "mode" that disagree, in the isolation
- * object at PATH. */
+/* The warnings for "enabled" and "mode" that disagree, and for values in
+ * extra_args' -e flags, in the isolation object at PATH. */
 void cfg_check_isolation(cfg_ctx_t *v, const char *path,
                          const berth_isolation_t *iso);
 
@@ -135,5 +135,13 @@ void cfg_check_isolation(cfg_ctx_t *v, const char *path,
 
 void cfg_parse_server(cfg_ctx_t *v, json_t *j, const char *path,
                       berth_server_config_t *s, const berth_config_t *cfg);
+
+/* A warning at every "-e NAME=value" of ARGS (the list at PATH; also
+ * --env NAME=value, -eNAME=value, --env=NAME=value): docker gets the value
+ * on its command line, where every local user can read it. EXTRA: ARGS are
+ * extra_args (the fix is the server's env), else a docker run command's
+ * (the fix is -e NAME there, the value in env). */
+void cfg_warn_env_values(cfg_ctx_t *v, const char *path,
+                         const apr_array_header_t *args, int extra);
 
 #endif

@@ -164,6 +164,33 @@ static const berth_setting_t settings[] = {
       .global_off = G(isolation.cpu_limit),
       .server_off = S(isolation.cpu_limit),
       .doc = "the container's CPU limit" },
+    { .name = "docker_isolation.no_new_privileges",
+      .type = BERTH_SETTING_BOOL, .flags = GLOBAL | SERVER | LIVE,
+      .def_num = 1, .global_off = G(isolation.no_new_privileges),
+      .server_off = S(isolation.no_new_privileges),
+      .doc = "`--security-opt no-new-privileges`: no process in the "
+             "container gains privileges through a setuid program or file "
+             "capabilities" },
+    { .name = "docker_isolation.cap_drop_all", .type = BERTH_SETTING_BOOL,
+      .flags = GLOBAL | SERVER | LIVE, .def_num = 1,
+      .global_off = G(isolation.cap_drop_all),
+      .server_off = S(isolation.cap_drop_all),
+      .doc = "`--cap-drop ALL`: root in the container has no Linux "
+             "capabilities; `extra_args` `[\"--cap-add\", \"NAME\"]` "
+             "gives one back" },
+    { .name = "docker_isolation.init", .type = BERTH_SETTING_BOOL,
+      .flags = GLOBAL | SERVER | LIVE, .def_num = 1,
+      .global_off = G(isolation.init), .server_off = S(isolation.init),
+      .doc = "`--init`: Docker's init (`docker-init`) is PID 1 and passes "
+             "signals on, so a server without a SIGTERM handler still stops "
+             "on `docker stop`" },
+    { .name = "docker_isolation.pids_limit", .type = BERTH_SETTING_INT,
+      .flags = GLOBAL | SERVER | LIVE, .min = 0, .max = 4194304,
+      .def_num = 1024, .global_off = G(isolation.pids_limit),
+      .server_off = S(isolation.pids_limit), .unit = "processes",
+      .zero = "no limit",
+      .doc = "`--pids-limit`: at most this many processes and threads in "
+             "the container, so a fork bomb stops there" },
     { .name = "docker_isolation.images", .type = BERTH_SETTING_MAP,
       .flags = GLOBAL | LIVE, .unset = "the built-in images (below)",
       .global_off = G(images), .parse = cfg_parse_images,

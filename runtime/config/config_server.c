@@ -112,6 +112,66 @@ static void warn_host_paths(cfg_ctx_t *v, const char *path,
     }
 }
 
+/* ---- values on docker's command line ----------------------------------- */
+
+/* The NAME=value of a -e flag at ARGS[I] (-e/--env then NAME=value, or
+ * glued), or NULL. */
+static const char *env_pair(const apr_array_header_t *args, int i)
+{
+    const char *a = APR_ARRAY_IDX(args, i, const char *);
+    const char *prev = i ? APR_ARRAY_IDX(args, i - 1, const char *) : "";
+    const char *pair = strcmp(prev, "-e") == 0 || strcmp(prev, "--env") == 0
+                           ? a
+                       : strncmp(a, "--env=", 6) == 0 ? a + 6
+                       : strncmp(a, "-e", 2) == 0 && a[2] != '-' ? a + 2
+                                                                 : NULL;
+    return pair && *pair && pair[0] != '=' && strchr(pair, '=') ? pair
+                                                                : NULL;
+}
+
+void cfg_warn_env_values(cfg_ctx_t *v, const char *path,
+                         const apr_array_header_t *args, int extra)
+{
+    for (int i = 0; args && i < args->nelts; i++) {
+        const char *pair = env_pair(args, i);
+        if (!pair)
+            continue;
+        const char *name = apr_pstrmemdup(v->pool, pair,
+                                          (apr_size_t)(strchr(pair, '=') -
+                                                       pair));
+        cfg_warn_at(v, berth_jsonpath_index(v->pool, path, (size_t)i),
+                    "-e %s=*** puts the value on docker's command line, "
+                    "where every local user can read it while the server "
+                    "runs; %s", name,
+                    extra ? apr_psprintf(v->pool, "give %s in the server's "
+                                         "\"env\" instead (berth passes it "
+                                         "as -e %s)", name, name)
+                          : apr_psprintf(v->pool, "write \"-e\", \"%s\" "
+                                         "here and the value in \"env\"",
+                                         name));
+    }
+}
+
+/* A server's env that goes into a container as -e NAME: one docker reads
+ * itself goes with its value on docker's command line instead. */
+static void warn_env_docker_reads(cfg_ctx_t *v, const char *path,
+                                  const berth_server_config_t *s)
+{
+    for (int i = 0; s->env && i < s->env->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(s->env, i, berth_kv_t).key;
+        if (!berth_isolation_docker_reads(name, 0))
+            continue;
+        cfg_warn_key(v, berth_jsonpath_member(
+                            v->pool, berth_jsonpath_member(v->pool, path,
+                                                           "env"),
+                            name),
+                     "the docker client reads %s itself, so this value goes "
+                     "on docker's command line (-e %s=***), where every "
+                     "local user can read it while the server runs",
+                     name, name);
+    }
+}
+
 /* ---- the entry --------------------------------------------------------- */
 
 /* What a server entry has beside its settings; TYPE and HAS_CWD carry
@@ -248,6 +308,11 @@ static void warn_docker_command(cfg_ctx_t *v, const char *path,
     for (int i = 1; s->args && i < s->args->nelts; i++)
         if (interactive_flag(APR_ARRAY_IDX(s->args, i, const char *)))
             interactive = 1;
+    if (run) {
+        cfg_warn_env_values(v, berth_jsonpath_member(v->pool, path, "args"),
+                            s->args, 0);
+        warn_env_docker_reads(v, path, s);
+    }
     if (run && !interactive)
         cfg_warn_key(v, berth_jsonpath_member(v->pool, path, "args"),
                      "\"docker run\" without \"-i\": the server's stdin "
@@ -269,8 +334,10 @@ void cfg_parse_server(cfg_ctx_t *v, json_t *j, const char *path,
     warn_ignored(v, j, path, s);
 
     if (s->command && s->transport == BERTH_TRANSPORT_STDIO &&
-        berth_isolation_effective(cfg, s, NULL) == BERTH_ISOLATION_DOCKER)
+        berth_isolation_effective(cfg, s, NULL) == BERTH_ISOLATION_DOCKER) {
         warn_host_paths(v, path, cfg, s);
+        warn_env_docker_reads(v, path, s);
+    }
 
     if (s->command && berth_isolation_is_docker_command(s->command)) {
         warn_docker_command(v, path, s);

@@ -337,6 +337,14 @@ const char *berth_control_token(const char *file, const char **error,
     apr_status_t rv = apr_file_open(
         &f, file, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL,
         APR_FPROT_UREAD | APR_FPROT_UWRITE, pool);
+    if (APR_STATUS_IS_EEXIST(rv)) {
+        /* another berth made it since the read above: its token is the
+         * one, once its writer is done (a few microseconds) */
+        for (int i = 0; i < 100 && !(have = read_token(file, 32, pool)); i++)
+            apr_sleep(apr_time_from_msec(10));
+        if (have)
+            return have;
+    }
     if (rv != APR_SUCCESS) {
         *error = apr_psprintf(pool, "cannot create %s: %s", file,
                               apr_strerror(rv, errbuf, sizeof errbuf));

@@ -6,6 +6,7 @@
 #include <apr_thread_proc.h>
 
 #include "container.h"
+#include "groups.h"
 #include "isolation.h"
 #include "log.h"
 #include "platform.h"
@@ -92,8 +93,27 @@ static void *APR_THREAD_FUNC sweep_all(apr_thread_t *t, void *arg)
     return NULL;
 }
 
+/* Ends what the servers of a berth killed outright left running, before
+ * this berth's servers start: the one of them may still hold what the
+ * other needs (a port, a lock). Local files and a look at the process
+ * table: milliseconds. */
+static void sweep_groups(berth_daemon_t *d)
+{
+    apr_pool_t *pool;
+    int ended = 0;
+    apr_pool_create(&pool, d->pool);
+    apr_time_t t0 = berth_platform_clock();
+    berth_group_sweep(d->ctx, &ended, pool);
+    berth_log(ended ? BERTH_LOG_INFO : BERTH_LOG_DEBUG,
+              "start-up sweep: ended %d process group%s left by a berth that "
+              "is gone (%.1f ms)", ended, ended == 1 ? "" : "s",
+              (double)(berth_platform_clock() - t0) / 1000.0);
+    apr_pool_destroy(pool);
+}
+
 void berth_daemon_start(berth_daemon_t *d)
 {
+    sweep_groups(d);
     /* the sweep never touches this berth's containers (they carry its live
      * instance), so servers need not wait for it */
     if (uses_docker(d->cfg) &&
@@ -189,6 +209,9 @@ static void sig_iso(apr_array_header_t *parts, const berth_isolation_t *i)
     sig_str(parts, i->memory_limit);
     sig_str(parts, i->cpu_limit);
     sig_list(parts, i->extra_args);
+    sig_str(parts, apr_psprintf(parts->pool, "%d/%d/%d/%ld",
+                                i->no_new_privileges, i->cap_drop_all,
+                                i->init, i->pids_limit));
 }
 
 const char *berth_daemon_signature(const berth_config_t *cfg,

@@ -9,6 +9,7 @@
 #include <apr_thread_proc.h>
 
 #include "container.h"
+#include "groups.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "platform.h"
@@ -312,12 +313,15 @@ static instance_t *spawn_instance(berth_supervisor_t *s)
         prepare_container(s, inst, plan);
     berth_process_spec_t spec = { plan->program, plan->argv,
                                   plan->command_line, plan->env, plan->cwd };
+    /* made first, so that its record goes after the tree has ended */
+    berth_group_t *group = berth_group_new(s->ctx, s->srv->name, pool);
     if (berth_process_spawn(&inst->proc, &spec, &err, pool) != APR_SUCCESS) {
         start_failed(s, apr_psprintf(pool, "server %s: %s", s->srv->name,
                                      err));
         apr_pool_destroy(pool);
         return NULL;
     }
+    berth_group_record(group, berth_process_pid(inst->proc));
     return inst;
 }
 

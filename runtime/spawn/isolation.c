@@ -57,6 +57,49 @@ static int starts(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static int same(const char *a, const char *b, int fold_case)
+{
+    return fold_case ? apr_cstr_casecmp(a, b) == 0 : strcmp(a, b) == 0;
+}
+
+static int starts_as(const char *s, const char *prefix, int fold_case)
+{
+    size_t n = strlen(prefix);
+    return fold_case ? apr_cstr_casecmpn(s, prefix, n) == 0
+                     : strncmp(s, prefix, n) == 0;
+}
+
+int berth_isolation_docker_reads(const char *name, int fold_case)
+{
+    /* the docker CLI's own variables (its reference lists them), where its
+     * config and credentials are, its Go runtime's, the loader's, and the
+     * ssh agent a ssh:// daemon is reached through */
+    static const char *const names[] = {
+        "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH",
+        "DOCKER_TLS", "DOCKER_TLS_VERIFY", "DOCKER_API_VERSION",
+        "DOCKER_DEFAULT_PLATFORM", "DOCKER_CONTENT_TRUST",
+        "DOCKER_CONTENT_TRUST_SERVER", "DOCKER_HIDE_LEGACY_COMMANDS",
+        "DOCKER_CUSTOM_HEADERS", "DOCKER_AUTH_CONFIG", "DOCKER_BUILDKIT",
+        "HOME", "PATH", "USERPROFILE", "GODEBUG", "GOMAXPROCS", "GOGC",
+        "GOMEMLIMIT", "GOTRACEBACK", "SSH_AUTH_SOCK", NULL
+    };
+    static const char *const prefixes[] = { "DOCKER_CLI_", "OTEL_", "LD_",
+                                            "DYLD_", NULL };
+    /* Go reads both spellings of its proxy variables */
+    static const char *const proxies[] = { "HTTP_PROXY", "HTTPS_PROXY",
+                                           "NO_PROXY", NULL };
+    for (const char *const *n = names; *n; n++)
+        if (same(name, *n, fold_case))
+            return 1;
+    for (const char *const *n = prefixes; *n; n++)
+        if (starts_as(name, *n, fold_case))
+            return 1;
+    for (const char *const *n = proxies; *n; n++)
+        if (same(name, *n, 1))
+            return 1;
+    return 0;
+}
+
 const char *berth_isolation_runtime(const char *command)
 {
     char name[64];
@@ -141,10 +184,64 @@ static void add(apr_array_header_t *a, const char *s)
     APR_ARRAY_PUSH(a, const char *) = s;
 }
 
+/* Where server S's value of docker_isolation.KEY comes from, for the
+ * plan: the server's isolation, the global section, or the default. */
+static const char *source_of(const berth_config_t *cfg,
+                             const berth_server_config_t *s, const char *key,
+                             apr_pool_t *pool)
+{
+    const char *name = apr_pstrcat(pool, "docker_isolation.", key, NULL);
+    if (berth_config_server_given(s, name))
+        return apr_pstrcat(pool, "isolation.", key, NULL);
+    return berth_config_given(cfg, name) ? name : "default";
+}
+
+/* Adds FLAG (and VALUE) to ARGS when ON, and its words to the list of
+ * what is on or off, with the setting that decided it. */
+static void harden(apr_array_header_t *args, int on, const char *flag,
+                   const char *value, const char *src, const char **on_text,
+                   const char **off_text, apr_pool_t *pool)
+{
+    const char *words = value ? apr_pstrcat(pool, flag, " ", value, NULL)
+                              : flag;
+    const char **list = on ? on_text : off_text;
+    *list = apr_pstrcat(pool, *list, **list ? ", " : "", on ? words : flag,
+                        " (", src, ")", NULL);
+    if (!on)
+        return;
+    add(args, flag);
+    if (value)
+        add(args, value);
+}
+
+apr_array_header_t *berth_isolation_hardening(const berth_config_t *cfg,
+                                              const berth_server_config_t *s,
+                                              const char **why,
+                                              apr_pool_t *pool)
+{
+    const berth_isolation_t *v = &s->isolation;
+    apr_array_header_t *a = apr_array_make(pool, 8, sizeof(const char *));
+    const char *on = "", *off = "";
+    harden(a, v->no_new_privileges, "--security-opt", "no-new-privileges",
+           source_of(cfg, s, "no_new_privileges", pool), &on, &off, pool);
+    harden(a, v->cap_drop_all, "--cap-drop", "ALL",
+           source_of(cfg, s, "cap_drop_all", pool), &on, &off, pool);
+    harden(a, v->init, "--init", NULL, source_of(cfg, s, "init", pool), &on,
+           &off, pool);
+    harden(a, v->pids_limit > 0, "--pids-limit",
+           apr_ltoa(pool, v->pids_limit), source_of(cfg, s, "pids_limit", pool),
+           &on, &off, pool);
+    if (why)
+        *why = apr_pstrcat(pool, "hardening: ", *on ? on : "none",
+                           *off ? "; off: " : "", off, NULL);
+    return a;
+}
+
 apr_array_header_t *berth_isolation_docker_args(const berth_config_t *cfg,
                                                 const berth_server_config_t *s,
                                                 const char *instance,
                                                 const char *token,
+                                                const apr_array_header_t *env,
                                                 apr_pool_t *pool)
 {
     const berth_isolation_t *g = &cfg->isolation, *v = &s->isolation;
@@ -175,6 +272,8 @@ apr_array_header_t *berth_isolation_docker_args(const berth_config_t *cfg,
         add(a, "--log-opt");
         add(a, apr_psprintf(pool, "max-file=%d", cfg->log_max_files));
     }
+    apr_array_header_t *hard = berth_isolation_hardening(cfg, s, NULL, pool);
+    apr_array_cat(a, hard);
     const char *net = v->network_mode ? v->network_mode : g->network_mode;
     const char *mem = v->memory_limit ? v->memory_limit : g->memory_limit;
     const char *cpu = v->cpu_limit ? v->cpu_limit : g->cpu_limit;
@@ -194,11 +293,8 @@ apr_array_header_t *berth_isolation_docker_args(const berth_config_t *cfg,
         add(a, "--workdir");
         add(a, s->cwd);
     }
-    for (int i = 0; s->env && i < s->env->nelts; i++) {
-        const berth_kv_t *kv = &APR_ARRAY_IDX(s->env, i, berth_kv_t);
-        add(a, "-e");
-        add(a, apr_pstrcat(pool, kv->key, "=", kv->value, NULL));
-    }
+    if (env)
+        apr_array_cat(a, env);
     for (int i = 0; g->extra_args && i < g->extra_args->nelts; i++)
         add(a, APR_ARRAY_IDX(g->extra_args, i, const char *));
     for (int i = 0; v->extra_args && i < v->extra_args->nelts; i++)

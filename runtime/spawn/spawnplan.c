@@ -99,6 +99,35 @@ static int is_batch(const char *path)
                      apr_cstr_casecmp(path + n - 4, ".bat") == 0);
 }
 
+/* The shell that wraps a command on FACTS (*SHELL), and how to quote for
+ * it; *KNOWN (optional) says whether berth knows that shell. */
+static berth_shell_family_t wrap_shell(const berth_hostfacts_t *facts,
+                                       const char **shell, int *known)
+{
+    const char *sh = facts->login_shell;
+    if (!sh || !*sh)
+        sh = facts->os == BERTH_OS_WINDOWS ? "cmd.exe" : "/bin/sh";
+    berth_shell_family_t fam = berth_shell_family(sh, known);
+    if (facts->os != BERTH_OS_WINDOWS && fam == BERTH_SHELL_CMD)
+        fam = BERTH_SHELL_POSIX;
+    *shell = sh;
+    return fam;
+}
+
+/* NAME="$BERTH_ENV_NAME" for every name the plan carries under an alias
+ * (env_flags), each followed by a blank: a POSIX or fish (3.1 and later)
+ * shell exports them to the command after them alone. */
+static const char *assignments(const berth_plan_t *p, apr_pool_t *pool)
+{
+    const char *line = "";
+    for (int i = 0; p->assigned && i < p->assigned->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(p->assigned, i, const char *);
+        line = apr_pstrcat(pool, line, name, "=\"$" BERTH_PLAN_ALIAS, name,
+                           "\" ", NULL);
+    }
+    return line;
+}
+
 /* Wraps ARGV in the login shell (or cmd.exe on Windows) and fills the plan's
  * program, argv and command line. */
 static apr_status_t wrap(berth_plan_t *p, const berth_plan_in_t *in,
@@ -106,14 +135,9 @@ static apr_status_t wrap(berth_plan_t *p, const berth_plan_in_t *in,
                          apr_pool_t *pool)
 {
     const berth_hostfacts_t *facts = in->facts;
-    const char *shell = facts->login_shell;
+    const char *shell;
     int known = 1;
-    berth_shell_family_t fam;
-    if (!shell || !*shell)
-        shell = facts->os == BERTH_OS_WINDOWS ? "cmd.exe" : "/bin/sh";
-    fam = berth_shell_family(shell, &known);
-    if (facts->os != BERTH_OS_WINDOWS && fam == BERTH_SHELL_CMD)
-        fam = BERTH_SHELL_POSIX;
+    berth_shell_family_t fam = wrap_shell(facts, &shell, &known);
     p->wrapped = 1;
     p->shell = shell;
     p->program = shell;
@@ -139,7 +163,8 @@ static apr_status_t wrap(berth_plan_t *p, const berth_plan_in_t *in,
     add(p->argv, shell);
     add(p->argv, "-l");
     add(p->argv, "-c");
-    add(p->argv, berth_join_shell(argv, fam, pool));
+    add(p->argv, apr_pstrcat(pool, assignments(p, pool),
+                             berth_join_shell(argv, fam, pool), NULL));
     if (facts->os == BERTH_OS_WINDOWS)
         p->command_line = berth_join_windows(p->argv, pool);
     return APR_SUCCESS;
@@ -165,6 +190,13 @@ static int daemon_var_set(const berth_hostfacts_t *facts,
     const char *host = berth_env_get(facts, env, "DOCKER_HOST");
     const char *ctx = berth_env_get(facts, env, "DOCKER_CONTEXT");
     return (host && *host) || (ctx && *ctx);
+}
+
+/* Whether docker will run directly (else a shell wraps it). */
+static int docker_direct(const berth_plan_t *p, const berth_plan_in_t *in)
+{
+    return p->docker.verified &&
+           berth_docker_daemon_env_guaranteed(in->facts, process_env(in));
 }
 
 /* Sections 1-3: cidfile after run, then direct exec or wrap. */
@@ -263,23 +295,132 @@ static const char *dir_of(const berth_docker_t *d, apr_pool_t *pool)
     return d->verified ? berth_path_dirname(d->path, pool) : NULL;
 }
 
-/* Shape 3's docker argv: the user's, with the server's env as -e flags and
- * berth's labels right after a leading run (the sweeps find this container
- * too when berth dies before it). */
+/* A name a POSIX shell can assign: [A-Za-z_][A-Za-z0-9_]*. */
+static int shell_name(const char *s)
+{
+    if (!(*s == '_' || isalpha((unsigned char)*s)))
+        return 0;
+    for (; *s; s++)
+        if (!(*s == '_' || isalnum((unsigned char)*s)))
+            return 0;
+    return 1;
+}
+
+/* A name sh, bash, zsh or fish gives a meaning of its own (read-only,
+ * numeric, tied to an array, or kept by the shell itself): assigning it
+ * before docker fails or changes the value. Measured with each shell's
+ * `NAME="$V" env`; the shells' own prefixes count whole. */
+static int shell_special(const char *name)
+{
+    static const char *const names[] = {
+        "_", "ARGC", "BASHOPTS", "COLUMNS", "EGID", "ERRNO", "EUID",
+        "FISH_VERSION", "FUNCNAME", "GID", "GROUPS", "HISTCMD", "HISTSIZE",
+        "KEYTIMEOUT", "LINENO", "LINES", "MAILCHECK", "OPTIND", "PPID", "PWD",
+        "RANDOM", "SAVEHIST", "SECONDS", "SHELLOPTS", "SHLVL",
+        "TRY_BLOCK_ERROR", "TRY_BLOCK_INTERRUPT", "TTYIDLE", "UID",
+        "USERNAME", "ZSH_SUBSHELL", "aliases", "argv", "cdpath", "commands",
+        "dirstack", "fpath", "funcfiletrace", "funcstack", "functrace",
+        "history", "hostname", "mailpath", "manpath", "module_path",
+        "options", "parameters", "path", "pipestatus", "psvar", "status",
+        "umask", "version", "watch", "zsh_eval_context", NULL
+    };
+    for (const char *const *n = names; *n; n++)
+        if (strcmp(name, *n) == 0)
+            return 1;
+    return strncmp(name, "BASH_", 5) == 0 || strncmp(name, "fish_", 5) == 0;
+}
+
+/* Why the container's value of NAME cannot ride in docker's own
+ * environment (ENV as berth built it for docker), or NULL when it can.
+ * ALIASED: a login shell wraps docker and gets the values under aliases. */
+static const char *on_the_line(const berth_hostfacts_t *facts,
+                               const apr_array_header_t *env,
+                               const char *name, int aliased,
+                               apr_pool_t *pool)
+{
+    if (berth_isolation_docker_reads(name, facts->os == BERTH_OS_WINDOWS))
+        return apr_psprintf(pool, "docker reads %s itself", name);
+    if (berth_env_get(facts, env, name))
+        return apr_psprintf(pool, "docker's own environment has %s", name);
+    if (aliased && !shell_name(name))
+        return "it is no shell variable name, and the login shell that "
+               "wraps docker may drop it from the environment (dash does)";
+    if (aliased && shell_special(name))
+        return apr_psprintf(pool, "the login shell that wraps docker gives "
+                            "%s a meaning of its own", name);
+    return NULL;
+}
+
+/* The -e flags that give the container the server's env (docs/isolation.md
+ * "The server's env"): -e NAME, its value in docker's own environment,
+ * which other local users cannot read, where they can read any command
+ * line. Through a login shell the value goes in as BERTH_ENV_<NAME> and
+ * the line assigns it back for docker alone, because the profile that
+ * shell reads may export the same name. A value that cannot ride there
+ * keeps -e NAME=VALUE, and the plan says why. */
+static apr_array_header_t *env_flags(berth_plan_t *p, const berth_plan_in_t *in,
+                                     const apr_array_header_t *server_env,
+                                     apr_pool_t *pool)
+{
+    const berth_hostfacts_t *facts = in->facts;
+    const char *shell, *riding = "";
+    int aliased = !docker_direct(p, in) &&
+                  wrap_shell(facts, &shell, NULL) != BERTH_SHELL_CMD;
+    const apr_array_header_t *docker_env = apr_array_copy(pool, p->env);
+    apr_array_header_t *flags = strings(pool);
+    p->assigned = strings(pool);
+    for (int i = 0; server_env && i < server_env->nelts; i++) {
+        const berth_kv_t *kv = &APR_ARRAY_IDX(server_env, i, berth_kv_t);
+        const char *why = on_the_line(facts, docker_env, kv->key, aliased,
+                                      pool);
+        add(flags, "-e");
+        if (why) {
+            add(flags, apr_pstrcat(pool, kv->key, "=", kv->value, NULL));
+            reason(p, apr_psprintf(pool, "%s goes on docker's command line "
+                                   "(-e %s=***): %s, so its value cannot "
+                                   "ride in docker's environment; local "
+                                   "users can read it in the process list "
+                                   "while docker runs", kv->key, kv->key,
+                                   why));
+            continue;
+        }
+        add(flags, kv->key);
+        riding = apr_pstrcat(pool, riding, *riding ? ", " : "", kv->key, NULL);
+        if (aliased)
+            add(p->assigned, kv->key);
+        berth_env_set(facts, p->env,
+                      aliased ? apr_pstrcat(pool, BERTH_PLAN_ALIAS, kv->key,
+                                            NULL)
+                              : kv->key,
+                      kv->value);
+    }
+    if (*riding)
+        reason(p, apr_pstrcat(pool, "the server's env reaches the container "
+                              "as -e NAME, each value in docker's own "
+                              "environment, on no command line: ", riding,
+                              aliased ? "; the login shell gets each as "
+                                        BERTH_PLAN_ALIAS "<NAME> and assigns "
+                                        "it back for docker alone, so its "
+                                        "profile cannot replace it"
+                                      : "", NULL));
+    return flags;
+}
+
+/* Shape 3's docker argv: the user's, with the -e flags for the server's env
+ * (ENV) and berth's labels right after a leading run (the sweeps find this
+ * container too when berth dies before it). */
 static apr_array_header_t *user_docker_args(const berth_server_config_t *srv,
                                             const berth_plan_in_t *in,
-                                            int run, apr_pool_t *pool)
+                                            int run,
+                                            const apr_array_header_t *env,
+                                            apr_pool_t *pool)
 {
     apr_array_header_t *dargs = strings(pool);
     for (int i = 0; srv->args && i < srv->args->nelts; i++) {
         add(dargs, APR_ARRAY_IDX(srv->args, i, const char *));
         if (i != 0 || !run)
             continue;
-        for (int k = 0; srv->env && k < srv->env->nelts; k++) {
-            const berth_kv_t *kv = &APR_ARRAY_IDX(srv->env, k, berth_kv_t);
-            add(dargs, "-e");
-            add(dargs, apr_pstrcat(pool, kv->key, "=", kv->value, NULL));
-        }
+        apr_array_cat(dargs, env);
         add(dargs, "--label");
         add(dargs, "io.berth.managed=true");
         add(dargs, "--label");
@@ -302,7 +443,6 @@ static apr_status_t plan_user_docker(berth_plan_t *p,
     const berth_hostfacts_t *facts = in->facts;
     int run = srv->args && srv->args->nelts &&
               strcmp(APR_ARRAY_IDX(srv->args, 0, const char *), "run") == 0;
-    apr_array_header_t *dargs = user_docker_args(srv, in, run, pool);
     p->mode = BERTH_PLAN_DOCKER;
     reason(p, run ? "the command is docker run: never isolated again; "
                     "the server's env goes in as -e flags, berth's labels "
@@ -320,7 +460,9 @@ static apr_status_t plan_user_docker(berth_plan_t *p,
     ei->server_env = run ? NULL : srv->env;
     ei->docker_dir = dir_of(&p->docker, pool);
     p->env = berth_envset_build(ei, p->reasons, pool);
-    return plan_docker(p, in, dargs, 1, error, pool);
+    apr_array_header_t *env = env_flags(p, in, run ? srv->env : NULL, pool);
+    return plan_docker(p, in, user_docker_args(srv, in, run, env, pool), 1,
+                       error, pool);
 }
 
 /* Shape 2: berth wraps the command in a container. */
@@ -330,13 +472,17 @@ static apr_status_t plan_isolated(berth_plan_t *p,
                                   berth_envset_in_t *ei, const char *why,
                                   const char **error, apr_pool_t *pool)
 {
-    apr_array_header_t *dargs = berth_isolation_docker_args(
-        in->cfg, srv, in->instance, in->start_token, pool);
+    const char *hardening;
+    berth_isolation_hardening(in->cfg, srv, &hardening, pool);
     p->mode = BERTH_PLAN_ISOLATED;
     reason(p, apr_pstrcat(pool, "isolation docker: ", why, NULL));
+    reason(p, hardening);
     ei->server_env = NULL; /* inside the container, not for docker */
     ei->docker_dir = dir_of(&p->docker, pool);
     p->env = berth_envset_build(ei, p->reasons, pool);
+    apr_array_header_t *dargs = berth_isolation_docker_args(
+        in->cfg, srv, in->instance, in->start_token,
+        env_flags(p, in, srv->env, pool), pool);
     return plan_docker(p, in, dargs, 1, error, pool);
 }
 

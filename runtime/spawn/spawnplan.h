@@ -51,7 +51,15 @@ typedef struct {
                                        (these) and the login shell gets a
                                        chance: exit 127 means not found */
     apr_array_header_t *secrets;    /* configured values, for redaction */
+    apr_array_header_t *assigned;   /* const char *: the server's env names
+                                       a wrapping shell assigns from their
+                                       alias (BERTH_PLAN_ALIAS NAME in env)
+                                       for docker alone */
 } berth_plan_t;
+
+/* The prefix of the name under which a wrapping login shell gets a value
+ * of the server's env (docs/isolation.md). */
+#define BERTH_PLAN_ALIAS "BERTH_ENV_"
 
 /* Builds the plan for SRV. On failure returns an error status and sets
  * *ERROR to a message for the user (a remote server has nothing to spawn;

@@ -185,15 +185,15 @@ static void query(berth_svc_t *svc, berth_svc_info_t *info, apr_pool_t *pool)
 }
 
 const berth_svc_backend_t berth_svc_backend = {
-    "launchd",
-    1u << BERTH_SVC_SCOPE_USER,
-    default_scope,
-    locate,
-    install,
-    uninstall,
-    start,
-    stop,
-    query,
-    NULL,
-    NULL,
+    .name = "launchd",
+    .scopes = 1u << BERTH_SVC_SCOPE_USER,
+    .default_scope = default_scope,
+    .locate = locate,
+    .install = install,
+    .uninstall = uninstall,
+    .start = start,
+    .stop = stop,
+    .query = query,
+    .run = NULL,         /* launchd runs berth serve itself */
+    .serve_hooks = NULL, /* and speaks no readiness protocol */
 };

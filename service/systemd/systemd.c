@@ -255,24 +255,26 @@ static apr_status_t uninstall(berth_svc_t *svc, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-static apr_status_t start(berth_svc_t *svc, apr_pool_t *pool)
+/* systemctl VERB berth.service, for start and stop. */
+static apr_status_t manage(berth_svc_t *svc, const char *verb,
+                           apr_pool_t *pool)
 {
-    apr_status_t rv = need_root(svc, "start");
+    apr_status_t rv = need_root(svc, verb);
     if (rv == APR_SUCCESS)
         rv = need_systemd(svc);
-    if (rv == APR_SUCCESS && systemctl(svc, "start", UNIT, NULL, pool) != 0)
+    if (rv == APR_SUCCESS && systemctl(svc, verb, UNIT, NULL, pool) != 0)
         rv = APR_EGENERAL;
     return rv;
 }
 
+static apr_status_t start(berth_svc_t *svc, apr_pool_t *pool)
+{
+    return manage(svc, "start", pool);
+}
+
 static apr_status_t stop(berth_svc_t *svc, apr_pool_t *pool)
 {
-    apr_status_t rv = need_root(svc, "stop");
-    if (rv == APR_SUCCESS)
-        rv = need_systemd(svc);
-    if (rv == APR_SUCCESS && systemctl(svc, "stop", UNIT, NULL, pool) != 0)
-        rv = APR_EGENERAL;
-    return rv;
+    return manage(svc, "stop", pool);
 }
 
 /* The value of KEY in `systemctl show` output ("KEY=VALUE" lines). */
@@ -337,15 +339,15 @@ static void query(berth_svc_t *svc, berth_svc_info_t *info, apr_pool_t *pool)
 }
 
 const berth_svc_backend_t berth_svc_backend = {
-    "systemd",
-    1u << BERTH_SVC_SCOPE_USER | 1u << BERTH_SVC_SCOPE_SYSTEM,
-    default_scope,
-    locate,
-    install,
-    uninstall,
-    start,
-    stop,
-    query,
-    NULL,
-    berth_systemd_serve_hooks,
+    .name = "systemd",
+    .scopes = 1u << BERTH_SVC_SCOPE_USER | 1u << BERTH_SVC_SCOPE_SYSTEM,
+    .default_scope = default_scope,
+    .locate = locate,
+    .install = install,
+    .uninstall = uninstall,
+    .start = start,
+    .stop = stop,
+    .query = query,
+    .run = NULL, /* systemd runs berth serve itself */
+    .serve_hooks = berth_systemd_serve_hooks,
 };

@@ -590,15 +590,15 @@ static void query(berth_svc_t *svc, berth_svc_info_t *info, apr_pool_t *pool)
 }
 
 const berth_svc_backend_t berth_svc_backend = {
-    "windows",
-    1u << BERTH_SVC_SCOPE_SYSTEM,
-    default_scope,
-    locate,
-    install,
-    uninstall,
-    start,
-    stop,
-    query,
-    berth_win_service_run,
-    NULL,
+    .name = "windows",
+    .scopes = 1u << BERTH_SVC_SCOPE_SYSTEM,
+    .default_scope = default_scope,
+    .locate = locate,
+    .install = install,
+    .uninstall = uninstall,
+    .start = start,
+    .stop = stop,
+    .query = query,
+    .run = berth_win_service_run, /* what the service manager starts */
+    .serve_hooks = NULL,          /* run reports to the manager itself */
 };

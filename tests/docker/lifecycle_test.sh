@@ -2,9 +2,12 @@
 # The container life cycle against the real daemon, through `berth serve`:
 #  - kill -9 of a berth with isolated servers that keep running after their
 #    stdin closes (FIXTURE_IGNORE_EOF): its plain server's container and its
-#    direct child stop by themselves (stdin EOF, PR_SET_PDEATHSIG), the
-#    others stay; the next berth removes them within 10 s at start, and
-#    leaves alone the containers of a second berth that still runs;
+#    direct child stop by themselves (stdin EOF, PR_SET_PDEATHSIG), and so
+#    does the one under docker's init (the parent-death SIGTERM reaches it
+#    through the docker client and the init); the two that are PID 1 (init
+#    off) ignore that SIGTERM and stay; the next berth removes them within
+#    10 s at start, and leaves alone the containers of a second berth that
+#    still runs;
 #  - a user's docker run without --rm is labelled, swept, and removed;
 #  - a server killed inside its container comes back in a new container;
 #  - SIGTERM stops everything, containers that ignore stdin included, in
@@ -41,9 +44,11 @@ cat >"$TMP/a.json" <<JSON
 { "listen": "127.0.0.1:$PORT_A", "docker_isolation": { "mode": "docker", "extra_args": [${TAG[*]}] },
   "mcpServers": {
     "keep1": { "command": "/mcp_fixture", "env": { "FIXTURE_IGNORE_EOF": "1" },
-               "isolation": { "image": "$IMG" }, "timeouts": { "shutdown": 1 } },
+               "isolation": { "image": "$IMG", "init": false }, "timeouts": { "shutdown": 1 } },
     "keep2": { "command": "/mcp_fixture", "env": { "FIXTURE_IGNORE_EOF": "1" },
-               "isolation": { "image": "$IMG" }, "timeouts": { "shutdown": 1 } },
+               "isolation": { "image": "$IMG", "init": false }, "timeouts": { "shutdown": 1 } },
+    "term": { "command": "/mcp_fixture", "env": { "FIXTURE_IGNORE_EOF": "1" },
+              "isolation": { "image": "$IMG" }, "timeouts": { "shutdown": 1 } },
     "plain": { "command": "/mcp_fixture", "isolation": { "image": "$IMG" } },
     "hand": { "command": "docker", "args": ["run", "-i", ${TAG[*]}, "$IMG"] },
     "direct": { "command": "$FIXTURE", "env": { "FIXTURE_IGNORE_EOF": "1" },
@@ -54,7 +59,7 @@ cat >"$TMP/b.json" <<JSON
 { "listen": "127.0.0.1:$PORT_B", "docker_isolation": { "mode": "docker", "extra_args": [${TAG[*]}] },
   "mcpServers": {
     "keep1": { "command": "/mcp_fixture", "env": { "FIXTURE_IGNORE_EOF": "1" },
-               "isolation": { "image": "$IMG" }, "timeouts": { "shutdown": 1 } }
+               "isolation": { "image": "$IMG", "init": false }, "timeouts": { "shutdown": 1 } }
 } }
 JSON
 
@@ -82,12 +87,12 @@ alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $st != Z* ]]; }
 serve B "$TMP/b.json"
 wait_for "$TMP/B.log" 'server keep1 ready' 1 30 && ok || fail "B did not get ready: $(cat "$TMP/B.log")"
 serve A "$TMP/a.json"
-wait_for "$TMP/A.log" 'server [a-z0-9]+ ready' 5 60 && ok || fail "A did not get ready: $(cat "$TMP/A.log")"
+wait_for "$TMP/A.log" 'server [a-z0-9]+ ready' 6 60 && ok || fail "A did not get ready: $(cat "$TMP/A.log")"
 IA=$(instance_of A) IB=$(instance_of B)
 case "$IA" in "$(hostname)"/"$PID_A"/*/*) ok ;; *) fail "A's instance id [$IA] does not name host and pid $PID_A" ;; esac
 B_IDS=$(ids_of "$IB")
 [ "$(echo "$B_IDS" | grep -c .)" = 1 ] && ok || fail "B runs [$B_IDS], want one container"
-[ "$(ids_of "$IA" | grep -c .)" = 4 ] && ok || fail "A runs $(ids_of "$IA" | grep -c .) containers, want 4"
+[ "$(ids_of "$IA" | grep -c .)" = 5 ] && ok || fail "A runs $(ids_of "$IA" | grep -c .) containers, want 5"
 direct_pid=$(sed -n 's/.*server direct started (pid \([0-9]*\)).*/\1/p' "$TMP/A.log")
 alive "$direct_pid" && ok || fail "A's direct server is not running (pid [$direct_pid])"
 # the user's docker run carries berth's labels (it has no --rm)
@@ -100,13 +105,15 @@ wait "$PID_A" 2>/dev/null
 for _ in $(seq 60); do alive "$direct_pid" || break; sleep 0.05; done
 alive "$direct_pid" && fail "the direct server outlived berth's kill -9 by 3 s" || ok
 # the plain server and the user's docker run end at their stdin's EOF (each
-# in its own time); keep1 and keep2 do not
+# in its own time), term by the SIGTERM its init passes on; keep1 and keep2
+# do not
 running_as() { docker ps -q --filter "label=io.berth.instance=$IA" --filter "label=io.berth.server=$1"; }
 for _ in $(seq 200); do
-  [ -z "$(running_as plain)$(running_as hand)" ] && break
+  [ -z "$(running_as plain)$(running_as hand)$(running_as term)" ] && break
   sleep 0.05
 done
 [ -z "$(running_as plain)" ] && ok || fail "the plain server's container still runs 10 s after berth died"
+[ -z "$(running_as term)" ] && ok || fail "the server under docker's init still runs 10 s after berth died"
 [ -z "$(running_as hand)" ] && ok || fail "the user's docker run still runs 10 s after berth died"
 left=$(ids_of "$IA")
 [ "$(running_of "$IA" | grep -c .)" = 2 ] && ok \
@@ -128,7 +135,7 @@ grep -q "removing container .* its berth (pid $PID_A) is not running" "$TMP/A2.l
   || fail "the sweep did not say why: $(cat "$TMP/A2.log")"
 [ "$(ids_of "$IB")" = "$B_IDS" ] && [ -n "$(running_of "$IB")" ] && ok \
   || fail "B's container was touched: before [$B_IDS] now [$(ids_of "$IB")]"
-wait_for "$TMP/A2.log" 'server [a-z0-9]+ ready' 5 60 && ok || fail "A2 did not get ready: $(cat "$TMP/A2.log")"
+wait_for "$TMP/A2.log" 'server [a-z0-9]+ ready' 6 60 && ok || fail "A2 did not get ready: $(cat "$TMP/A2.log")"
 IA2=$(instance_of A2)
 
 # --- what servers --json and doctor --json say about them ----------------------
@@ -174,9 +181,10 @@ wait "$PID_A2"
 rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ $rc = 0 ] && ok || fail "berth serve exited $rc on SIGTERM"
-note "A2 stopped 5 servers (2 ignore their stdin, grace 1 s) in $ms ms"
-# keep1 and keep2 each wait 1 s for stdin, then docker stop -t 1 (PID 1
-# ignores SIGTERM: SIGKILL after 1 s more): about 2 s for all, not 4
+note "A2 stopped 6 servers (3 ignore their stdin, grace 1 s) in $ms ms"
+# keep1, keep2 and term each wait 1 s for stdin, then docker stop -t 1 (a
+# PID 1 ignores SIGTERM: SIGKILL after 1 s more; term's init passes it on):
+# about 2 s for all, not 5
 [ $ms -lt 8000 ] && ok || fail "stopping took $ms ms: not in parallel?"
 grep -q "stopping its container" "$TMP/A2.log" && ok || fail "no docker stop logged"
 [ -z "$(ids_of "$IA2")" ] && ok || fail "containers left after SIGTERM: $(docker ps -a --filter "label=io.berth.instance=$IA2" --format '{{.Names}} {{.Status}}')"

@@ -331,19 +331,25 @@ for dh in "" DOCKER_HOST=unix:///tmp/x.sock; do
       eq "direct$tag: not wrapped" "$(jqr .wrapped)" false
       continue
     fi
-    # docker shapes: API_KEY goes to the container (-e), not to docker's env
-    eq "$srv$tag: API_KEY not in the docker client's env" \
-      "$(jqr '[.env[] | select(startswith("API_KEY="))] | length')" 0
+    # docker shapes: API_KEY goes to the container as -e API_KEY, its value
+    # in the docker client's environment (redacted here): directly under
+    # its name, through the login shell under an alias it assigns back
     if [ -n "$dh" ]; then
-      # the -e pair, redacted, before the image
-      idx=$(jqr '.argv | [range(0; length - 1) as $i | select(.[$i] == "-e" and .[$i + 1] == "API_KEY=***") | $i] | join(",")')
+      eq "$srv$tag: API_KEY in the docker client's env, redacted" \
+        "$(jqr '[.env[] | select(startswith("API_KEY="))] | join(",")')" "API_KEY=***"
+      # the -e flag, with no value, before the image
+      idx=$(jqr '.argv | [range(0; length - 1) as $i | select(.[$i] == "-e" and .[$i + 1] == "API_KEY") | $i] | join(",")')
       img=$(jqr '.argv | index("img") // index("myimg:1")')
-      case "$idx" in ''|*,*) fail "$srv$tag: want exactly one -e API_KEY=*** in argv: $(jqr -c .argv)" ;;
+      case "$idx" in ''|*,*) fail "$srv$tag: want exactly one -e API_KEY in argv: $(jqr -c .argv)" ;;
         *) [ "$idx" -lt "$img" ] && pass || fail "$srv$tag: -e after the image: $(jqr -c .argv)" ;; esac
       [ "$srv" = dock ] && eq "dock$tag: -e right after run --cidfile CID" "$idx" 4
     else
+      eq "$srv$tag: the alias in the docker client's env, redacted" \
+        "$(jqr '[.env[] | select(startswith("API_KEY=") or startswith("BERTH_ENV_API_KEY="))] | join(",")')" \
+        "BERTH_ENV_API_KEY=***"
       line=$(jqr '.argv[3]')
-      contains "$srv$tag: -e API_KEY=*** in the wrapped line" "$line" " -e API_KEY=*** "
+      prefix "$srv$tag: the line assigns it back first" "$line" 'API_KEY="$BERTH_ENV_API_KEY" '
+      contains "$srv$tag: -e API_KEY in the wrapped line" "$line" " -e API_KEY "
     fi
   done
 done

@@ -376,6 +376,75 @@ static void test_whole_tree_ends(void **state)
     }
 }
 
+#ifdef _WIN32
+#include "win32_util.h"
+
+/* A job that cannot be set up fails the spawn, and the child never runs:
+ * outside its job (or in one without KILL_ON_JOB_CLOSE) its tree would
+ * outlive berth. A job handle short of one right makes Windows refuse
+ * SetInformationJobObject, then AssignProcessToJobObject, for real. */
+static void test_job_setup_failure_fails_spawn(void **state)
+{
+    (void)state;
+    static const struct {
+        DWORD access;
+        const char *refused;
+    } cases[] = {
+        { JOB_OBJECT_ALL_ACCESS & ~(DWORD)JOB_OBJECT_SET_ATTRIBUTES,
+          "SetInformationJobObject" },
+        { JOB_OBJECT_ALL_ACCESS & ~(DWORD)JOB_OBJECT_ASSIGN_PROCESS,
+          "AssignProcessToJobObject" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        apr_pool_t *pool;
+        apr_pool_create(&pool, test_pool);
+        char *tmp = NULL;
+        apr_temp_dir_get((const char **)&tmp, pool);
+        const char *pidfile = apr_psprintf(pool, "%s/berth-job-%d-%d.pid",
+                                           tmp, (int)i, (int)apr_time_now());
+        const char *args[] = { pidfile, NULL };
+        berth_process_spec_t spec = { g_child, argv_with("tree", args), NULL,
+                                      env_now(), NULL };
+        berth_process_t *p = NULL;
+        const char *err = NULL;
+        berth_win_test_job_access(cases[i].access);
+        apr_status_t rv = berth_process_spawn(&p, &spec, &err, pool);
+        berth_win_test_job_access(0);
+        if (rv == APR_SUCCESS) {
+            long child = berth_process_pid(p), grandchild = read_pid(pidfile);
+            HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)child);
+            if (h) {
+                TerminateProcess(h, 1);
+                CloseHandle(h);
+            }
+            if (grandchild > 0 &&
+                (h = OpenProcess(PROCESS_TERMINATE, FALSE,
+                                 (DWORD)grandchild))) {
+                TerminateProcess(h, 1);
+                CloseHandle(h);
+            }
+            remove(pidfile);
+            fail_msg("%s refused, yet the spawn succeeded: child %ld ran "
+                     "(its grandchild %ld), outside a job that ends with "
+                     "berth", cases[i].refused, child, grandchild);
+        }
+        if (!err || !strstr(err, "job object") || !strstr(err, g_child))
+            fail_msg("%s refused: the error does not say so: [%s]",
+                     cases[i].refused, err ? err : "(none)");
+        printf("  %s refused: %s\n", cases[i].refused, err);
+        /* it was ended before its first instruction: no pid file comes */
+        apr_sleep(apr_time_from_msec(500));
+        FILE *f = fopen(pidfile, "r");
+        if (f) {
+            fclose(f);
+            remove(pidfile);
+            fail_msg("%s refused: the child ran anyway", cases[i].refused);
+        }
+        apr_pool_destroy(pool);
+    }
+}
+#endif
+
 #ifndef _WIN32
 static void put(apr_file_t *f, const char *text)
 {
@@ -459,6 +528,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_failed_spawn_leaks_no_descriptor),
 #endif
         cmocka_unit_test(test_whole_tree_ends),
+#ifdef _WIN32
+        cmocka_unit_test(test_job_setup_failure_fails_spawn),
+#endif
         cmocka_unit_test(test_wait_readable),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);

@@ -48,6 +48,31 @@ static const char *arg(const apr_array_header_t *a, int i)
     return APR_ARRAY_IDX(a, i, const char *);
 }
 
+static const char *env_of(const berth_plan_t *p, const char *key)
+{
+    size_t kl = strlen(key);
+    for (int i = 0; i < p->env->nelts; i++) {
+        const char *e = APR_ARRAY_IDX(p->env, i, const char *);
+        if (strncmp(e, key, kl) == 0 && e[kl] == '=')
+            return e + kl + 1;
+    }
+    return NULL;
+}
+
+/* NAME=... with NAME a shell identifier: what a shell takes for an
+ * assignment, never a docker path. */
+static int is_assignment(const char *w)
+{
+    const char *eq = strchr(w, '=');
+    if (!eq || eq == w || (w[0] >= '0' && w[0] <= '9'))
+        return 0;
+    for (const char *c = w; c < eq; c++)
+        if (!(*c == '_' || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+            return 0;
+    return 1;
+}
+
 /* The docker argv a plan really executes, parsed back from whatever shape
  * the plan took (direct, POSIX/fish wrap, cmd wrap, Windows direct line). */
 static apr_array_header_t *executed_docker_argv(const berth_hostfacts_t *f,
@@ -75,7 +100,31 @@ static apr_array_header_t *executed_docker_argv(const berth_hostfacts_t *f,
     else
         assert_int_equal(berth_parse_posix(arg(p->argv, 3), &out, test_pool),
                          APR_SUCCESS);
-    return out;
+    /* the NAME="$ALIAS" words before docker are the shell's, not docker's */
+    int skip = 0;
+    while (skip < out->nelts && is_assignment(arg(out, skip)))
+        skip++;
+    apr_array_header_t *docker = apr_array_make(test_pool, out->nelts,
+                                                sizeof(const char *));
+    for (int i = skip; i < out->nelts; i++)
+        APR_ARRAY_PUSH(docker, const char *) = arg(out, i);
+    return docker;
+}
+
+/* The words NAME=$ALIAS a wrapped line assigns before docker, parsed back
+ * (no expansion), NULL-terminated. */
+static const char **assignments_of(const berth_plan_t *p)
+{
+    apr_array_header_t *out, *got = apr_array_make(test_pool, 4,
+                                                   sizeof(const char *));
+    if (p->wrapped && p->argv->nelts == 4) {
+        assert_int_equal(berth_parse_posix(arg(p->argv, 3), &out, test_pool),
+                         APR_SUCCESS);
+        for (int i = 0; i < out->nelts && is_assignment(arg(out, i)); i++)
+            APR_ARRAY_PUSH(got, const char *) = arg(out, i);
+    }
+    APR_ARRAY_PUSH(got, const char *) = NULL;
+    return (const char **)got->elts;
 }
 
 /* Direct exec or wrap, for every OS, verified or not, with and without the
@@ -169,7 +218,7 @@ static void test_cidfile_position_every_shape(void **state)
         apr_array_header_t *ex = executed_docker_argv(f, p);
         const char *want[] = { "/usr/bin/docker", "run", "--cidfile",
                                "/run/user/1000/berth/cid/gh-abc123.cid", "-e",
-                               "TOKEN=s3cr3t v", "--label",
+                               "TOKEN", "--label",
                                "io.berth.managed=true", "--label",
                                "io.berth.server=gh", "--label",
                                "io.berth.instance=inst1", "-i", "--rm",
@@ -202,21 +251,160 @@ static void test_cidfile_position_every_shape(void **state)
         assert_string_equal(arg(ex, 2), "--cidfile");
         assert_string_equal(arg(ex, 3),
                             "C:\\Users\\ada\\berth state\\cid\\gh-abc123.cid");
-        assert_string_equal(arg(ex, 5), "TOKEN=s3cr3t v");
+        assert_string_equal(arg(ex, 5), "TOKEN");
+        assert_string_equal(env_of(p, "TOKEN"), "s3cr3t v");
         assert_string_equal(arg(ex, 11), "io.berth.instance=inst1");
         assert_string_equal(arg(ex, 18), "run");
     }
 }
 
-static const char *env_of(const berth_plan_t *p, const char *key)
+/* 1 when ARGV holds the words WANT (NULL-terminated) one after another. */
+static int has_run(const apr_array_header_t *argv, const char *const *want)
 {
-    size_t kl = strlen(key);
-    for (int i = 0; i < p->env->nelts; i++) {
-        const char *e = APR_ARRAY_IDX(p->env, i, const char *);
-        if (strncmp(e, key, kl) == 0 && e[kl] == '=')
-            return e + kl + 1;
+    int n = 0;
+    while (want[n])
+        n++;
+    for (int i = 0; i + n <= argv->nelts; i++) {
+        int k = 0;
+        while (k < n && strcmp(arg(argv, i + k), want[k]) == 0)
+            k++;
+        if (k == n)
+            return 1;
     }
+    return 0;
+}
+
+static int has_word(const apr_array_header_t *argv, const char *word)
+{
+    const char *one[] = { word, NULL };
+    return has_run(argv, one);
+}
+
+static const char *reason_with(const berth_plan_t *p, const char *part)
+{
+    for (int i = 0; i < p->reasons->nelts; i++)
+        if (strstr(APR_ARRAY_IDX(p->reasons, i, const char *), part))
+            return APR_ARRAY_IDX(p->reasons, i, const char *);
     return NULL;
+}
+
+/* No value of a server's env is on any command line a plan runs (the
+ * docker client's, or the shell's that wraps it): -e NAME takes it from the
+ * client's environment. A wrapping login shell gets it under an alias its
+ * profile cannot touch and assigns it back for docker alone. Names docker
+ * itself reads, and names the client's environment already has, keep
+ * -e NAME=VALUE, with a reason. */
+static void test_env_values_stay_off_the_command_line(void **state)
+{
+    (void)state;
+    berth_config_t *cfg = config(
+        "{\"docker_isolation\": {\"mode\": \"docker\"}, \"mcpServers\": {"
+        "\"iso\": {\"command\": \"uvx\", \"env\": {\"API_KEY\": \"k-123\", "
+        "\"A.B\": \"dotted-v\", \"LANG\": \"fr_FR.UTF-8\", \"HOME\": \"/data\", "
+        "\"DOCKER_CONFIG\": \"/cfg\", \"https_proxy\": \"http://p:3128\"}},"
+        "\"gh\": {\"command\": \"docker\", \"args\": [\"run\", \"-i\", \"-e\", "
+        "\"TOKEN\", \"img\"], \"env\": {\"TOKEN\": \"t-456\"}}}}");
+    const char *values[] = { "k-123", "t-456", NULL };
+    const char *shells[] = { NULL, "/bin/bash", "/bin/dash", "/usr/bin/zsh",
+                             "/usr/bin/fish" };
+    for (size_t sh = 0; sh < sizeof shells / sizeof shells[0]; sh++) {
+        const char *env[] = { "PATH=/usr/bin", "LANG=C.UTF-8", "HOME=/root",
+                              shells[sh] ? NULL : "DOCKER_HOST=unix:///d",
+                              NULL };
+        berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+        if (shells[sh])
+            f->login_shell = shells[sh];
+        berth_docker_t d = { "/usr/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
+        fake_path(f, d.path, BERTH_PROBE_EXEC);
+        for (int s = 0; s < 2; s++) {
+            berth_plan_t *p = plan_of(f, cfg, s ? "gh" : "iso", d, NULL);
+            assert_int_equal(p->wrapped, shells[sh] != NULL);
+            for (int i = 0; i < p->argv->nelts; i++)
+                for (int v = 0; values[v]; v++)
+                    if (strstr(arg(p->argv, i), values[v]))
+                        fail_msg("%s, shell %s: argv[%d] holds %s: %s",
+                                 s ? "gh" : "iso", shells[sh], i, values[v],
+                                 arg(p->argv, i));
+            apr_array_header_t *ex = executed_docker_argv(f, p);
+            const char *name = s ? "TOKEN" : "API_KEY";
+            const char *value = s ? "t-456" : "k-123";
+            const char *flag[] = { "-e", name, NULL };
+            assert_true(has_run(ex, flag));
+            const char **as = assignments_of(p);
+            if (!shells[sh]) {
+                /* direct: under its own name */
+                assert_string_equal(env_of(p, name), value);
+                assert_null(as[0]);
+            } else {
+                /* wrapped: under an alias, assigned back before docker */
+                assert_null(env_of(p, name));
+                assert_string_equal(env_of(p, apr_pstrcat(
+                                                  test_pool, "BERTH_ENV_",
+                                                  name, NULL)),
+                                    value);
+                assert_string_equal(as[0], apr_pstrcat(test_pool, name,
+                                                       "=$BERTH_ENV_", name,
+                                                       NULL));
+                assert_null(as[1]);
+            }
+            if (s)
+                continue;
+            /* what docker reads, or its environment has: on the line */
+            const char *kept[] = { "LANG=fr_FR.UTF-8", "HOME=/data",
+                                   "DOCKER_CONFIG=/cfg",
+                                   "https_proxy=http://p:3128", NULL };
+            for (int k = 0; kept[k]; k++) {
+                const char *e[] = { "-e", kept[k], NULL };
+                if (!has_run(ex, e))
+                    fail_msg("shell %s: no -e %s", shells[sh], kept[k]);
+            }
+            assert_non_null(reason_with(p, "LANG goes on docker's command "
+                                           "line (-e LANG=***): docker's own "
+                                           "environment has LANG"));
+            assert_non_null(reason_with(p, "DOCKER_CONFIG goes on docker's "
+                                           "command line (-e "
+                                           "DOCKER_CONFIG=***): docker reads "
+                                           "DOCKER_CONFIG itself"));
+            /* a name no shell can assign: as is when direct, on the line
+             * when a shell might drop it (dash does) */
+            const char *dotted[] = { "-e", shells[sh] ? "A.B=dotted-v"
+                                                      : "A.B", NULL };
+            assert_true(has_run(ex, dotted));
+            if (!shells[sh])
+                assert_string_equal(env_of(p, "A.B"), "dotted-v");
+            else
+                assert_non_null(reason_with(p, "A.B goes on docker's command "
+                                               "line (-e A.B=***): it is no "
+                                               "shell variable name"));
+        }
+    }
+    /* Windows, directly and through cmd.exe (which reads no profile with
+     * /d): under its own name */
+    cfg = config("{\"docker_isolation\": {\"mode\": \"docker\"}, "
+                 "\"mcpServers\": {\"iso\": {\"command\": \"uvx\", \"env\": "
+                 "{\"API_KEY\": \"k-123\", \"Temp\": \"C:\\\\t\"}}}}");
+    for (int direct = 0; direct < 2; direct++) {
+        const char *env[] = { "PATH=C:\\Windows", "TEMP=C:\\T", NULL };
+        berth_hostfacts_t *f = fake_facts(BERTH_OS_WINDOWS, env, test_pool);
+        berth_docker_t d = { NULL, BERTH_DOCKER_ABSENT, 0 };
+        if (direct) {
+            d.path = "C:\\Docker\\docker.exe";
+            d.source = BERTH_DOCKER_BUNDLED;
+            d.verified = 1;
+            fake_path(f, d.path, BERTH_PROBE_FILE);
+        }
+        berth_plan_t *p = plan_of(f, cfg, "iso", d, NULL);
+        assert_int_equal(p->wrapped, !direct);
+        assert_null(strstr(p->command_line, "k-123"));
+        assert_string_equal(env_of(p, "API_KEY"), "k-123");
+        apr_array_header_t *ex = executed_docker_argv(f, p);
+        const char *flag[] = { "-e", "API_KEY", NULL };
+        assert_true(has_run(ex, flag));
+        /* names compare without case there: Temp is docker's TEMP */
+        const char *temp[] = { "-e", "Temp=C:\\t", NULL };
+        assert_true(has_run(ex, temp));
+        assert_string_equal(env_of(p, "TEMP"), "C:\\T");
+    }
 }
 
 static void test_docker_dir_prepend(void **state)
@@ -286,22 +474,96 @@ static void test_isolated_env_goes_into_container(void **state)
         "berth-f-abc123", "--label", "io.berth.managed=true", "--label",
         "io.berth.server=f", "--label", "io.berth.instance=inst1",
         "--log-driver", "json-file", "--log-opt", "max-size=5m",
-        "--log-opt", "max-file=2", "--network",
+        "--log-opt", "max-file=2", "--security-opt", "no-new-privileges",
+        "--cap-drop", "ALL", "--init", "--pids-limit", "1024", "--network",
         "none", "--memory", "512m", "--cpus", "0.5", "--workdir", "/work",
-        "-e", "API_KEY=k-123", "--read-only", "--pids-limit", "64", "my/uv:1",
+        "-e", "API_KEY", "--read-only", "--pids-limit", "64", "my/uv:1",
         "uvx", "srv", NULL };
     int n = 0;
     for (; want[n]; n++)
         assert_string_equal(arg(p->argv, n), want[n]);
     assert_int_equal(p->argv->nelts, n);
-    /* the docker client itself does not get the server's env */
-    assert_null(env_of(p, "API_KEY"));
+    /* the value rides in the docker client's own environment */
+    assert_string_equal(env_of(p, "API_KEY"), "k-123");
     berth_plan_t *q = plan_of(f, cfg, "My Server!", d, NULL);
     assert_string_equal(arg(q->argv, 7), "berth-My-Server--abc123");
     assert_string_equal(arg(q->argv, 11), "io.berth.server=My Server!");
     assert_string_equal(arg(q->argv, q->argv->nelts - 4), "custom/node");
     /* the global network applies when the server has none */
-    assert_string_equal(arg(q->argv, 21), "bridge");
+    assert_string_equal(arg(q->argv, 28), "bridge");
+}
+
+/* An isolated server is hardened by default (no new privileges, no
+ * capabilities, docker's init as PID 1, a process limit), right after the
+ * labels and log options so extra_args can still add to it; each default is
+ * a docker_isolation setting a server's isolation overrides, and the plan
+ * says where each came from. */
+static void test_isolated_hardening(void **state)
+{
+    (void)state;
+    const char *env[] = { "PATH=/usr/bin", "DOCKER_HOST=unix:///d", NULL };
+    berth_hostfacts_t *f = fake_facts(BERTH_OS_LINUX, env, test_pool);
+    berth_docker_t d = { "/usr/bin/docker", BERTH_DOCKER_FROM_PATH, 1 };
+    fake_path(f, d.path, BERTH_PROBE_EXEC);
+
+    berth_config_t *cfg = config(
+        "{\"docker_isolation\": {\"mode\": \"docker\", \"network_mode\": "
+        "\"none\"}, \"mcpServers\": {\"s\": {\"command\": \"uvx\", "
+        "\"args\": [\"x\"]}}}");
+    berth_plan_t *p = plan_of(f, cfg, "s", d, NULL);
+    const char *hardened[] = { "io.berth.instance=inst1", "--security-opt",
+                               "no-new-privileges", "--cap-drop", "ALL",
+                               "--init", "--pids-limit", "1024", "--network",
+                               "none", NULL };
+    if (!has_run(p->argv, hardened))
+        fail_msg("no hardening after the labels: %s",
+                 apr_array_pstrcat(test_pool, p->argv, ' '));
+    assert_non_null(reason_with(p, "hardening: --security-opt "
+                                   "no-new-privileges (default), --cap-drop "
+                                   "ALL (default), --init (default), "
+                                   "--pids-limit 1024 (default)"));
+
+    /* each one off for one server, the global values for the other */
+    cfg = config(
+        "{\"docker_isolation\": {\"mode\": \"docker\", \"pids_limit\": 200, "
+        "\"init\": false}, \"mcpServers\": {"
+        "\"loose\": {\"command\": \"uvx\", \"isolation\": {"
+        "\"no_new_privileges\": false, \"cap_drop_all\": false, "
+        "\"pids_limit\": 0}},"
+        "\"g\": {\"command\": \"uvx\", \"isolation\": {\"init\": true, "
+        "\"pids_limit\": 64}},"
+        "\"inherit\": {\"command\": \"uvx\"}}}");
+    p = plan_of(f, cfg, "loose", d, NULL);
+    assert_false(has_word(p->argv, "--security-opt"));
+    assert_false(has_word(p->argv, "--cap-drop"));
+    assert_false(has_word(p->argv, "--init"));
+    assert_false(has_word(p->argv, "--pids-limit"));
+    assert_non_null(reason_with(p, "hardening: none; off: --security-opt "
+                                   "(isolation.no_new_privileges), "
+                                   "--cap-drop (isolation.cap_drop_all), "
+                                   "--init (docker_isolation.init), "
+                                   "--pids-limit (isolation.pids_limit)"));
+    p = plan_of(f, cfg, "g", d, NULL);
+    const char *own[] = { "--security-opt", "no-new-privileges", "--cap-drop",
+                          "ALL", "--init", "--pids-limit", "64", NULL };
+    assert_true(has_run(p->argv, own));
+    assert_non_null(reason_with(p, "--init (isolation.init), --pids-limit "
+                                   "64 (isolation.pids_limit)"));
+    p = plan_of(f, cfg, "inherit", d, NULL);
+    const char *inherited[] = { "--cap-drop", "ALL", "--pids-limit", "200",
+                                NULL };
+    assert_true(has_run(p->argv, inherited));
+    assert_false(has_word(p->argv, "--init"));
+    assert_non_null(reason_with(p, "--pids-limit 200 "
+                                   "(docker_isolation.pids_limit); off: "
+                                   "--init (docker_isolation.init)"));
+
+    /* a user's own docker run is run as written: nothing added */
+    cfg = config("{\"mcpServers\": {\"u\": {\"command\": \"docker\", "
+                 "\"args\": [\"run\", \"-i\", \"img\"]}}}");
+    p = plan_of(f, cfg, "u", d, NULL);
+    assert_false(has_word(p->argv, "--cap-drop"));
+    assert_false(has_word(p->argv, "--init"));
 }
 
 static void test_program_search_and_fallbacks(void **state)
@@ -555,6 +817,8 @@ int main(void)
         cmocka_unit_test(test_cidfile_position_every_shape),
         cmocka_unit_test(test_docker_dir_prepend),
         cmocka_unit_test(test_isolated_env_goes_into_container),
+        cmocka_unit_test(test_isolated_hardening),
+        cmocka_unit_test(test_env_values_stay_off_the_command_line),
         cmocka_unit_test(test_program_search_and_fallbacks),
         cmocka_unit_test(test_windows_batch_and_exe),
         cmocka_unit_test(test_remote_server_has_no_plan),
