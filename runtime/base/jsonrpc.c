@@ -5,6 +5,27 @@
 
 #include "jsonwire.h"
 
+/* The top-level "id" of a line that is being dropped for its size, read
+ * byte by byte as the line goes by (it may be megabytes, in many reads,
+ * and its id may come last, as some SDKs write it): only its nesting, its
+ * strings and the top-level keys are followed. */
+typedef struct {
+    int started;     /* the first byte that is not a space was seen */
+    int top;         /* ... and it opened an object */
+    int depth;
+    int in_str, esc;
+    int str_is_key;  /* the string is a key of the top-level object */
+    int key_len;     /* how much of "id" it matched */
+    int key_ok;      /* ... with nothing else */
+    int expect_key;  /* a top-level key comes next */
+    int after_id;    /* the key "id" was read: its ':' comes next */
+    int value_is_id; /* the next value is the id */
+    int in_num, neg, digits, bad;
+    json_int_t num;
+    int have_id;
+    json_int_t id;
+} idscan_t;
+
 struct berth_linereader_t {
     apr_file_t *f;
     apr_size_t max;
@@ -16,6 +37,7 @@ struct berth_linereader_t {
                          * long line arriving in pieces is searched once */
     int discarding;     /* inside a line that is too long */
     apr_size_t dropped; /* its length so far */
+    idscan_t scan;      /* its id, for berth_linereader_dropped_id */
     int eof;
 };
 
@@ -39,6 +61,104 @@ berth_linereader_t *berth_linereader_create(apr_file_t *f, apr_size_t max_line,
     return r;
 }
 
+/* Inside a string: its end, an escape, or (a top-level key) a byte of
+ * it. */
+static void idscan_str(idscan_t *s, char c)
+{
+    if (s->esc) {
+        s->esc = 0;
+        s->key_ok = 0;
+    } else if (c == '\\') {
+        s->esc = 1;
+        s->key_ok = 0;
+    } else if (c == '"') {
+        s->in_str = 0;
+        s->after_id = s->str_is_key && s->key_ok && s->key_len == 2;
+    } else if (s->str_is_key) {
+        if (s->key_len < 2 && c == "id"[s->key_len])
+            s->key_len++;
+        else
+            s->key_ok = 0;
+    }
+}
+
+/* The end of the id's number: kept when it was a whole number that fits
+ * (berth's ids are such numbers). */
+static void idscan_num_end(idscan_t *s, char next)
+{
+    s->in_num = 0;
+    if (s->digits && !s->bad && next != '.' && next != 'e' && next != 'E') {
+        s->have_id = 1;
+        s->id = s->neg ? -s->num : s->num;
+    }
+}
+
+static void idscan_byte(idscan_t *s, char c)
+{
+    if (s->in_str) {
+        idscan_str(s, c);
+        return;
+    }
+    if (s->in_num) {
+        if (c >= '0' && c <= '9') {
+            /* 18 digits fit; more is beyond any id berth sends */
+            s->bad |= ++s->digits > 18;
+            if (!s->bad)
+                s->num = s->num * 10 + (c - '0');
+            return;
+        }
+        idscan_num_end(s, c);
+    }
+    if (c == ' ' || c == '\t' || c == '\r')
+        return;
+    int top_level = s->top && s->depth == 1;
+    int value_is_id = s->value_is_id;
+    s->value_is_id = 0;
+    if (!s->started) {
+        s->started = 1;
+        s->top = c == '{';
+    }
+    if (c == '"') {
+        s->in_str = 1;
+        s->str_is_key = top_level && s->expect_key;
+        s->key_len = 0;
+        s->key_ok = 1;
+        s->expect_key = 0;
+    } else if (c == '{' || c == '[') {
+        s->expect_key = ++s->depth == 1 && s->top;
+    } else if (c == '}' || c == ']') {
+        s->depth--;
+    } else if (c == ',' && top_level) {
+        s->expect_key = 1;
+    } else if (c == ':' && top_level) {
+        s->value_is_id = s->after_id;
+    } else if (value_is_id && (c == '-' || (c >= '0' && c <= '9'))) {
+        s->in_num = 1;
+        s->neg = c == '-';
+        s->digits = c != '-';
+        s->num = c == '-' ? 0 : c - '0';
+        s->bad = 0;
+    }
+    if (c != '"')
+        s->after_id = 0;
+}
+
+static void idscan_feed(idscan_t *s, const char *p, apr_size_t n)
+{
+    for (apr_size_t i = 0; i < n; i++)
+        idscan_byte(s, p[i]);
+}
+
+int berth_linereader_dropped_id(berth_linereader_t *r, json_int_t *id)
+{
+    idscan_t *s = &r->scan;
+    if (s->in_num)
+        idscan_num_end(s, '}');
+    if (s->have_id)
+        *id = s->id;
+    return s->have_id;
+}
+
 /* Moves the unconsumed bytes to the front and grows the buffer so that at
  * least one byte can be read and a NUL still fits. */
 static int ensure_space(berth_linereader_t *r)
@@ -58,6 +178,21 @@ static int ensure_space(berth_linereader_t *r)
     return 1;
 }
 
+/* The N bytes at L end a line over the maximum (all of it, or the rest of
+ * one being discarded): its id noted, its size in *LEN. */
+static apr_status_t drop_line(berth_linereader_t *r, const char *l,
+                              apr_size_t n, apr_size_t *len)
+{
+    if (!r->discarding) {
+        memset(&r->scan, 0, sizeof r->scan);
+        r->dropped = 0;
+    }
+    idscan_feed(&r->scan, l, n);
+    r->discarding = 0;
+    *len = r->dropped + n;
+    return BERTH_ELINE_TOO_LONG;
+}
+
 /* The next line; READS bounds the reads it may make (-1: no bound), and
  * APR_EAGAIN says they were made and no line is complete yet. */
 static apr_status_t next_line(berth_linereader_t *r, const char **line,
@@ -75,16 +210,9 @@ static apr_status_t next_line(berth_linereader_t *r, const char **line,
             char *l = r->buf + r->start;
             r->start += n + 1;
             r->scanned = 0;
-            if (r->discarding) {
-                r->discarding = 0;
-                *len = r->dropped + n;
+            if (r->discarding || n > r->max) {
                 *line = NULL;
-                return BERTH_ELINE_TOO_LONG;
-            }
-            if (n > r->max) {
-                *len = n;
-                *line = NULL;
-                return BERTH_ELINE_TOO_LONG;
+                return drop_line(r, l, n, len);
             }
             if (n && l[n - 1] == '\r')
                 n--;
@@ -98,7 +226,9 @@ static apr_status_t next_line(berth_linereader_t *r, const char **line,
             if (!r->discarding) {
                 r->discarding = 1;
                 r->dropped = 0;
+                memset(&r->scan, 0, sizeof r->scan);
             }
+            idscan_feed(&r->scan, r->buf + r->start, pending);
             r->dropped += pending;
             r->start = r->end = r->scanned = 0;
             pending = 0;

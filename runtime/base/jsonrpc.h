@@ -23,6 +23,11 @@ berth_linereader_t *berth_linereader_create(apr_file_t *f, apr_size_t max_line,
 apr_status_t berth_linereader_next(berth_linereader_t *r, const char **line,
                                    apr_size_t *len);
 
+/* After BERTH_ELINE_TOO_LONG: 1 with *ID the top-level integer "id" of the
+ * line that was dropped (wherever it stood in the line), 0 when it had
+ * none (a notification, a string id, not an object). */
+int berth_linereader_dropped_id(berth_linereader_t *r, json_int_t *id);
+
 /* As berth_linereader_next(), with at most one read: APR_EAGAIN when that
  * read (or none, with a complete line buffered) leaves no complete line.
  * After a poll said the file is readable, it does not block. */
@@ -71,5 +76,6 @@ json_t *berth_rpc_error(json_t *id, int code, const char *message,
  * MCP's (-32002 resource not found, -32042 URL elicitation required) */
 #define BERTH_RPC_SERVER_GONE -32030    /* the upstream exited / is down */
 #define BERTH_RPC_TIMEOUT -32031        /* no answer in time */
+#define BERTH_RPC_TOO_LARGE -32032      /* an answer over max_message */
 
 #endif

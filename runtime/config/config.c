@@ -14,7 +14,7 @@
 
 static const char *const root_keys[] = {
     "mcpServers", "servers", "listen", "docker_isolation", "env", "timeouts",
-    "namespace", "http", NULL
+    "namespace", "http", "max_message", "roots", NULL
 };
 /* Runtimes an image can be configured for; uvx and npx are accepted as the
  * names users know them by. */
@@ -94,6 +94,32 @@ int cfg_parse_origins(cfg_ctx_t *v, json_t *value, const char *path,
                          "\"https://app.example.com\"", os);
         else
             APR_ARRAY_PUSH(origins, const char *) = os;
+    }
+    return 1;
+}
+
+int cfg_parse_roots(cfg_ctx_t *v, json_t *value, const char *path,
+                    void *field, void *base)
+{
+    size_t i;
+    json_t *o;
+    (void)base;
+    if (!cfg_want_type(v, value, path, JSON_ARRAY, "an array of file:// URIs"))
+        return 0;
+    apr_array_header_t *roots = apr_array_make(v->pool, 4,
+                                               sizeof(const char *));
+    *(apr_array_header_t **)field = roots;
+    json_array_foreach(value, i, o) {
+        const char *ip = berth_jsonpath_index(v->pool, path, i);
+        const char *u = cfg_get_string(v, o, ip, 0);
+        if (!u)
+            continue;
+        if (strncmp(u, "file://", 7) != 0 || !u[7])
+            cfg_error_at(v, ip, "\"%s\" is not a file:// URI; write the "
+                         "folder as one, like \"file:///home/me/project\"",
+                         u);
+        else
+            APR_ARRAY_PUSH(roots, const char *) = u;
     }
     return 1;
 }

@@ -76,6 +76,7 @@ typedef struct {
     berth_isolation_t isolation; /* as given for this server */
     berth_timeouts_t timeouts;   /* effective: server, else global, else default */
     berth_namespace_t ns;        /* effective */
+    long max_message;            /* bytes, effective */
     berth_textpos_t pos;         /* where the entry's name is */
     uint64_t given;              /* settings the entry gave: see
                                     berth_config_server_given */
@@ -98,7 +99,11 @@ typedef struct {
     apr_array_header_t *env_secrets; /* const char *: names (or PREFIX*)
                                         whose values are secrets */
     berth_timeouts_t timeouts;   /* effective global */
+    double startup_wait;         /* seconds a request waits for servers
+                                    still starting; 0 off */
     berth_namespace_t ns;        /* effective global */
+    long max_message;            /* bytes, effective global */
+    apr_array_header_t *roots;   /* const char *: file:// URIs; NULL unset */
     double http_session_idle;    /* seconds, effective */
     long http_max_body;          /* bytes, effective */
     apr_array_header_t *http_origins; /* const char *, extra allowed Origins;

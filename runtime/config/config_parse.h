@@ -116,6 +116,8 @@ int cfg_parse_listen(cfg_ctx_t *v, json_t *value, const char *path,
                      void *field, void *base);
 int cfg_parse_env_allow(cfg_ctx_t *v, json_t *value, const char *path,
                         void *field, void *base);
+int cfg_parse_roots(cfg_ctx_t *v, json_t *value, const char *path,
+                    void *field, void *base);
 int cfg_parse_origins(cfg_ctx_t *v, json_t *value, const char *path,
                       void *field, void *base);
 int cfg_parse_images(cfg_ctx_t *v, json_t *value, const char *path,

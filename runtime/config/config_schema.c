@@ -60,6 +60,18 @@ static const berth_setting_t settings[] = {
     { .name = "disabled", .type = BERTH_SETTING_BOOL,
       .flags = SERVER | LIVE, .def_num = 0, .server_off = S(disabled),
       .doc = "keep the server in the file, do not start it" },
+    { .name = "max_message", .type = BERTH_SETTING_INT,
+      .flags = GLOBAL | SERVER | LIVE, .min = 1024, .max = 1073741824,
+      .def_num = 16777216, .global_off = G(max_message),
+      .server_off = S(max_message), .unit = "bytes",
+      .doc = "the largest message (one line of its stdout) berth reads "
+             "from a server; a larger answer fails its request at once, "
+             "naming the limit and the size" },
+    { .name = "roots", .type = BERTH_SETTING_LIST, .flags = GLOBAL | LIVE,
+      .unset = "none", .global_off = G(roots), .parse = cfg_parse_roots,
+      .doc = "the roots (`file://` URIs) a server gets when it asks "
+             "`roots/list` outside a call and no client has given its own; "
+             "see [http.md](http.md#roots)" },
     { .name = "timeouts.initialize", .type = BERTH_SETTING_SECONDS,
       .flags = GLOBAL | SERVER | LIVE | MIN_EXCLUSIVE, .min = 0,
       .max = 86400, .def_num = 30, .global_off = G(timeouts.initialize),
@@ -78,6 +90,14 @@ static const berth_setting_t settings[] = {
       .noun = "timeout",
       .doc = "how long a stopping server has after its stdin closes, and "
              "again after SIGTERM, before it is killed" },
+    { .name = "timeouts.startup_wait", .type = BERTH_SETTING_SECONDS,
+      .flags = GLOBAL, .min = 0, .max = 86400, .def_num = 5,
+      .global_off = G(startup_wait), .unit = "seconds", .noun = "timeout",
+      .zero = "off",
+      .doc = "how long a client's list (or a call of a name no server "
+             "offers yet) waits for servers still starting, counted from "
+             "their start; then it is answered with what is ready; see "
+             "[http.md](http.md#servers-still-starting)" },
     { .name = "http.session_idle", .type = BERTH_SETTING_SECONDS,
       .flags = GLOBAL, .min = 1, .max = 604800, .def_num = 1800,
       .global_off = G(http_session_idle), .unit = "seconds",

@@ -12,7 +12,7 @@
 
 static const char *const server_keys[] = {
     "command", "args", "env", "cwd", "working_dir", "url", "headers", "type",
-    "disabled", "isolation", "timeouts", "namespace", NULL
+    "disabled", "isolation", "timeouts", "namespace", "max_message", NULL
 };
 
 /* ---- paths an isolated server cannot see ------------------------------ */

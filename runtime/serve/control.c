@@ -104,6 +104,8 @@ static json_t *server_json(const berth_supervisor_status_t *st)
                           "state", berth_sv_state_name(st->state), "pid",
                           (json_int_t)st->pid, "restarts", (int)st->restarts,
                           "last_exit", st->last_exit);
+    json_object_set_new(o, "restarts_requested",
+                        json_integer(st->restarts_requested));
     json_object_set_new(o, "last_error", or_null(st->last_error));
     json_object_set_new(o, "protocol", or_null(st->protocol));
     json_object_set_new(o, "tools", st->tools >= 0 ? json_integer(st->tools)

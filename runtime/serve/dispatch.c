@@ -18,6 +18,7 @@
 #include "jsonwire.h"
 #include "log.h"
 #include "mcpver.h"
+#include "platform.h"
 
 /* How a method finds the server that answers it. */
 typedef enum {
@@ -120,6 +121,55 @@ static const char *str_or(json_t *s)
     return json_is_string(s) ? json_string_value(s) : "";
 }
 
+/* ---- servers still starting ------------------------------------------- */
+
+/* A wait for a start is looked at in slices this long, so that a session
+ * that closes (its client went, berth stops) stops waiting. */
+#define START_SLICE (100 * 1000)
+
+static int session_closed(req_t *r)
+{
+    apr_thread_mutex_lock(r->h->lock);
+    int closed = r->c->closed;
+    apr_thread_mutex_unlock(r->h->lock);
+    return closed;
+}
+
+/* Waits while SV is in the start berth began it with, up to startup_wait
+ * after that start; 1 when there was such a start to wait for. */
+static int await_server(req_t *r, berth_server_t sv)
+{
+    int waited = 0, rv;
+    if (r->h->opts.startup_wait <= 0)
+        return 0;
+    do {
+        rv = berth_server_await_start(sv, r->h->opts.startup_wait,
+                                      berth_platform_clock() + START_SLICE);
+        waited |= rv != 0;
+    } while (rv == 2 && !session_closed(r));
+    return waited;
+}
+
+/* A list, or a name no server offers, waits for the servers still in the
+ * start berth began them with (its own start, a reload, berth restart),
+ * each up to startup_wait after its start: a client that lists at once
+ * (many never heed list_changed) then gets their tools, and one that
+ * calls at once reaches them. Nothing waits once every server is ready,
+ * or a restart after an exit. 1 when any was waited for. */
+static int await_starts(req_t *r)
+{
+    if (r->h->opts.startup_wait <= 0)
+        return 0;
+    apr_pool_t *p;
+    apr_pool_create(&p, NULL);
+    apr_array_header_t *all = berth_router_servers(r->h->router, p);
+    int waited = 0;
+    for (int i = 0; i < all->nelts && !session_closed(r); i++)
+        waited |= await_server(r, APR_ARRAY_IDX(all, i, berth_server_t));
+    apr_pool_destroy(p);
+    return waited;
+}
+
 /* ---- berth's own answers ---------------------------------------------- */
 
 static json_t *do_initialize(req_t *r)
@@ -159,6 +209,7 @@ static json_t *do_list(req_t *r)
     if (json_object_get(r->params, "cursor"))
         return error_of(r->id, BERTH_RPC_INVALID_PARAMS, "invalid cursor: "
                         "berth returns every item in one page");
+    await_starts(r);
     json_t *items = berth_router_list(r->h->router, r->m->list);
     return berth_rpc_result(r->id, json_pack("{s:o}", r->m->list, items));
 }
@@ -275,6 +326,9 @@ static json_t *forward(req_t *r, json_t *params, const char *name_key)
 {
     const char *why = NULL;
     berth_upstream_t *u = berth_server_acquire(r->rt.sv, &why, r->pool);
+    /* its name is known, its start was asked for (berth restart) */
+    if (!u && await_server(r, r->rt.sv))
+        u = berth_server_acquire(r->rt.sv, &why, r->pool);
     if (!u)
         return error_of(r->id, BERTH_RPC_SERVER_GONE, "%s", why);
     const berth_server_config_t *srv = berth_server_config(r->rt.sv);
@@ -425,6 +479,8 @@ static json_t *on_initialized(req_t *r)
     apr_thread_mutex_lock(r->h->lock);
     r->c->initialized = 1;
     apr_thread_mutex_unlock(r->h->lock);
+    /* its roots, for servers that ask outside a call (roots.c) */
+    hub_roots_ask(r->h, r->c);
     return NULL;
 }
 
@@ -457,9 +513,12 @@ static json_t *on_cancelled(req_t *r)
     return NULL;
 }
 
-/* Every server that may ask for roots hears it. */
+/* Every server that may ask for roots hears it; berth asks the client
+ * for its new roots too, and the servers hear again when those differ
+ * from what they would get. */
 static json_t *on_roots_changed(req_t *r)
 {
+    hub_roots_ask(r->h, r->c);
     apr_array_header_t *all = berth_router_servers(r->h->router, r->pool);
     for (int i = 0; i < all->nelts; i++) {
         berth_server_t sv = APR_ARRAY_IDX(all, i, berth_server_t);
@@ -503,21 +562,34 @@ static json_t *not_routed(req_t *r, const char *name)
 
 /* A completion's ref: a prompt by its exposed name, a resource template by
  * its URI template. */
-static json_t *route_ref(req_t *r)
+/* The list and name of a completion's ref, or 0 when it is neither. */
+static int ref_of(req_t *r, const char **list, const char **name)
 {
     json_t *ref = json_object_get(r->params, "ref");
     const char *type = json_string_value(json_object_get(ref, "type"));
-    int found = 0;
     if (type && strcmp(type, "ref/prompt") == 0) {
         r->ref_key = "name";
-        found = berth_router_route(r->h->router, "prompts",
-                                   str_or(json_object_get(ref, "name")),
-                                   &r->rt, r->pool);
-    } else if (type && strcmp(type, "ref/resource") == 0) {
-        found = berth_router_route(r->h->router, "resourceTemplates",
-                                   str_or(json_object_get(ref, "uri")),
-                                   &r->rt, r->pool);
+        *list = "prompts";
+        *name = str_or(json_object_get(ref, "name"));
+        return 1;
     }
+    if (type && strcmp(type, "ref/resource") == 0) {
+        *list = "resourceTemplates";
+        *name = str_or(json_object_get(ref, "uri"));
+        return 1;
+    }
+    return 0;
+}
+
+static json_t *route_ref(req_t *r)
+{
+    const char *list, *name;
+    int found = ref_of(r, &list, &name) &&
+                (berth_router_route(r->h->router, list, name, &r->rt,
+                                    r->pool) ||
+                 (await_starts(r) && berth_router_route(r->h->router, list,
+                                                        name, &r->rt,
+                                                        r->pool)));
     return found ? NULL
                  : error_of(r->id, BERTH_RPC_INVALID_PARAMS, "no server "
                             "offers what this completion refers to");
@@ -533,7 +605,10 @@ static json_t *route(req_t *r)
         if (!name)
             return error_of(r->id, BERTH_RPC_INVALID_PARAMS, "%s needs a %s",
                             r->method, key);
-        if (berth_router_route(r->h->router, m->list, name, &r->rt, r->pool))
+        if (berth_router_route(r->h->router, m->list, name, &r->rt,
+                               r->pool) ||
+            (await_starts(r) && berth_router_route(r->h->router, m->list, name,
+                                                   &r->rt, r->pool)))
             return NULL;
         return m->route == ROUTE_NAME
                    ? not_routed(r, name)
@@ -578,7 +653,7 @@ static void do_response(berth_hub_t *h, berth_client_t *c, json_t *msg)
 {
     json_t *id = json_object_get(msg, "id");
     const char *key = json_string_value(id);
-    if (!key)
+    if (!key || hub_roots_take(h, c, msg))
         return;
     apr_thread_mutex_lock(h->lock);
     pending_t *p = apr_hash_get(h->pending, key, APR_HASH_KEY_STRING);

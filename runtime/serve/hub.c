@@ -27,6 +27,15 @@ int hub_level_index(const char *l)
 }
 
 
+static apr_status_t free_roots(void *data)
+{
+    berth_hub_t *h = data;
+    json_decref(h->roots_client);
+    json_decref(h->roots_config);
+    h->roots_client = h->roots_config = NULL;
+    return APR_SUCCESS;
+}
+
 berth_hub_t *berth_hub_create(berth_router_t *router,
                               const berth_hub_opts_t *opts, apr_pool_t *pool)
 {
@@ -39,6 +48,10 @@ berth_hub_t *berth_hub_create(berth_router_t *router,
         h->opts.session_idle = (apr_interval_time_t)(
             berth_config_default_number("http.session_idle") *
             APR_USEC_PER_SEC);
+    if (!h->opts.startup_wait)
+        h->opts.startup_wait = (apr_interval_time_t)(
+            berth_config_default_number("timeouts.startup_wait") *
+            APR_USEC_PER_SEC);
     if (!h->opts.queue_max)
         h->opts.queue_max = 256;
     if (!h->opts.max_sessions)
@@ -49,6 +62,7 @@ berth_hub_t *berth_hub_create(berth_router_t *router,
     h->pending = apr_hash_make(pool);
     h->subs = apr_hash_make(pool);
     h->calls.next = h->calls.prev = &h->calls;
+    apr_pool_cleanup_register(pool, h, free_roots, apr_pool_cleanup_null);
     return h;
 }
 
@@ -147,6 +161,13 @@ static void on_request(void *baton, berth_upstream_t *u, json_t *id,
     berth_hub_t *h = baton;
     apr_thread_mutex_lock(h->lock);
     call_t *k = newest_call(h, berth_upstream_name(u), cap_for(method));
+    if (!k && strcmp(method, "roots/list") == 0) {
+        /* outside a call from a client with roots: berth's own answer */
+        json_t *roots = hub_roots_answer(h);
+        apr_thread_mutex_unlock(h->lock);
+        berth_upstream_respond(u, id, roots, NULL);
+        return;
+    }
     if (!k) {
         apr_thread_mutex_unlock(h->lock);
         char text[256];

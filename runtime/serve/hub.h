@@ -41,6 +41,10 @@ typedef struct {
     apr_interval_time_t session_idle;  /* 0: the config's default */
     int queue_max;                     /* per session; 0: 256 messages */
     int max_sessions;                  /* 0: 10,000 */
+    /* how long a list, or a request whose name no server offers yet,
+     * waits for servers still in the start berth began them with, counted
+     * from that start; 0: the config's default, < 0: no wait */
+    apr_interval_time_t startup_wait;
 } berth_hub_opts_t;
 
 berth_hub_t *berth_hub_create(berth_router_t *router,
@@ -51,6 +55,11 @@ berth_hub_t *berth_hub_create(berth_router_t *router,
 berth_upstream_callbacks_t berth_hub_upstream_callbacks(berth_hub_t *h);
 void berth_hub_server_state(void *hub, berth_supervisor_t *sv,
                             berth_sv_state_t state);
+
+/* The roots servers get outside a call until a client gives its own (the
+ * config's "roots": file:// URIs; NULL or empty: none). Servers hear
+ * notifications/roots/list_changed when what they would get changes. */
+void berth_hub_set_roots(berth_hub_t *h, const apr_array_header_t *uris);
 
 /* ---- sessions ------------------------------------------------------------ */
 

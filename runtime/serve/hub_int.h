@@ -57,6 +57,8 @@ struct berth_client_t {
     apr_time_t last_used;
     queue_t queue;
     apr_hash_t *subs;            /* uri -> "" */
+    char roots_ask[48];          /* berth's own roots/list to this client,
+                                    while unanswered (roots.c) */
 };
 
 struct berth_hub_t {
@@ -70,6 +72,9 @@ struct berth_hub_t {
     apr_hash_t *pending;         /* our id (string) -> pending_t */
     unsigned long next_id;
     apr_hash_t *subs;            /* uri -> count of subscribed sessions */
+    json_t *roots_client;        /* the roots of the most recent client
+                                    that gave them, or NULL (roots.c) */
+    json_t *roots_config;        /* the configured ones, or NULL */
 };
 
 /* MCP's log levels, least severe first; the index of LEVEL, -1 unknown. */
@@ -83,6 +88,16 @@ int hub_level_index(const char *level);
 /* Lock held. */
 void hub_hold(call_t *k);
 void hub_unhold(berth_hub_t *h, call_t *k);
+
+/* ---- roots.c: the roots a server gets outside a call ----------------- */
+
+/* Lock held: the result of roots/list for a server (a new reference). */
+json_t *hub_roots_answer(berth_hub_t *h);
+/* Lock not held: asks C's client for its roots when it declared them. */
+void hub_roots_ask(berth_hub_t *h, berth_client_t *c);
+/* Lock not held: 1 when MSG is C's answer to berth's own roots/list (kept
+ * as the roots servers get; they are told when those change). */
+int hub_roots_take(berth_hub_t *h, berth_client_t *c, json_t *msg);
 
 /* ---- session.c --------------------------------------------------------- */
 

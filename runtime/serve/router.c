@@ -1,5 +1,6 @@
 #include "router.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_hash.h>
@@ -92,6 +93,10 @@ int berth_router_template_match(const char *tmpl, const char *uri)
 typedef struct {
     berth_server_t sv;
     const berth_server_config_t *srv;
+    /* the last list of each kind (tools, prompts, resources, templates) the
+     * server gave while ready: its names stay its own while it is down, so
+     * that which servers are up never decides who owns a name */
+    json_t *known[4];
 } entry_t;
 
 typedef struct {
@@ -111,6 +116,22 @@ struct berth_router_t {
     apr_hash_t *reported;          /* collisions logged, in pool */
 };
 
+static void forget_known(entry_t *e)
+{
+    for (int m = 0; m < 4; m++) {
+        json_decref(e->known[m]);
+        e->known[m] = NULL;
+    }
+}
+
+static apr_status_t free_known(void *data)
+{
+    berth_router_t *r = data;
+    for (int i = 0; i < r->entries->nelts; i++)
+        forget_known(&APR_ARRAY_IDX(r->entries, i, entry_t));
+    return APR_SUCCESS;
+}
+
 berth_router_t *berth_router_create(apr_pool_t *pool)
 {
     berth_router_t *r = apr_pcalloc(pool, sizeof *r);
@@ -118,6 +139,7 @@ berth_router_t *berth_router_create(apr_pool_t *pool)
     apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     r->entries = apr_array_make(pool, 8, sizeof(entry_t));
     r->reported = apr_hash_make(pool);
+    apr_pool_cleanup_register(pool, r, free_known, apr_pool_cleanup_null);
     return r;
 }
 
@@ -125,30 +147,51 @@ void berth_router_add(berth_router_t *r, berth_server_t server)
 {
     apr_thread_mutex_lock(r->lock);
     entry_t *e = apr_array_push(r->entries);
+    memset(e, 0, sizeof *e);
     e->sv = server;
     e->srv = berth_server_config(server);
     apr_thread_mutex_unlock(r->lock);
 }
 
-void berth_router_remove(berth_router_t *r, const void *self)
+/* Lock held: the maps may point at servers that left; rebuilt on the next
+ * list or miss. */
+static void drop_maps(berth_router_t *r)
 {
-    apr_thread_mutex_lock(r->lock);
-    for (int i = 0; i < r->entries->nelts; i++) {
-        if (APR_ARRAY_IDX(r->entries, i, entry_t).sv.self != self)
-            continue;
-        memmove(&APR_ARRAY_IDX(r->entries, i, entry_t),
-                &APR_ARRAY_IDX(r->entries, i + 1, entry_t),
-                sizeof(entry_t) * (size_t)(r->entries->nelts - i - 1));
-        r->entries->nelts--;
-        break;
-    }
-    /* the maps may point at it: rebuilt on the next list or miss */
     for (int m = 0; m < 4; m++) {
         if (r->map_pools[m])
             apr_pool_destroy(r->map_pools[m]);
         r->map_pools[m] = NULL;
         r->maps[m] = NULL;
     }
+}
+
+void berth_router_set(berth_router_t *r, const berth_server_t *list, int n)
+{
+    apr_thread_mutex_lock(r->lock);
+    /* the old entries aside (malloc: a reload must not grow the pool) */
+    int n_old = r->entries->nelts;
+    entry_t *old = malloc(sizeof(entry_t) * (size_t)(n_old + 1));
+    memcpy(old, r->entries->elts, sizeof(entry_t) * (size_t)n_old);
+    r->entries->nelts = 0;
+    for (int i = 0; i < n; i++) {
+        entry_t *e = apr_array_push(r->entries);
+        memset(e, 0, sizeof *e);
+        e->sv = list[i];
+        e->srv = berth_server_config(list[i]);
+        for (int k = 0; k < n_old; k++) {
+            entry_t *o = &old[k];
+            if (o->srv && strcmp(o->srv->name, e->srv->name) == 0) {
+                memcpy(e->known, o->known, sizeof e->known);
+                memset(o->known, 0, sizeof o->known);
+                o->srv = NULL;
+                break;
+            }
+        }
+    }
+    for (int k = 0; k < n_old; k++)
+        forget_known(&old[k]);
+    free(old);
+    drop_maps(r);
     apr_thread_mutex_unlock(r->lock);
 }
 
@@ -185,55 +228,87 @@ static void report_once(berth_router_t *r, const char *what,
                   "%s; %s's is served", what, exposed, first, second, first);
 }
 
-/* Builds the merged list of WHICH; fills MAP (exposed name or URI -> route)
- * when given. Router lock held. */
-static json_t *build(berth_router_t *r, const char *which, apr_hash_t *map,
-                     apr_pool_t *mp)
+/* E's list of kind M (map_index; -1: none): the server's own while it is
+ * ready (*UP 1; its lists kept as its known ones), else the last one it gave, whose
+ * names stay its own while it is down (*UP 0); NULL when it never gave
+ * one. Router lock held. */
+static json_t *entry_list(entry_t *e, int m, int *up, apr_pool_t *mp)
+{
+    berth_upstream_t *u = berth_server_acquire(e->sv, NULL, mp);
+    *up = u != NULL;
+    if (!u)
+        return m >= 0 && e->known[m] ? json_incref(e->known[m]) : NULL;
+    /* every kind at once: a resource routed by template later finds the
+     * templates of a server that went down meanwhile */
+    static const char *const kinds[4] = { "tools", "prompts", "resources",
+                                          "resourceTemplates" };
+    for (int k = 0; k < 4; k++) {
+        json_decref(e->known[k]);
+        e->known[k] = berth_upstream_list(u, kinds[k]);
+    }
+    berth_server_release(e->sv, u);
+    return m >= 0 ? json_incref(e->known[m]) : json_array();
+}
+
+/* The exposed name of E's ITEM KEY in SEEN (which holds the names given
+ * so far), or NULL when a resource's URI is someone else's already. */
+static const char *exposed_name(berth_router_t *r, const char *which,
+                                const entry_t *e, const char *key,
+                                apr_hash_t *seen, apr_pool_t *mp)
+{
+    int named = strcmp(which, "tools") == 0 || strcmp(which, "prompts") == 0;
+    const char *exposed =
+        named ? berth_router_expose(e->srv->name, key, e->srv->ns, mp) : key;
+    route_t *prev = apr_hash_get(seen, exposed, APR_HASH_KEY_STRING);
+    if (!prev)
+        return exposed;
+    if (!named) {
+        report_once(r, strcmp(which, "resources") == 0 ? "resource"
+                                                       : "resource template",
+                    exposed, prev->server, e->srv->name, NULL, mp);
+        return NULL;
+    }
+    const char *renamed = berth_router_clean_name(
+        apr_psprintf(mp, "%s_%08x", exposed,
+                     berth_router_hash(apr_pstrcat(mp, e->srv->name, "/",
+                                                   key, NULL))),
+        mp);
+    report_once(r, strcmp(which, "tools") == 0 ? "tool" : "prompt", exposed,
+                prev->server, e->srv->name, renamed, mp);
+    return renamed;
+}
+
+/* Builds the merged list of WHICH (map M); fills MAP (exposed name or URI
+ * -> route) when given. Every server's names are given in config order,
+ * from its own list or, while it is down, from the last one it gave; only
+ * the servers that are ready are listed. Router lock held. */
+static json_t *build(berth_router_t *r, const char *which, int m,
+                     apr_hash_t *map, apr_pool_t *mp)
 {
     int named = strcmp(which, "tools") == 0 || strcmp(which, "prompts") == 0;
     int by_uri = strcmp(which, "resources") == 0;
     apr_hash_t *seen = map ? map : apr_hash_make(mp);
     json_t *out = json_array();
     for (int i = 0; i < r->entries->nelts; i++) {
-        const entry_t *e = &APR_ARRAY_IDX(r->entries, i, entry_t);
-        berth_upstream_t *u = berth_server_acquire(e->sv, NULL, mp);
-        if (!u)
-            continue;
-        json_t *list = berth_upstream_list(u, which);
-        berth_server_release(e->sv, u);
+        entry_t *e = &APR_ARRAY_IDX(r->entries, i, entry_t);
+        int up;
+        json_t *list = entry_list(e, m, &up, mp);
         size_t k;
         json_t *item;
         json_array_foreach(list, k, item) {
             const char *key = json_string_value(json_object_get(
                 item, named ? "name" : by_uri ? "uri" : "uriTemplate"));
-            if (!key)
-                continue;
             const char *exposed =
-                named ? berth_router_expose(e->srv->name, key, e->srv->ns, mp)
-                      : key;
-            route_t *prev = apr_hash_get(seen, exposed, APR_HASH_KEY_STRING);
-            if (prev) {
-                if (!named) {
-                    report_once(r, by_uri ? "resource" : "resource template",
-                                exposed, prev->server, e->srv->name, NULL,
-                                mp);
-                    continue;
-                }
-                const char *renamed = berth_router_clean_name(
-                    apr_psprintf(mp, "%s_%08x", exposed,
-                                 berth_router_hash(apr_pstrcat(
-                                     mp, e->srv->name, "/", key, NULL))),
-                    mp);
-                report_once(r, strcmp(which, "tools") == 0 ? "tool"
-                                                           : "prompt",
-                            exposed, prev->server, e->srv->name, renamed, mp);
-                exposed = renamed;
-            }
+                key ? exposed_name(r, which, e, key, seen, mp) : NULL;
+            if (!exposed)
+                continue;
             route_t *rt = apr_palloc(mp, sizeof *rt);
             rt->sv = e->sv;
             rt->server = e->srv->name;
             rt->name = apr_pstrdup(mp, key);
             apr_hash_set(seen, exposed, APR_HASH_KEY_STRING, rt);
+            if (!up)
+                continue;
             json_t *copy = json_copy(item);
             if (named)
                 json_object_set_new(copy, "name", json_string(exposed));
@@ -262,7 +337,7 @@ json_t *berth_router_list(berth_router_t *r, const char *which)
     apr_thread_mutex_lock(r->lock);
     apr_pool_create(&mp, r->pool);
     apr_hash_t *map = m >= 0 ? apr_hash_make(mp) : NULL;
-    json_t *out = build(r, which, map, mp);
+    json_t *out = build(r, which, m, map, mp);
     if (m >= 0) {
         /* listing is when a map is rebuilt: a client calls what it listed */
         if (r->map_pools[m])
@@ -293,6 +368,49 @@ static int lookup(berth_router_t *r, const char *which, const char *name,
     return rt != NULL;
 }
 
+/* A resource URI no list names: the first server (in config order) with a
+ * template it matches, the templates of a server that is down being the
+ * last it gave. Over a copy of the entries: a reload may change them
+ * meanwhile. */
+static int route_by_template(berth_router_t *r, const char *name,
+                             berth_route_t *out, apr_pool_t *pool)
+{
+    apr_thread_mutex_lock(r->lock);
+    apr_array_header_t *entries = apr_array_copy(pool, r->entries);
+    for (int i = 0; i < entries->nelts; i++) {
+        entry_t *e = &APR_ARRAY_IDX(entries, i, entry_t);
+        json_t *tmpl = json_incref(e->known[3]);
+        memset(e->known, 0, sizeof e->known);
+        e->known[3] = tmpl;
+    }
+    apr_thread_mutex_unlock(r->lock);
+    int found = 0;
+    for (int i = 0; i < entries->nelts; i++) {
+        entry_t *e = &APR_ARRAY_IDX(entries, i, entry_t);
+        berth_upstream_t *u = berth_server_acquire(e->sv, NULL, pool);
+        json_t *list = u ? berth_upstream_list(u, "resourceTemplates")
+                         : json_incref(e->known[3]);
+        if (u)
+            berth_server_release(e->sv, u);
+        size_t k;
+        json_t *t;
+        json_array_foreach(list, k, t) {
+            if (!found && berth_router_template_match(
+                              json_string_value(json_object_get(
+                                  t, "uriTemplate")),
+                              name)) {
+                out->sv = e->sv;
+                out->server = e->srv->name;
+                out->name = apr_pstrdup(pool, name);
+                found = 1;
+            }
+        }
+        json_decref(list);
+        json_decref(e->known[3]);
+    }
+    return found;
+}
+
 int berth_router_route(berth_router_t *r, const char *which,
                        const char *name, berth_route_t *out,
                        apr_pool_t *pool)
@@ -306,33 +424,5 @@ int berth_router_route(berth_router_t *r, const char *which,
         return 1;
     if (strcmp(which, "resources") != 0)
         return 0;
-    /* a resource no list names: the first server with a matching template
-     * (over a copy of the entries: a reload may change them meanwhile) */
-    int found = 0;
-    apr_thread_mutex_lock(r->lock);
-    apr_array_header_t *entries = apr_array_copy(pool, r->entries);
-    apr_thread_mutex_unlock(r->lock);
-    for (int i = 0; !found && i < entries->nelts; i++) {
-        const entry_t *e = &APR_ARRAY_IDX(entries, i, entry_t);
-        berth_upstream_t *u = berth_server_acquire(e->sv, NULL, pool);
-        if (!u)
-            continue;
-        json_t *list = berth_upstream_list(u, "resourceTemplates");
-        berth_server_release(e->sv, u);
-        size_t k;
-        json_t *t;
-        json_array_foreach(list, k, t) {
-            if (berth_router_template_match(
-                    json_string_value(json_object_get(t, "uriTemplate")),
-                    name)) {
-                out->sv = e->sv;
-                out->server = e->srv->name;
-                out->name = apr_pstrdup(pool, name);
-                found = 1;
-                break;
-            }
-        }
-        json_decref(list);
-    }
-    return found;
+    return route_by_template(r, name, out, pool);
 }

@@ -41,9 +41,12 @@ berth_router_t *berth_router_create(apr_pool_t *pool);
  * settles collisions. */
 void berth_router_add(berth_router_t *r, berth_server_t server);
 
-/* Removes the server whose handle's self is SELF (a config reload stopped
- * it); routes to it are forgotten. */
-void berth_router_remove(berth_router_t *r, const void *self);
+/* The servers become the N of LIST, in that order (a reload: the config's
+ * order, which settles who owns a name). One whose config name was there
+ * before keeps the lists it was last known to offer, so that its names
+ * stay its own while its new instance starts; the others' are forgotten,
+ * and so are the routes. */
+void berth_router_set(berth_router_t *r, const berth_server_t *list, int n);
 
 /* "tools", "prompts", "resources" or "resourceTemplates", merged over the
  * servers that are ready now (a new array). */

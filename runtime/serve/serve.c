@@ -133,7 +133,12 @@ static void build_core(berth_serve_t *s)
     hopts.session_idle = (apr_interval_time_t)(cfg->http_session_idle *
                                                APR_USEC_PER_SEC);
     s->reap_every = reap_interval(hopts.session_idle);
+    hopts.startup_wait = cfg->startup_wait > 0
+                             ? (apr_interval_time_t)(cfg->startup_wait *
+                                                     APR_USEC_PER_SEC)
+                             : -1;
     s->hub = berth_hub_create(s->router, &hopts, s->pool);
+    berth_hub_set_roots(s->hub, cfg->roots);
     berth_supervisor_opts_t *o = &s->sv_opts;
     memset(o, 0, sizeof *o);
     o->log_dir = berth_path_child(facts, s->state_dir, "logs", s->pool);
@@ -320,6 +325,7 @@ static void reload(berth_serve_t *s)
     berth_daemon_reload(s->daemon, ncfg, s->router, s->secrets, &summary,
                         s->pool);
     s->cfg = ncfg;
+    berth_hub_set_roots(s->hub, ncfg->roots);
     berth_control_set_config(s->control, ncfg);
     berth_log(BERTH_LOG_INFO, "config reloaded: %s", summary);
     notify(s, BERTH_SERVE_RELOADED, summary);

@@ -229,8 +229,9 @@ const char *berth_daemon_signature(const berth_config_t *cfg,
     sig_str(p, s->url);
     sig_kv(p, s->headers);
     sig_iso(p, &s->isolation);
-    sig_str(p, apr_psprintf(pool, "%g/%g/%g", s->timeouts.initialize,
-                            s->timeouts.call, s->timeouts.shutdown));
+    sig_str(p, apr_psprintf(pool, "%g/%g/%g/%ld", s->timeouts.initialize,
+                            s->timeouts.call, s->timeouts.shutdown,
+                            s->max_message));
     /* the globals a spawn plan reads */
     sig_iso(p, &cfg->isolation);
     sig_kv(p, cfg->images);
@@ -295,16 +296,13 @@ void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
         if (!kept[k])
             APR_ARRAY_PUSH(gone, berth_supervisor_t *) =
                 APR_ARRAY_IDX(d->sv, k, berth_supervisor_t *);
-    /* the old ones stop in parallel, then leave the router; their objects
-     * stay (a request may still hold a pointer) */
+    /* the old ones stop in parallel; their objects stay (a request may
+     * still hold a pointer) */
     for (int i = 0; i < gone->nelts; i++)
         berth_supervisor_request_stop(APR_ARRAY_IDX(gone, i,
                                                     berth_supervisor_t *));
-    for (int i = 0; i < gone->nelts; i++) {
-        berth_supervisor_t *sv = APR_ARRAY_IDX(gone, i, berth_supervisor_t *);
-        berth_supervisor_stop(sv);
-        berth_router_remove(router, sv);
-    }
+    for (int i = 0; i < gone->nelts; i++)
+        berth_supervisor_stop(APR_ARRAY_IDX(gone, i, berth_supervisor_t *));
     if (log_secrets)
         berth_redact_set_log_secrets(log_secrets);
     apr_thread_mutex_lock(d->lock);
@@ -312,12 +310,16 @@ void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
     d->sv = keep_sv;
     d->sigs = keep_sig;
     apr_thread_mutex_unlock(d->lock);
-    for (int i = 0; i < fresh->nelts; i++) {
-        berth_supervisor_t *sv = APR_ARRAY_IDX(fresh, i,
-                                               berth_supervisor_t *);
-        berth_router_add(router, berth_server_of(sv));
-        berth_supervisor_start(sv);
-    }
+    /* the router in the config's order, which settles who owns a name: a
+     * changed server keeps its place (and its names) */
+    berth_server_t *list = apr_palloc(pool, sizeof *list *
+                                                (size_t)(keep_sv->nelts + 1));
+    for (int i = 0; i < keep_sv->nelts; i++)
+        list[i] = berth_server_of(APR_ARRAY_IDX(keep_sv, i,
+                                                berth_supervisor_t *));
+    berth_router_set(router, list, keep_sv->nelts);
+    for (int i = 0; i < fresh->nelts; i++)
+        berth_supervisor_start(APR_ARRAY_IDX(fresh, i, berth_supervisor_t *));
     *summary = apr_psprintf(pool, "%d started, %d stopped, %d unchanged",
                             started, gone->nelts, unchanged);
 }

@@ -17,6 +17,12 @@ typedef struct {
     berth_upstream_t *(*acquire)(void *self, const char **why,
                                  apr_pool_t *pool);
     void (*release)(void *self, berth_upstream_t *u);
+    /* waits while the server is in a start berth began on purpose (not a
+     * restart after an exit), up to PATIENCE after it began and up to
+     * UNTIL; 0 nothing to wait for, 1 waited, 2 may wait again
+     * (berth_supervisor_await_start) */
+    int (*await_start)(void *self, apr_interval_time_t patience,
+                       apr_time_t until);
 } berth_server_ops_t;
 
 typedef struct {
@@ -28,6 +34,8 @@ const berth_server_config_t *berth_server_config(berth_server_t s);
 berth_upstream_t *berth_server_acquire(berth_server_t s, const char **why,
                                        apr_pool_t *pool);
 void berth_server_release(berth_server_t s, berth_upstream_t *u);
+int berth_server_await_start(berth_server_t s, apr_interval_time_t patience,
+                             apr_time_t until);
 
 /* The handle of a supervised server. */
 typedef struct berth_supervisor_t berth_supervisor_t;

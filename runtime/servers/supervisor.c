@@ -31,6 +31,7 @@ typedef struct {
     int holds;
     int initialized;         /* its handshake succeeded */
     int exited;              /* its output closed */
+    int stopping;            /* asked to stop: its end is no error */
     apr_time_t ready_at;
 } instance_t;
 
@@ -56,7 +57,12 @@ struct berth_supervisor_t {
     unsigned attempts;       /* start attempts finished */
     unsigned attempts_base;  /* attempts when the thread last started: a
                                 wait for readiness counts only later ones */
+    int awaited;             /* in the start berth_supervisor_start began
+                                (not a restart after an exit): requests may
+                                wait for it (berth_supervisor_await_start) */
+    apr_time_t start_began;  /* when that start began */
     unsigned restarts;
+    unsigned restarts_requested; /* of those, asked for (restart()) */
     int last_exit;
     char last_error[2048];
     char start_error[1024];  /* why the handshake failed */
@@ -65,24 +71,6 @@ struct berth_supervisor_t {
     apr_interval_time_t backoff;
     apr_time_t backoff_until;
 };
-
-static const char *const state_names[] = { "stopped", "starting", "ready",
-                                           "backoff", "failed" };
-
-const char *berth_sv_state_name(berth_sv_state_t state)
-{
-    return (unsigned)state < 5 ? state_names[state] : "?";
-}
-
-apr_interval_time_t berth_supervisor_next_backoff(
-    apr_interval_time_t current, apr_interval_time_t ran,
-    apr_interval_time_t initial, apr_interval_time_t max,
-    apr_interval_time_t healthy_after)
-{
-    if (current <= 0 || ran >= healthy_after)
-        return initial;
-    return current * 2 > max ? max : current * 2;
-}
 
 /* The error is what berth status and berth call show: cleaned as a log
  * line is, since it is one too. */
@@ -113,7 +101,9 @@ static void on_closed(void *baton, berth_upstream_t *u, const char *why)
     berth_supervisor_t *s = inst->s;
     apr_thread_mutex_lock(s->lock);
     inst->exited = 1;
-    set_error(s, why);
+    /* a server that ends because it was asked to did not fail */
+    if (!inst->stopping)
+        set_error(s, why);
     /* before its handshake ended, that end is the event (it fails now: its
      * calls fail with the session) */
     if (inst->initialized)
@@ -348,8 +338,10 @@ static const char *open_session(berth_supervisor_t *s, instance_t *inst)
     berth_upstream_callbacks_t cb = s->opts.cb;
     cb.on_closed = on_closed;
     cb.closed_baton = inst;
-    if (berth_upstream_start(&up, s->srv->name, inst->proc, s->log, &cb,
-                             s->opts.max_message, inst->pool) !=
+    apr_size_t max = s->opts.max_message ? s->opts.max_message
+                                         : (apr_size_t)s->srv->max_message;
+    if (berth_upstream_start(&up, s->srv->name, inst->proc, s->log, &cb, max,
+                             inst->pool) !=
         APR_SUCCESS)
         return "could not start the session threads";
     inst->up = up;
@@ -544,6 +536,15 @@ static void act_died_final(berth_supervisor_t *s)
     count_death(s, ran);
 }
 
+/* INST ends because it was asked to: what its session says of that end
+ * (it exited with status 0, it was stopped) is not its last error. */
+static void mark_stopping(berth_supervisor_t *s, instance_t *inst)
+{
+    apr_thread_mutex_lock(s->lock);
+    inst->stopping = 1;
+    apr_thread_mutex_unlock(s->lock);
+}
+
 /* The start is given up: the handshake's calls fail at once and the
  * process ends at once (end_unready). */
 static void act_abandon(berth_supervisor_t *s)
@@ -554,6 +555,7 @@ static void act_abandon(berth_supervisor_t *s)
         apr_thread_mutex_lock(s->lock);
         return;
     }
+    mark_stopping(s, inst);
     const char *why = apr_psprintf(inst->pool, "server %s was stopped while "
                                    "starting", s->srv->name);
     if (inst->up)
@@ -568,6 +570,7 @@ static void act_abandon(berth_supervisor_t *s)
 static void act_shutdown(berth_supervisor_t *s)
 {
     instance_t *inst = s->inst;
+    mark_stopping(s, inst);
     int code = shutdown_process(s, inst);
     destroy_instance(s, inst, apr_psprintf(inst->pool, "server %s was "
                                                          "stopped",
@@ -600,90 +603,6 @@ static const action_fn actions[BERTH_SV_ACT_COUNT] = {
     [BERTH_SV_ACT_SHUTDOWN] = act_shutdown,
     [BERTH_SV_ACT_HALT] = act_halt,
 };
-
-static const char *const action_names[BERTH_SV_ACT_COUNT] = {
-    "nop", "invalid", "spawn", "respawn", "up", "start_failed",
-    "start_failed_final", "died", "died_final", "abandon", "shutdown", "halt",
-};
-
-static const char *const event_names[BERTH_SV_EV_COUNT] = {
-    "start", "up", "start_failed", "exited", "backoff_over", "stop",
-};
-
-const char *berth_sv_action_name(berth_sv_action_t action)
-{
-    return (unsigned)action < BERTH_SV_ACT_COUNT ? action_names[action] : "?";
-}
-
-const char *berth_sv_event_name(berth_sv_event_t event)
-{
-    return (unsigned)event < BERTH_SV_EV_COUNT ? event_names[event] : "?";
-}
-
-/* ---- the state x event tables ------------------------------------------
- * One cell per state and event, in the order of berth_sv_event_t: START,
- * UP, START_FAILED, EXITED, BACKOFF_OVER, STOP. NOP and INVALID keep the
- * state. */
-
-#define GO(next, act) { BERTH_SV_##next, BERTH_SV_ACT_##act }
-#define NOP(state) { BERTH_SV_##state, BERTH_SV_ACT_NOP }
-#define BAD(state) { BERTH_SV_##state, BERTH_SV_ACT_INVALID }
-
-/* The daemon's servers (opts.restart 1): a death waits out a backoff. */
-static const berth_sv_transition_t restart_table[5][BERTH_SV_EV_COUNT] = {
-    [BERTH_SV_STOPPED] = {
-        GO(STARTING, SPAWN), BAD(STOPPED), BAD(STOPPED),
-        BAD(STOPPED), BAD(STOPPED), NOP(STOPPED) },
-    [BERTH_SV_STARTING] = {
-        BAD(STARTING), GO(READY, UP), GO(BACKOFF, START_FAILED),
-        BAD(STARTING), BAD(STARTING), GO(STOPPED, ABANDON) },
-    [BERTH_SV_READY] = {
-        BAD(READY), BAD(READY), BAD(READY),
-        GO(BACKOFF, DIED), BAD(READY), GO(STOPPED, SHUTDOWN) },
-    [BERTH_SV_BACKOFF] = {
-        BAD(BACKOFF), BAD(BACKOFF), BAD(BACKOFF),
-        BAD(BACKOFF), GO(STARTING, RESPAWN), GO(STOPPED, HALT) },
-    [BERTH_SV_FAILED] = {
-        BAD(FAILED), BAD(FAILED), BAD(FAILED),
-        BAD(FAILED), BAD(FAILED), GO(STOPPED, HALT) },
-};
-
-/* A one-shot command's servers (opts.restart 0): a death is final. Three
- * cells differ from the daemon's: both deaths go to FAILED, and BACKOFF,
- * which cannot be reached, has no timer. */
-static const berth_sv_transition_t once_table[5][BERTH_SV_EV_COUNT] = {
-    [BERTH_SV_STOPPED] = {
-        GO(STARTING, SPAWN), BAD(STOPPED), BAD(STOPPED),
-        BAD(STOPPED), BAD(STOPPED), NOP(STOPPED) },
-    [BERTH_SV_STARTING] = {
-        BAD(STARTING), GO(READY, UP), GO(FAILED, START_FAILED_FINAL),
-        BAD(STARTING), BAD(STARTING), GO(STOPPED, ABANDON) },
-    [BERTH_SV_READY] = {
-        BAD(READY), BAD(READY), BAD(READY),
-        GO(FAILED, DIED_FINAL), BAD(READY), GO(STOPPED, SHUTDOWN) },
-    [BERTH_SV_BACKOFF] = {
-        BAD(BACKOFF), BAD(BACKOFF), BAD(BACKOFF),
-        BAD(BACKOFF), BAD(BACKOFF), GO(STOPPED, HALT) },
-    [BERTH_SV_FAILED] = {
-        BAD(FAILED), BAD(FAILED), BAD(FAILED),
-        BAD(FAILED), BAD(FAILED), GO(STOPPED, HALT) },
-};
-
-#undef GO
-#undef NOP
-#undef BAD
-
-berth_sv_transition_t berth_supervisor_transition(berth_sv_mode_t mode,
-                                                  berth_sv_state_t state,
-                                                  berth_sv_event_t event)
-{
-    if ((unsigned)state >= 5 || (unsigned)event >= BERTH_SV_EV_COUNT) {
-        berth_sv_transition_t bad = { state, BERTH_SV_ACT_INVALID };
-        return bad;
-    }
-    return mode == BERTH_SV_RESTART ? restart_table[state][event]
-                                    : once_table[state][event];
-}
 
 /* ---- the loop ------------------------------------------------------------ */
 
@@ -719,22 +638,26 @@ static void dispatch(berth_supervisor_t *s, berth_sv_event_t ev)
         s->opts.restart ? BERTH_SV_RESTART : BERTH_SV_ONCE, s->state, ev);
     if (t.action == BERTH_SV_ACT_NOP) {
         berth_log(BERTH_LOG_DEBUG, "server %s: %s ignored when %s",
-                  s->srv->name, event_names[ev], state_names[s->state]);
+                  s->srv->name, berth_sv_event_name(ev),
+                  berth_sv_state_name(s->state));
         return;
     }
     if (t.action == BERTH_SV_ACT_INVALID) {
         berth_log(BERTH_LOG_ERROR, "server %s: bug: event %s cannot happen "
                   "when %s; ignored", s->srv->name, berth_sv_event_name(ev),
-                  state_names[s->state]);
+                  berth_sv_state_name(s->state));
         return;
     }
     apr_thread_mutex_unlock(s->lock);
     actions[t.action](s);
     berth_log(BERTH_LOG_DEBUG, "server %s: %s -> %s (%s, %s)", s->srv->name,
-              state_names[s->state], state_names[t.next], event_names[ev],
-              action_names[t.action]);
+              berth_sv_state_name(s->state), berth_sv_state_name(t.next),
+              berth_sv_event_name(ev), berth_sv_action_name(t.action));
     int changed = s->state != t.next;
     s->state = t.next;
+    /* the start that was asked for ended (ready, failed, stopped) */
+    if (t.next != BERTH_SV_STARTING)
+        s->awaited = 0;
     apr_thread_cond_broadcast(s->cv);
     if (changed && s->opts.on_state) {
         apr_thread_mutex_unlock(s->lock);
@@ -804,8 +727,33 @@ apr_status_t berth_supervisor_start(berth_supervisor_t *s)
 {
     apr_thread_mutex_lock(s->lock);
     s->attempts_base = s->attempts;
+    s->awaited = 1;
+    s->start_began = berth_platform_clock();
     apr_thread_mutex_unlock(s->lock);
-    return apr_thread_create(&s->thread, NULL, run, s, s->pool);
+    apr_status_t rv = apr_thread_create(&s->thread, NULL, run, s, s->pool);
+    if (rv != APR_SUCCESS) {
+        apr_thread_mutex_lock(s->lock);
+        s->awaited = 0;
+        apr_thread_cond_broadcast(s->cv);
+        apr_thread_mutex_unlock(s->lock);
+    }
+    return rv;
+}
+
+int berth_supervisor_await_start(berth_supervisor_t *s,
+                                 apr_interval_time_t patience,
+                                 apr_time_t until)
+{
+    apr_thread_mutex_lock(s->lock);
+    apr_time_t end = s->start_began + patience;
+    int waited = s->awaited && berth_platform_clock() < end;
+    while (waited && s->awaited &&
+           berth_wait_until(s->cv, s->lock, end < until ? end : until))
+        ;
+    if (waited && s->awaited && berth_platform_clock() < end)
+        waited = 2;
+    apr_thread_mutex_unlock(s->lock);
+    return waited;
 }
 
 apr_status_t berth_supervisor_wait_ready(berth_supervisor_t *s,
@@ -845,7 +793,7 @@ berth_upstream_t *berth_supervisor_acquire(berth_supervisor_t *s,
         u = s->inst->up;
     } else if (why) {
         *why = apr_psprintf(pool, "server %s is not running (%s%s%s)",
-                            s->srv->name, state_names[s->state],
+                            s->srv->name, berth_sv_state_name(s->state),
                             *s->last_error ? ": " : "", s->last_error);
     }
     apr_thread_mutex_unlock(s->lock);
@@ -921,6 +869,9 @@ void berth_supervisor_restart(berth_supervisor_t *s)
     apr_thread_mutex_lock(s->lock);
     s->stop_requested = 0;
     s->backoff = 0;
+    /* a restart like the ones after an exit, told apart in status */
+    s->restarts++;
+    s->restarts_requested++;
     apr_thread_mutex_unlock(s->lock);
     berth_log(BERTH_LOG_INFO, "server %s: restarting on request",
               s->srv->name);
@@ -943,6 +894,7 @@ berth_supervisor_status_t berth_supervisor_status(berth_supervisor_t *s,
     st.pid = s->inst && s->inst->proc ? berth_process_pid(s->inst->proc) : 0;
     berth_container_t *ctr = s->inst ? s->inst->ctr : NULL;
     st.restarts = s->restarts;
+    st.restarts_requested = s->restarts_requested;
     apr_time_t now = berth_platform_clock();
     for (unsigned i = 0; i < 32 && i < s->death_count; i++)
         if (now - s->deaths[i] < apr_time_from_sec(600))

@@ -33,7 +33,7 @@ typedef struct {
     const char *log_dir;           /* <log_dir>/<server>.log; NULL: none */
     apr_off_t log_max_size;        /* 0: the config's default */
     int log_max_files;             /* 0: the config's default */
-    apr_size_t max_message;        /* 0: 16 MiB */
+    apr_size_t max_message;        /* 0: the server's max_message */
     berth_upstream_callbacks_t cb; /* handed to every session */
     /* after every change of state, on the supervisor's thread, no lock */
     void (*on_state)(void *baton, struct berth_supervisor_t *s,
@@ -49,6 +49,8 @@ typedef struct {
     berth_sv_state_t state;
     long pid;                /* 0 when not running */
     unsigned restarts;       /* starts after the first */
+    unsigned restarts_requested; /* of those, the ones asked for
+                                    (berth_supervisor_restart) */
     unsigned deaths_recent;  /* exits and failed starts in the last 10 min */
     int last_exit;           /* -1 when none */
     const char *last_error;  /* NULL when none */
@@ -76,6 +78,17 @@ apr_status_t berth_supervisor_wait_ready(berth_supervisor_t *s,
                                          const char **error,
                                          apr_pool_t *pool);
 
+/* Waits while the server is in the start berth_supervisor_start began (its
+ * first start, or one asked for: not a restart after an exit), at most
+ * until PATIENCE after that start began, and at most until UNTIL (a
+ * berth_platform_clock() time). 0 at once when there is nothing to wait
+ * for (no such start, or PATIENCE is over); 1 when it waited and the start
+ * ended or PATIENCE did; 2 when the start still runs within PATIENCE (the
+ * caller may wait again). */
+int berth_supervisor_await_start(berth_supervisor_t *s,
+                                 apr_interval_time_t patience,
+                                 apr_time_t until);
+
 /* The live session with a hold on it, or NULL when the server is not ready
  * (*WHY, if given, says why). Release every session acquired. */
 berth_upstream_t *berth_supervisor_acquire(berth_supervisor_t *s,
@@ -98,7 +111,8 @@ void berth_supervisor_request_stop(berth_supervisor_t *s);
 void berth_supervisor_stop(berth_supervisor_t *s);
 
 /* Stops the server and starts it again (a fresh process, the backoff
- * reset): the control API's restart. */
+ * reset): the control API's restart. It counts as a restart, and as one
+ * requested; the stop is no error (last_error keeps what it was). */
 void berth_supervisor_restart(berth_supervisor_t *s);
 
 /* The server's config. */

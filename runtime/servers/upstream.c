@@ -288,6 +288,36 @@ static void log_noise(berth_upstream_t *u, const char *line, apr_size_t len)
     apr_pool_destroy(scratch);
 }
 
+/* A line of LEN bytes, over the maximum, was dropped: the request it
+ * answers (its id is known without the rest of it) fails now, naming the
+ * limit and the size, instead of waiting for its timeout. */
+static void too_long(berth_upstream_t *u, apr_size_t len)
+{
+    json_int_t key;
+    apr_thread_cond_t *cv = NULL;
+    u->dropped++;
+    berth_log(BERTH_LOG_ERROR, "server %s: dropped a message of %lu bytes, "
+              "over the %lu byte maximum (max_message)", u->name,
+              (unsigned long)len, (unsigned long)u->max_message);
+    if (!berth_linereader_dropped_id(u->lr, &key))
+        return;
+    apr_thread_mutex_lock(u->lock);
+    berth_call_t *c = apr_hash_get(u->pending, &key, sizeof key);
+    if (c) {
+        cv = c->waiter->cv;
+        complete(c, NULL, error_objf(
+                              BERTH_RPC_TOO_LARGE, "server %s answered %s "
+                              "with %lu bytes, over its limit of %lu bytes "
+                              "(max_message): raise \"max_message\" in "
+                              "berth's config for this server", u->name,
+                              c->method, (unsigned long)len,
+                              (unsigned long)u->max_message));
+    }
+    apr_thread_mutex_unlock(u->lock);
+    if (cv)
+        apr_thread_cond_signal(cv);
+}
+
 /* Reads (once) and handles one message of the server's stdout; the caller
  * owns it. APR_SUCCESS (also when the read left a line incomplete: a
  * server that stops mid-line must not hold a caller past its deadline), or
@@ -300,10 +330,7 @@ static apr_status_t read_one(berth_upstream_t *u)
     if (APR_STATUS_IS_EAGAIN(rv))
         return APR_SUCCESS;
     if (rv == BERTH_ELINE_TOO_LONG) {
-        u->dropped++;
-        berth_log(BERTH_LOG_ERROR, "server %s: dropped a message of %lu "
-                  "bytes, over the %lu byte maximum", u->name,
-                  (unsigned long)len, (unsigned long)u->max_message);
+        too_long(u, len);
         return APR_SUCCESS;
     }
     if (rv != APR_SUCCESS || len == 0)

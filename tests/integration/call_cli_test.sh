@@ -116,6 +116,30 @@ has "$err" "--args must be a JSON object"
 run 2 call fx "${C[@]}"
 has "$err" "which tool?"
 
+# an answer over the message limit (max_message): an error at once, naming
+# the limit and the size, not a timeout (docs/supervision.md)
+cat >"$TMP/limit.json" <<JSON
+{ "max_message": 65536, "timeouts": { "call": 30 },
+  "mcpServers": { "fx": { "command": "$FX" },
+                  "roomy": { "command": "$FX", "max_message": 200000 } } }
+JSON
+t0=$(date +%s)
+run 1 call fx big_output --args '{"bytes": 100000}' --config "$TMP/limit.json"
+[ $(( $(date +%s) - t0 )) -lt 10 ] && ok || fail "an answer over the limit took $(( $(date +%s) - t0 )) s"
+has "$err" "server fx answered tools/call with 1000"
+has "$err" "bytes, over its limit of 65536 bytes (max_message)"
+run 0 call roomy big_output --args '{"bytes": 100000}' --config "$TMP/limit.json"
+[ ${#out} -ge 100000 ] && ok || fail "a server's own max_message: ${#out} bytes printed"
+# the server is still there for the next call of the same berth: the
+# default limit, 16 MiB, on Linux (Wine's pipes make 17 MB slow)
+if [ -z "$EMU" ]; then
+  printf '{ "timeouts": { "call": 20 }, "mcpServers": { "fx": { "command": "%s" } } }\n' "$FX" >"$TMP/big.json"
+  t0=$(date +%s)
+  run 1 call fx big_output --args '{"bytes": 17000000}' --config "$TMP/big.json"
+  [ $(( $(date +%s) - t0 )) -lt 10 ] && ok || fail "17 MB took $(( $(date +%s) - t0 )) s"
+  has "$err" "over its limit of 16777216 bytes (max_message)"
+fi
+
 # tools: paging followed, every tool listed
 run 0 tools fx "${C[@]}" --json
 [ "$(echo "$out" | jq '.servers[0].tools | length')" = 14 ] && ok || fail "tools --json: $out"

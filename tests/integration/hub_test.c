@@ -9,7 +9,9 @@
  * prompts, resources, completion and logging on the request path;
  * berth_hub_handle_text byte for byte; progress; a server's sampling
  * request and who may answer it; cancellation, closing, reaping and the
- * session limit; list_changed; a server that is down.
+ * session limit; list_changed; a server that is down; who owns a name
+ * while its server is down, and a server's roots/list outside a call (on
+ * small stacks of their own).
  *
  * Timing: nothing sleeps to synchronise; waits are on conditions, with
  * deadlines (only the reap test sleeps, to let its idle time pass, and a
@@ -180,6 +182,7 @@ static struct {
     } sessions[MAX_TRACKED];
     struct job_t *jobs[MAX_TRACKED];
     berth_hub_t *hubs[4];        /* hubs of the test's own */
+    berth_supervisor_t *svs[4];  /* supervisors of the test's own */
     json_int_t seq;              /* request ids */
 } t;
 
@@ -648,6 +651,12 @@ static int after_each(void **state)
     for (int i = 0; i < MAX_TRACKED; i++)
         if (t.sessions[i].c)
             berth_hub_session_release(t.sessions[i].hub, t.sessions[i].c);
+    for (int i = 0; i < 4; i++)
+        if (t.svs[i])
+            berth_supervisor_request_stop(t.svs[i]);
+    for (int i = 0; i < 4; i++)
+        if (t.svs[i])
+            berth_supervisor_stop(t.svs[i]);
     apr_pool_destroy(t.tp);
     return 0;
 }
@@ -1833,7 +1842,7 @@ static void untrack(berth_client_t *c)
 static void test_reap(void **state)
 {
     (void)state;
-    berth_hub_opts_t o = { MSEC(400), 0, 0 };
+    berth_hub_opts_t o = { .session_idle = MSEC(400) };
     berth_hub_t *h = test_hub(&o);
     berth_client_t *idle = open_session_on(h, NULL, 1);
     berth_client_t *held = open_session_on(h, NULL, 1);
@@ -1897,7 +1906,7 @@ static void test_reap(void **state)
 static void test_max_sessions(void **state)
 {
     (void)state;
-    berth_hub_opts_t o = { 0, 0, 2 };
+    berth_hub_opts_t o = { .max_sessions = 2 };
     berth_hub_t *h = test_hub(&o);
     berth_client_t *a = new_session_on(h);
     berth_client_t *b = new_session_on(h);
@@ -2040,6 +2049,283 @@ static void test_server_down(void **state)
     end_session(c);
 }
 
+/* ==== names that belong to a server that is down ======================= */
+
+/* A stack of the test's own: servers NAMES[0..N) in the config GLOBAL (their
+ * commands the fixture, with ENV, a JSON object, when given), each knowing
+ * its name (HUB_TEST_WHO), under a
+ * router and hub of the test's own, restarting after 30 s (a crash keeps
+ * a server in backoff for the whole test), all ready. */
+typedef struct {
+    berth_config_t *cfg;
+    berth_router_t *router;
+    berth_hub_t *hub;
+    berth_supervisor_t *sv[4];
+    int n;
+} own_stack_t;
+
+static void own_stack(own_stack_t *st, const char *global, const char *env,
+                      const char *const *names, int n)
+{
+    json_t *servers = json_object();
+    for (int i = 0; i < n; i++) {
+        json_t *e = env ? json_loads(env, 0, NULL) : json_object();
+        assert_non_null(e);
+        json_object_set_new(e, "HUB_TEST_WHO", json_string(names[i]));
+        json_object_set_new(servers, names[i],
+                            json_pack("{s:s, s:o}", "command", g_fixture,
+                                      "env", e));
+    }
+    json_t *root = json_loads(global, 0, NULL);
+    assert_non_null(root);
+    json_object_set_new(root, "mcpServers", servers);
+    char *text = json_dumps(root, 0);
+    json_decref(root);
+    apr_array_header_t *diags = apr_array_make(t.tp, 4, sizeof(berth_diag_t));
+    assert_int_equal(berth_config_parse("own.json", text, strlen(text),
+                                        &st->cfg, diags, t.tp),
+                     APR_SUCCESS);
+    free(text);
+    st->router = berth_router_create(t.tp);
+    st->hub = berth_hub_create(st->router, NULL, t.tp);
+    for (int i = 0; i < 4; i++)
+        if (!t.hubs[i]) {
+            t.hubs[i] = st->hub;
+            break;
+        }
+    berth_supervisor_opts_t opts;
+    memset(&opts, 0, sizeof opts);
+    opts.restart = 1;
+    opts.cb = berth_hub_upstream_callbacks(st->hub);
+    opts.on_state = berth_hub_server_state;
+    opts.state_baton = st->hub;
+    opts.backoff_initial = SEC(30);
+    opts.backoff_max = SEC(30);
+    st->n = n;
+    for (int i = 0; i < n; i++) {
+        st->sv[i] = berth_supervisor_create(
+            g.ctx, st->cfg, berth_config_find_server(st->cfg, names[i]),
+            &opts, t.tp);
+        t.svs[i] = st->sv[i];
+        berth_router_add(st->router, berth_server_of(st->sv[i]));
+        berth_supervisor_start(st->sv[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        const char *why = NULL;
+        if (berth_supervisor_wait_ready(st->sv[i], SEC(30), &why, t.tp) !=
+            APR_SUCCESS)
+            fail_msg("%s did not start: %s", names[i], why ? why : "timeout");
+    }
+}
+
+static berth_sv_state_t state_of(berth_supervisor_t *sv)
+{
+    apr_pool_t *p;
+    apr_pool_create(&p, t.tp);
+    berth_sv_state_t st = berth_supervisor_status(sv, p).state;
+    apr_pool_destroy(p);
+    return st;
+}
+
+static void wait_state(berth_supervisor_t *sv, berth_sv_state_t want)
+{
+    apr_time_t deadline = berth_platform_clock() + SEC(10);
+    while (state_of(sv) != want) {
+        if (berth_platform_clock() > deadline)
+            fail_msg("state %s, not %s after 10 s",
+                     berth_sv_state_name(state_of(sv)),
+                     berth_sv_state_name(want));
+        apr_sleep(MSEC(5));
+    }
+}
+
+/* Who answered env_dump under NAME (its HUB_TEST_WHO), or the error. */
+static const char *who_answers(berth_hub_t *h, berth_client_t *c,
+                               const char *name)
+{
+    json_t *r = REQ_ON(h, c, "tools/call", tool_params(name, NULL), NULL);
+    const char *out;
+    if (json_object_get(r, "error")) {
+        out = apr_psprintf(t.tp, "error %d: %s",
+                           (int)json_integer_value(json_object_get(
+                               json_object_get(r, "error"), "code")),
+                           json_string_value(json_object_get(
+                               json_object_get(r, "error"), "message")));
+    } else {
+        json_t *env = json_loads(text_of(r), 0, NULL);
+        out = apr_pstrdup(t.tp, json_string_value(json_object_get(
+                                     env, "HUB_TEST_WHO")));
+        json_decref(env);
+    }
+    json_decref(r);
+    return out ? out : "(nobody)";
+}
+
+/* The tool names H lists now, as one string, sorted as listed. */
+static int lists_name(berth_hub_t *h, berth_client_t *c, const char *name)
+{
+    json_t *r = REQ_ON(h, c, "tools/list", NULL, NULL);
+    json_t *names = names_of(json_object_get(RESULT(r), "tools"), "name");
+    int found = 0;
+    size_t i;
+    json_t *nm;
+    json_array_foreach(names, i, nm)
+        found += strcmp(json_string_value(nm), name) == 0;
+    json_decref(names);
+    json_decref(r);
+    return found;
+}
+
+/* With "namespace": "none" on two servers that both have env_dump, the
+ * name is the first's, whatever is up: while the first is down (backoff
+ * after a crash) a list does not hand its names to the second, and a call
+ * of such a name fails with -32030 naming the first (docs/http.md,
+ * "Names"). */
+static void test_names_kept_while_down(void **state)
+{
+    (void)state;
+    static const char *const k_two[] = { "first", "second" };
+    own_stack_t st;
+    own_stack(&st, "{\"namespace\": \"none\"}", NULL, k_two, 2);
+    berth_client_t *c = open_session_on(st.hub, NULL, 1);
+    const char *hashed = berth_router_clean_name(
+        apr_psprintf(t.tp, "env_dump_%08x",
+                     berth_router_hash("second/env_dump")),
+        t.tp);
+    assert_true(lists_name(st.hub, c, "env_dump"));
+    assert_true(lists_name(st.hub, c, hashed));
+    assert_string_equal(who_answers(st.hub, c, "env_dump"), "first");
+    assert_string_equal(who_answers(st.hub, c, hashed), "second");
+
+    /* the first crashes, and stays down (30 s of backoff) */
+    json_t *r = REQ_ON(st.hub, c, "tools/call",
+                       tool_params("crash", json_pack("{s:i}", "code", 3)),
+                       NULL);
+    ASSERT_ERROR(r, BERTH_RPC_SERVER_GONE, "server first exited");
+    json_decref(r);
+    wait_state(st.sv[0], BERTH_SV_BACKOFF);
+    /* a list leaves the first's tools out and gives its names to nobody */
+    assert_false(lists_name(st.hub, c, "env_dump"));
+    assert_true(lists_name(st.hub, c, hashed));
+    const char *who = who_answers(st.hub, c, "env_dump");
+    if (!strstr(who, "error -32030: server first is not running (backoff: "
+                     "server first exited with status 3)"))
+        fail_msg("env_dump while its server is down: %s", who);
+    assert_string_equal(who_answers(st.hub, c, hashed), "second");
+    /* a name only the first has: the first's too */
+    ASSERT_CONTAINS(who_answers(st.hub, c, "add"), "server first is not "
+                                                  "running");
+
+    /* back: the name is the first's again */
+    berth_supervisor_restart(st.sv[0]);
+    wait_state(st.sv[0], BERTH_SV_READY);
+    assert_true(lists_name(st.hub, c, "env_dump"));
+    assert_string_equal(who_answers(st.hub, c, "env_dump"), "first");
+    assert_string_equal(who_answers(st.hub, c, hashed), "second");
+    end_session_on(st.hub, c);
+}
+
+/* ==== roots outside a call ============================================= */
+
+/* What ALPHA's roots/list requests got, once it got at least ANSWERED
+ * answers whose last is WANT (JSON text): polled, the server asks on its
+ * own thread. */
+static void roots_become(berth_hub_t *h, berth_client_t *c, int answered,
+                         const char *want)
+{
+    json_t *w = json_loads(want, 0, NULL);
+    assert_non_null(w);
+    apr_time_t deadline = berth_platform_clock() + SEC(10);
+    const char *seen = "";
+    for (;;) {
+        json_t *r = REQ_ON(h, c, "tools/call", tool_params("alpha__roots",
+                                                             NULL), NULL);
+        seen = text_of(r);
+        json_decref(r);
+        json_t *got = json_loads(seen, 0, NULL);
+        int ok = got &&
+                 json_integer_value(json_object_get(got, "answered")) >=
+                     answered &&
+                 json_equal(json_object_get(got, "last"), w);
+        json_decref(got);
+        if (ok)
+            break;
+        if (berth_platform_clock() > deadline)
+            fail_msg("alpha's roots: %s, not %d answers ending in %s", seen,
+                     answered, want);
+        apr_sleep(MSEC(10));
+    }
+    json_decref(w);
+}
+
+/* A server that asks roots/list after notifications/initialized, outside
+ * any call (filesystem servers do), is answered (docs/http.md, "Roots"):
+ * with an empty list before any client or configured list, with the
+ * configured list, then with the roots of the most recent client that
+ * declared them (berth asks that client itself), and again after that
+ * client says its roots changed. */
+static void test_roots_outside_a_call(void **state)
+{
+    (void)state;
+    static const char *const k_alpha[] = { "alpha" };
+    own_stack_t st;
+    own_stack(&st, "{}", "{\"FIXTURE_ASK_ROOTS\": \"1\"}", k_alpha, 1);
+    berth_client_t *plain = open_session_on(st.hub, NULL, 1);
+    /* no client has roots, none are configured: none */
+    roots_become(st.hub, plain, 1, "{\"roots\": []}");
+
+    /* configured: the server hears list_changed and asks again */
+    apr_array_header_t *cfg = apr_array_make(t.tp, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(cfg, const char *) = "file:///srv/configured";
+    berth_hub_set_roots(st.hub, cfg);
+    roots_become(st.hub, plain, 2,
+                 "{\"roots\": [{\"uri\": \"file:///srv/configured\"}]}");
+
+    /* a client that declares roots is asked for them once initialized */
+    berth_client_t *c = open_session_on(st.hub, "{\"roots\":"
+                                                "{\"listChanged\":true}}", 1);
+    json_t *q = next_of(c, "roots/list", SEC(5));
+    if (!q)
+        fail_msg("berth did not ask the client for its roots");
+    json_t *qid = json_object_get(q, "id");
+    assert_true(json_is_string(qid));
+    json_t *m = json_pack("{s:s, s:O, s:{s:[{s:s, s:s}]}}", "jsonrpc", "2.0",
+                          "id", qid, "result", "roots", "uri",
+                          "file:///home/client/project", "name", "project");
+    assert_null(berth_hub_handle(st.hub, c, m, &k_drop));
+    json_decref(m);
+    json_decref(q);
+    roots_become(st.hub, plain, 3, "{\"roots\": [{\"uri\": "
+                                   "\"file:///home/client/project\", "
+                                   "\"name\": \"project\"}]}");
+
+    /* its roots change: berth asks again, and the server hears of it */
+    notify_hub(c, "notifications/roots/list_changed", NULL);
+    q = next_of(c, "roots/list", SEC(5));
+    if (!q)
+        fail_msg("berth did not ask again after roots/list_changed");
+    m = json_pack("{s:s, s:O, s:{s:[{s:s}]}}", "jsonrpc", "2.0", "id",
+                  json_object_get(q, "id"), "result", "roots", "uri",
+                  "file:///home/client/other");
+    assert_null(berth_hub_handle(st.hub, c, m, &k_drop));
+    json_decref(m);
+    json_decref(q);
+    roots_become(st.hub, plain, 4,
+                 "{\"roots\": [{\"uri\": \"file:///home/client/other\"}]}");
+    /* an answer nobody asked for changes nothing */
+    m = json_pack("{s:s, s:s, s:{s:[{s:s}]}}", "jsonrpc", "2.0", "id",
+                  "berth-roots-999-00000000", "result", "roots", "uri",
+                  "file:///evil");
+    assert_null(berth_hub_handle(st.hub, plain, m, &k_drop));
+    json_decref(m);
+    json_t *r = REQ_ON(st.hub, plain, "tools/call",
+                       tool_params("alpha__roots", NULL), NULL);
+    ASSERT_CONTAINS(text_of(r), "file:///home/client/other");
+    json_decref(r);
+    end_session_on(st.hub, c);
+    end_session_on(st.hub, plain);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -2083,6 +2369,8 @@ int main(int argc, char **argv)
         T(test_max_sessions),
         T(test_list_changed),
         T(test_server_down),
+        T(test_names_kept_while_down),
+        T(test_roots_outside_a_call),
     };
 #undef T
     return cmocka_run_group_tests(tests, stack_up, stack_down);

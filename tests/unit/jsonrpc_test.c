@@ -91,6 +91,85 @@ static void test_long_lines_across_reads(void **state)
     assert_int_equal(berth_linereader_next(r2, &line, &len), APR_EOF);
 }
 
+/* A line over the limit is dropped unread, but the top-level integer "id"
+ * it carries is kept, wherever it stands: a server's answer that is too
+ * large can fail its own request at once (docs/supervision.md). */
+static void test_dropped_id(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        int found;
+        json_int_t id;
+    } k_cases[] = {
+        { "{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":{\"t\":\"xxxxxxxx\"}}", 1,
+          42 },
+        /* last, after a result holding decoys: an "id" in a string, in a
+         * nested object, in an array; braces inside strings */
+        { "{\"result\":{\"id\":5,\"content\":[{\"id\":6,\"text\":"
+          "\"\\\"id\\\":7 }{ ]\"}]},\"jsonrpc\":\"2.0\",\"id\":9}", 1, 9 },
+        { "{ \"id\" : 12 , \"result\" : [ ] , \"pad\":\"xxxxxxxxxxxx\" }", 1,
+          12 },
+        { "{\"id\":-3,\"result\":\"xxxxxxxxxxxxxxxxxxxxxxxx\"}", 1, -3 },
+        /* no integer id: a notification, a string id, a null id, no
+         * object at all, an id too large for berth's */
+        { "{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":{\"id\":1,"
+          "\"d\":\"xxxxxxxx\"}}", 0, 0 },
+        { "{\"id\":\"abc\",\"result\":\"xxxxxxxxxxxxxxxxxxxxxxxxxx\"}", 0, 0 },
+        { "{\"id\":null,\"error\":{\"code\":1,\"message\":\"xxxxxxxxxx\"}}",
+          0, 0 },
+        { "[{\"id\":1},\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"]", 0,
+          0 },
+        { "{\"id\":123456789012345678901234567890,\"result\":\"xxxxxxxx\"}",
+          0, 0 },
+        { "{\"id\":1.5,\"result\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}", 0,
+          0 },
+    };
+    for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) {
+        /* the case, then a short line: the reader carries on, and a state
+         * left by the case does not leak into the next line */
+        const char *text = apr_psprintf(test_pool, "%s\nok\n",
+                                        k_cases[i].line);
+        berth_linereader_t *r = berth_linereader_create(
+            file_with(text, strlen(text)), 8, test_pool);
+        const char *line;
+        apr_size_t len;
+        json_int_t id = 777;
+        assert_int_equal(berth_linereader_next(r, &line, &len),
+                         BERTH_ELINE_TOO_LONG);
+        assert_int_equal(len, strlen(k_cases[i].line));
+        if (berth_linereader_dropped_id(r, &id) != k_cases[i].found ||
+            (k_cases[i].found && id != k_cases[i].id))
+            fail_msg("case %d: %s: found %d, id %" JSON_INTEGER_FORMAT,
+                     (int)i, k_cases[i].line,
+                     berth_linereader_dropped_id(r, &id), id);
+        assert_int_equal(berth_linereader_next(r, &line, &len), APR_SUCCESS);
+        assert_string_equal(line, "ok");
+    }
+    /* across many reads, the id last, then a second dropped line without
+     * one: nothing of the first is left */
+    apr_size_t big = 300 * 1024;
+    char *pad = apr_palloc(test_pool, big + 1);
+    memset(pad, 'y', big);
+    pad[big] = '\0';
+    const char *text = apr_psprintf(
+        test_pool, "{\"result\":{\"text\":\"%s\"},\"id\":31}\n"
+        "{\"method\":\"m\",\"params\":\"%s\"}\n", pad, pad);
+    berth_linereader_t *r = berth_linereader_create(
+        file_with(text, strlen(text)), 1024, test_pool);
+    const char *line;
+    apr_size_t len;
+    json_int_t id = 0;
+    assert_int_equal(berth_linereader_next(r, &line, &len),
+                     BERTH_ELINE_TOO_LONG);
+    assert_int_equal(berth_linereader_dropped_id(r, &id), 1);
+    assert_int_equal(id, 31);
+    assert_int_equal(berth_linereader_next(r, &line, &len),
+                     BERTH_ELINE_TOO_LONG);
+    assert_int_equal(berth_linereader_dropped_id(r, &id), 0);
+    assert_int_equal(berth_linereader_next(r, &line, &len), APR_EOF);
+}
+
 /* What an owner of the reader checks before it waits on the pipe: lines
  * read and not yet returned, or the end seen, need no wait. */
 static void test_buffered(void **state)
@@ -296,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_and_limits),
         cmocka_unit_test(test_long_lines_across_reads),
+        cmocka_unit_test(test_dropped_id),
         cmocka_unit_test(test_buffered),
         cmocka_unit_test(test_next_once),
         cmocka_unit_test(test_classify),
