@@ -242,6 +242,29 @@ const char *berth_daemon_signature(const berth_config_t *cfg,
     return apr_array_pstrcat(pool, p, '\x1f');
 }
 
+/* The supervisors in LIST stop in parallel; their objects stay (a request
+ * may still hold a pointer). */
+static void stop_all_of(apr_array_header_t *list)
+{
+    for (int i = 0; i < list->nelts; i++)
+        berth_supervisor_request_stop(APR_ARRAY_IDX(list, i,
+                                                    berth_supervisor_t *));
+    for (int i = 0; i < list->nelts; i++)
+        berth_supervisor_stop(APR_ARRAY_IDX(list, i, berth_supervisor_t *));
+}
+
+/* The router over SVS in the config's order, which settles who owns a
+ * name: a changed server keeps its place (and its names). */
+static void route_in_order(berth_router_t *router, apr_array_header_t *svs,
+                           apr_pool_t *pool)
+{
+    berth_server_t *list = apr_palloc(pool, sizeof *list *
+                                                (size_t)(svs->nelts + 1));
+    for (int i = 0; i < svs->nelts; i++)
+        list[i] = berth_server_of(APR_ARRAY_IDX(svs, i, berth_supervisor_t *));
+    berth_router_set(router, list, svs->nelts);
+}
+
 void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
                          berth_router_t *router,
                          apr_array_header_t *log_secrets,
@@ -296,13 +319,7 @@ void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
         if (!kept[k])
             APR_ARRAY_PUSH(gone, berth_supervisor_t *) =
                 APR_ARRAY_IDX(d->sv, k, berth_supervisor_t *);
-    /* the old ones stop in parallel; their objects stay (a request may
-     * still hold a pointer) */
-    for (int i = 0; i < gone->nelts; i++)
-        berth_supervisor_request_stop(APR_ARRAY_IDX(gone, i,
-                                                    berth_supervisor_t *));
-    for (int i = 0; i < gone->nelts; i++)
-        berth_supervisor_stop(APR_ARRAY_IDX(gone, i, berth_supervisor_t *));
+    stop_all_of(gone);
     if (log_secrets)
         berth_redact_set_log_secrets(log_secrets);
     apr_thread_mutex_lock(d->lock);
@@ -310,14 +327,7 @@ void berth_daemon_reload(berth_daemon_t *d, const berth_config_t *cfg,
     d->sv = keep_sv;
     d->sigs = keep_sig;
     apr_thread_mutex_unlock(d->lock);
-    /* the router in the config's order, which settles who owns a name: a
-     * changed server keeps its place (and its names) */
-    berth_server_t *list = apr_palloc(pool, sizeof *list *
-                                                (size_t)(keep_sv->nelts + 1));
-    for (int i = 0; i < keep_sv->nelts; i++)
-        list[i] = berth_server_of(APR_ARRAY_IDX(keep_sv, i,
-                                                berth_supervisor_t *));
-    berth_router_set(router, list, keep_sv->nelts);
+    route_in_order(router, keep_sv, pool);
     for (int i = 0; i < fresh->nelts; i++)
         berth_supervisor_start(APR_ARRAY_IDX(fresh, i, berth_supervisor_t *));
     *summary = apr_psprintf(pool, "%d started, %d stopped, %d unchanged",
