@@ -144,6 +144,13 @@ const char *berth_config_normalize_name(const char *name, apr_pool_t *pool);
  * none is close enough to be a plausible typo. */
 const char *berth_config_suggest(const char *word, const char *const *known);
 
+/* Whether the N bytes at HOST name this machine's loopback: localhost (any
+ * case), an IPv4 address in 127.0.0.0/8, or IPv6's ::1 (in any spelling,
+ * or an IPv4 loopback address mapped into IPv6). The one definition: the
+ * listen address (whether clients need a token) and the HTTP front's Host
+ * and Origin checks use it. */
+int berth_config_loopback_host(const char *host, size_t n);
+
 /* Parses a listen address "HOST:PORT" (IPv4, [IPv6] or localhost). Returns
  * NULL on success, else why it does not parse. */
 const char *berth_config_parse_listen(const char *text, const char **host,

@@ -133,13 +133,6 @@ static enum MHD_Result http_error(struct MHD_Connection *conn,
 
 /* ---- header checks ------------------------------------------------------ */
 
-static int loopback_host(const char *h, size_t n)
-{
-    return (n == 9 && strncmp(h, "localhost", 9) == 0) ||
-           (n == 9 && strncmp(h, "127.0.0.1", 9) == 0) ||
-           (n == 5 && strncmp(h, "[::1]", 5) == 0);
-}
-
 int berth_http_host_allowed(const char *host)
 {
     if (!host)
@@ -151,7 +144,10 @@ int berth_http_host_allowed(const char *host)
         colon = colon[1] == ':' ? colon + 1 : colon[1] ? NULL : colon + 1;
     if (colon)
         n = (size_t)(colon - host);
-    return loopback_host(host, n);
+    /* "[::1]": the address between the brackets */
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
+        return berth_config_loopback_host(host + 1, n - 2);
+    return host[0] != '[' && berth_config_loopback_host(host, n);
 }
 
 int berth_http_origin_allowed(const char *origin,
