@@ -459,6 +459,44 @@ static enum MHD_Result control(berth_http_t *f, struct MHD_Connection *conn,
 
 /* ---- dispatch --------------------------------------------------------------- */
 
+/* What the headers alone refuse, answered before any body is read (a
+ * response queued now makes MHD skip the body, and "100 Continue" is never
+ * sent): a foreign Origin or Host (DNS rebinding), an unknown path, no
+ * token off loopback, a Content-Length over http.max_body. 1 after queuing
+ * the refusal in *RV. */
+static int refuse_early(berth_http_t *f, struct MHD_Connection *conn,
+                        const char *url, enum MHD_Result *rv)
+{
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Origin");
+    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Content-Length");
+    char text[128];
+    int api = strncmp(url, "/api/v1/", 8) == 0;
+    if (origin && !berth_http_origin_allowed(origin, f->opts.origins))
+        *rv = http_error(conn, 403, BERTH_RPC_INVALID_REQUEST, NULL,
+                         "Forbidden: this Origin may not use berth");
+    else if (f->opts.loopback &&
+             !berth_http_host_allowed(MHD_lookup_connection_value(
+                 conn, MHD_HEADER_KIND, "Host")))
+        *rv = http_error(conn, 403, BERTH_RPC_INVALID_REQUEST, NULL,
+                         "Forbidden: berth answers to localhost only");
+    else if (!api && strcmp(url, "/mcp") != 0)
+        *rv = http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
+                         "Not found: the MCP endpoint is /mcp");
+    else if (!api && f->opts.mcp_token && !bearer_ok(conn, f->opts.mcp_token))
+        *rv = http_error(conn, 401, BERTH_RPC_INVALID_REQUEST, NULL,
+                         "Unauthorized: berth listens beyond this machine "
+                         "and needs Authorization: Bearer <token>");
+    else if (length && strtoull(length, NULL, 10) > f->opts.max_body) {
+        apr_snprintf(text, sizeof text, "Payload too large: the body is over "
+                     "%lu bytes", (unsigned long)f->opts.max_body);
+        *rv = http_error(conn, 413, BERTH_RPC_INVALID_REQUEST, NULL, text);
+    } else
+        return 0;
+    return 1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version,
@@ -469,6 +507,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     (void)version;
     req_t *r = *con_cls;
     if (!r) {
+        enum MHD_Result refused;
+        if (refuse_early(f, conn, url, &refused))
+            return refused;
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
@@ -505,26 +546,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         *upload_data_size = 0;
         return MHD_YES;
     }
-    /* DNS rebinding: a page elsewhere must not reach this server */
-    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     "Origin");
-    if (origin && !berth_http_origin_allowed(origin, f->opts.origins))
-        return http_error(conn, 403, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Forbidden: this Origin may not use berth");
-    if (f->opts.loopback &&
-        !berth_http_host_allowed(MHD_lookup_connection_value(
-            conn, MHD_HEADER_KIND, "Host")))
-        return http_error(conn, 403, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Forbidden: berth answers to localhost only");
     if (strncmp(url, "/api/v1/", 8) == 0)
         return control(f, conn, url, method);
-    if (strcmp(url, "/mcp") != 0)
-        return http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Not found: the MCP endpoint is /mcp");
-    if (f->opts.mcp_token && !bearer_ok(conn, f->opts.mcp_token))
-        return http_error(conn, 401, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Unauthorized: berth listens beyond this machine "
-                          "and needs Authorization: Bearer <token>");
     if (strcmp(method, "POST") == 0)
         return mcp_post(f, conn, r);
     if (strcmp(method, "GET") == 0)
