@@ -92,6 +92,8 @@ typedef struct {
     berth_timeouts_t timeouts;   /* effective global */
     berth_namespace_t ns;        /* effective global */
     double http_session_idle;    /* seconds, effective */
+    double http_session_idle_unused; /* seconds, effective */
+    long http_max_sessions;      /* effective */
     long http_max_body;          /* bytes, effective */
     apr_array_header_t *http_origins; /* const char *, extra allowed Origins;
                                          NULL unset */

@@ -82,6 +82,17 @@ static const berth_setting_t settings[] = {
       .flags = GLOBAL, .min = 1, .max = 604800, .def_num = 1800,
       .global_off = G(http_session_idle), .unit = "seconds",
       .doc = "a session that sends no request for this long is closed" },
+    { .name = "http.session_idle_unused", .type = BERTH_SETTING_SECONDS,
+      .flags = GLOBAL, .min = 1, .max = 604800, .def_num = 60,
+      .global_off = G(http_session_idle_unused), .unit = "seconds",
+      .doc = "a session that made no request after `initialize` is closed "
+             "after this long idle (`session_idle` when that is shorter)" },
+    { .name = "http.max_sessions", .type = BERTH_SETTING_INT,
+      .flags = GLOBAL, .min = 1, .max = 100000, .def_num = 1000,
+      .global_off = G(http_max_sessions), .unit = "sessions",
+      .doc = "sessions open at once; when full, a new one closes the "
+             "oldest idle session (one never used first): see "
+             "[http.md](http.md#sessions-and-the-request-path-runtimeservehubc)" },
     { .name = "http.max_body", .type = BERTH_SETTING_INT, .flags = GLOBAL,
       .min = 1024, .max = 1073741824, .def_num = 4194304,
       .global_off = G(http_max_body), .unit = "bytes",

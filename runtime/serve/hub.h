@@ -40,7 +40,10 @@ typedef struct {
 typedef struct {
     apr_interval_time_t session_idle;  /* 0: the config's default */
     int queue_max;                     /* per session; 0: 256 messages */
-    int max_sessions;                  /* 0: 10,000 */
+    int max_sessions;                  /* 0: the config's default */
+    /* a session never found again after initialize: closed after this
+     * long idle (at most session_idle); 0: the config's default */
+    apr_interval_time_t session_idle_unused;
 } berth_hub_opts_t;
 
 berth_hub_t *berth_hub_create(berth_router_t *router,
@@ -54,17 +57,21 @@ void berth_hub_server_state(void *hub, berth_supervisor_t *sv,
 
 /* ---- sessions ------------------------------------------------------------ */
 
-/* A new session with a fresh random id (not yet initialized). NULL when
- * max_sessions are open. */
+/* A new session with a fresh random id (not yet initialized). When
+ * max_sessions are open, the oldest idle session that was never used
+ * after its initialize is closed to make room, else the least recently
+ * used idle one; NULL when every session has a request in flight. */
 berth_client_t *berth_hub_session_new(berth_hub_t *h);
 /* The session with ID, with a reference taken, or NULL (unknown, expired or
- * closed). Every found or new session must be released. */
+ * closed); it counts as used from then on. Every found or new session must
+ * be released. */
 berth_client_t *berth_hub_session_find(berth_hub_t *h, const char *id);
 void berth_hub_session_release(berth_hub_t *h, berth_client_t *c);
 /* Ends the session (DELETE, or the stdio client went away): its calls are
  * cancelled, its streams end. */
 void berth_hub_session_close(berth_hub_t *h, berth_client_t *c);
-/* Closes sessions idle longer than session_idle; returns how many. */
+/* Closes sessions idle longer than session_idle (session_idle_unused for
+ * one never used after initialize); returns how many. */
 int berth_hub_reap(berth_hub_t *h);
 int berth_hub_session_count(berth_hub_t *h);
 

@@ -132,7 +132,13 @@ static void build_core(berth_serve_t *s)
     memset(&hopts, 0, sizeof hopts);
     hopts.session_idle = (apr_interval_time_t)(cfg->http_session_idle *
                                                APR_USEC_PER_SEC);
-    s->reap_every = reap_interval(hopts.session_idle);
+    hopts.session_idle_unused = (apr_interval_time_t)(
+        cfg->http_session_idle_unused * APR_USEC_PER_SEC);
+    hopts.max_sessions = (int)cfg->http_max_sessions;
+    s->reap_every = reap_interval(hopts.session_idle_unused <
+                                          hopts.session_idle
+                                      ? hopts.session_idle_unused
+                                      : hopts.session_idle);
     s->hub = berth_hub_create(s->router, &hopts, s->pool);
     berth_supervisor_opts_t *o = &s->sv_opts;
     memset(o, 0, sizeof *o);
