@@ -95,6 +95,9 @@ typedef struct {
     double http_session_idle_unused; /* seconds, effective */
     long http_max_sessions;      /* effective */
     long http_max_body;          /* bytes, effective */
+    double http_read_timeout;    /* seconds, effective */
+    long http_max_connections;   /* effective */
+    long http_max_connections_per_address; /* effective */
     apr_array_header_t *http_origins; /* const char *, extra allowed Origins;
                                          NULL unset */
     long http_spin_us;           /* microseconds, effective; 0 off */

@@ -97,6 +97,23 @@ static const berth_setting_t settings[] = {
       .min = 1024, .max = 1073741824, .def_num = 4194304,
       .global_off = G(http_max_body), .unit = "bytes",
       .doc = "the largest request body; a larger one is answered 413" },
+    { .name = "http.read_timeout", .type = BERTH_SETTING_SECONDS,
+      .flags = GLOBAL | MIN_EXCLUSIVE, .min = 0, .max = 3600, .def_num = 10,
+      .global_off = G(http_read_timeout), .unit = "seconds",
+      .noun = "timeout",
+      .doc = "how long a connection has to deliver a whole request "
+             "(headers and body) from its opening or its last answer; "
+             "then it is closed, an idle keep-alive one too" },
+    { .name = "http.max_connections", .type = BERTH_SETTING_INT,
+      .flags = GLOBAL, .min = 1, .max = 100000, .def_num = 512,
+      .global_off = G(http_max_connections), .unit = "connections",
+      .doc = "connections open at once; a new one beyond it closes the one "
+             "idle the longest, or is refused when none is idle" },
+    { .name = "http.max_connections_per_address", .type = BERTH_SETTING_INT,
+      .flags = GLOBAL, .min = 1, .max = 100000, .def_num = 256,
+      .global_off = G(http_max_connections_per_address),
+      .unit = "connections",
+      .doc = "the same, from one client address" },
     { .name = "http.allowed_origins", .type = BERTH_SETTING_LIST,
       .flags = GLOBAL, .unset = "none", .global_off = G(http_origins),
       .parse = cfg_parse_origins,

@@ -86,9 +86,21 @@ int berth_client_can_be_asked(berth_client_t *c);
 void berth_hub_close_all(berth_hub_t *h);
 
 /* Takes the next queued message of the session (a new reference), waiting
- * up to TIMEOUT; NULL when none came or the session closed (*CLOSED). */
+ * up to TIMEOUT (0: not at all); NULL when none came or the session closed
+ * (*CLOSED). */
 json_t *berth_client_next(berth_client_t *c, apr_interval_time_t timeout,
                           int *closed);
+
+/* A reader of the session's queue that does not wait in
+ * berth_client_next (an HTTP GET stream on an event loop): WAKE(BATON) is
+ * called whenever a message is queued and when the session closes, with
+ * the hub's lock held, so it must not block nor call the hub. */
+typedef struct berth_client_reader_t berth_client_reader_t;
+berth_client_reader_t *berth_client_reader_add(berth_client_t *c,
+                                               void (*wake)(void *baton),
+                                               void *baton);
+/* After it returns, WAKE is not running and is not called again. */
+void berth_client_reader_remove(berth_client_t *c, berth_client_reader_t *r);
 
 /* ---- the request path --------------------------------------------------- */
 

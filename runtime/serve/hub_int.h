@@ -63,6 +63,7 @@ struct berth_client_t {
     queue_t queue;
     apr_hash_t *subs;            /* uri -> "" */
     lru_t lru;                   /* in h->unused, or h->used once found */
+    berth_client_reader_t *readers; /* woken at each message, and the close */
     int used;                    /* found again after initialize */
 };
 

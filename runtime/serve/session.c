@@ -22,6 +22,47 @@
 #define CAPS_MAX 4096
 #define CAP_VALUE_MAX 512
 
+struct berth_client_reader_t {
+    void (*wake)(void *baton);
+    void *baton;
+    berth_client_reader_t *next;
+};
+
+/* Lock held. */
+static void wake_readers(berth_client_t *c)
+{
+    for (berth_client_reader_t *r = c->readers; r; r = r->next)
+        r->wake(r->baton);
+}
+
+berth_client_reader_t *berth_client_reader_add(berth_client_t *c,
+                                               void (*wake)(void *baton),
+                                               void *baton)
+{
+    berth_client_reader_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->wake = wake;
+    r->baton = baton;
+    apr_thread_mutex_lock(c->hub->lock);
+    r->next = c->readers;
+    c->readers = r;
+    apr_thread_mutex_unlock(c->hub->lock);
+    return r;
+}
+
+void berth_client_reader_remove(berth_client_t *c, berth_client_reader_t *r)
+{
+    apr_thread_mutex_lock(c->hub->lock);
+    for (berth_client_reader_t **p = &c->readers; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    apr_thread_mutex_unlock(c->hub->lock);
+    free(r);
+}
+
 void hub_enqueue(berth_hub_t *h, berth_client_t *c, json_t *msg)
 {
     queue_t *q = &c->queue;
@@ -39,6 +80,7 @@ void hub_enqueue(berth_hub_t *h, berth_client_t *c, json_t *msg)
     q->items[(q->head + q->count) % q->max] = msg;
     q->count++;
     apr_thread_cond_broadcast(h->cv);
+    wake_readers(c);
 }
 
 void hub_broadcast(berth_hub_t *h, json_t *msg)
@@ -331,6 +373,7 @@ void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
         dropped = hub_take_pending(h, c, NULL);
         unsubscribed = unsubscribe_all(h, c);
         apr_thread_cond_broadcast(h->cv);
+        wake_readers(c);
         c->refs++; /* until the work below is done */
         drop_ref(h, c); /* the registry's */
     }
