@@ -100,4 +100,25 @@ int berth_platform_socket_readable(apr_os_sock_t fd);
 /* Closes socket FD (close / closesocket). */
 void berth_platform_socket_close(apr_os_sock_t fd);
 
+/* The address of socket address SA (a struct sockaddr of IPv4 or IPv6),
+ * without its port, into ADDR (16 bytes); its length, 0 for another
+ * family. */
+size_t berth_platform_sockaddr_host(const void *sa, unsigned char *addr);
+
+/* Shuts socket FD down both ways without closing it: whoever polls it sees
+ * its end and closes it, and the descriptor cannot be reused meanwhile. */
+void berth_platform_socket_shutdown(apr_os_sock_t fd);
+
+/* How many descriptors this process may have open (the soft limit), after
+ * raising it towards WANT as far as the hard limit allows; 0 when the OS
+ * sets no such limit on sockets (Windows). */
+unsigned long berth_platform_fd_limit(unsigned long want);
+
+/* Descriptor FD (an epoll set) as an APR file to wait on, and whether it is
+ * readable now without waiting; APR_ENOTIMPL and 0 where the OS has no
+ * such descriptors (Windows: the HTTP front then runs without them). */
+apr_status_t berth_platform_fd_file(int fd, apr_file_t **file,
+                                    apr_pool_t *pool);
+int berth_platform_fd_readable(int fd);
+
 #endif

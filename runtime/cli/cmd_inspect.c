@@ -163,9 +163,14 @@ static void print_http(const berth_config_t *cfg, FILE *out,
                               APR_ARRAY_IDX(cfg->http_origins, i,
                                             const char *),
                               NULL);
-    fprintf(out, "http:              sessions closed after %gs idle, "
-            "bodies up to %ld bytes, origins: this machine%s%s, %s\n",
-            cfg->http_session_idle, cfg->http_max_body,
+    fprintf(out, "http:              up to %ld sessions, closed after %gs "
+            "idle (%gs when unused), bodies up to %ld bytes, origins: this "
+            "machine%s%s, %s\n", cfg->http_max_sessions,
+            cfg->http_session_idle, cfg->http_session_idle_unused <
+                                            cfg->http_session_idle
+                                        ? cfg->http_session_idle_unused
+                                        : cfg->http_session_idle,
+            cfg->http_max_body,
             *origins ? " + " : "", origins,
             cfg->http_spin_us ? apr_psprintf(pool, "busy-wait up to %ld us",
                                              cfg->http_spin_us)

@@ -105,7 +105,12 @@ typedef struct {
     long max_message;            /* bytes, effective global */
     apr_array_header_t *roots;   /* const char *: file:// URIs; NULL unset */
     double http_session_idle;    /* seconds, effective */
+    double http_session_idle_unused; /* seconds, effective */
+    long http_max_sessions;      /* effective */
     long http_max_body;          /* bytes, effective */
+    double http_read_timeout;    /* seconds, effective */
+    long http_max_connections;   /* effective */
+    long http_max_connections_per_address; /* effective */
     apr_array_header_t *http_origins; /* const char *, extra allowed Origins;
                                          NULL unset */
     long http_spin_us;           /* microseconds, effective; 0 off */
@@ -156,6 +161,13 @@ const char *berth_config_normalize_name(const char *name, apr_pool_t *pool);
 /* The candidate in KNOWN (NULL-terminated) closest to WORD, or NULL when
  * none is close enough to be a plausible typo. */
 const char *berth_config_suggest(const char *word, const char *const *known);
+
+/* Whether the N bytes at HOST name this machine's loopback: localhost (any
+ * case), an IPv4 address in 127.0.0.0/8, or IPv6's ::1 (in any spelling,
+ * or an IPv4 loopback address mapped into IPv6). The one definition: the
+ * listen address (whether clients need a token) and the HTTP front's Host
+ * and Origin checks use it. */
+int berth_config_loopback_host(const char *host, size_t n);
 
 /* Parses a listen address "HOST:PORT" (IPv4, [IPv6] or localhost). Returns
  * NULL on success, else why it does not parse. */

@@ -102,10 +102,38 @@ static const berth_setting_t settings[] = {
       .flags = GLOBAL, .min = 1, .max = 604800, .def_num = 1800,
       .global_off = G(http_session_idle), .unit = "seconds",
       .doc = "a session that sends no request for this long is closed" },
+    { .name = "http.session_idle_unused", .type = BERTH_SETTING_SECONDS,
+      .flags = GLOBAL, .min = 1, .max = 604800, .def_num = 60,
+      .global_off = G(http_session_idle_unused), .unit = "seconds",
+      .doc = "a session that made no request after `initialize` is closed "
+             "after this long idle (`session_idle` when that is shorter)" },
+    { .name = "http.max_sessions", .type = BERTH_SETTING_INT,
+      .flags = GLOBAL, .min = 1, .max = 100000, .def_num = 1000,
+      .global_off = G(http_max_sessions), .unit = "sessions",
+      .doc = "sessions open at once; when full, a new one closes the "
+             "oldest idle session (one never used first): see "
+             "[http.md](http.md#sessions-and-the-request-path-runtimeservehubc)" },
     { .name = "http.max_body", .type = BERTH_SETTING_INT, .flags = GLOBAL,
       .min = 1024, .max = 1073741824, .def_num = 4194304,
       .global_off = G(http_max_body), .unit = "bytes",
       .doc = "the largest request body; a larger one is answered 413" },
+    { .name = "http.read_timeout", .type = BERTH_SETTING_SECONDS,
+      .flags = GLOBAL | MIN_EXCLUSIVE, .min = 0, .max = 3600, .def_num = 10,
+      .global_off = G(http_read_timeout), .unit = "seconds",
+      .noun = "timeout",
+      .doc = "how long a connection has to deliver a whole request "
+             "(headers and body) from its opening or its last answer; "
+             "then it is closed, an idle keep-alive one too" },
+    { .name = "http.max_connections", .type = BERTH_SETTING_INT,
+      .flags = GLOBAL, .min = 1, .max = 100000, .def_num = 512,
+      .global_off = G(http_max_connections), .unit = "connections",
+      .doc = "connections open at once; a new one beyond it closes the one "
+             "idle the longest, or is refused when none is idle" },
+    { .name = "http.max_connections_per_address", .type = BERTH_SETTING_INT,
+      .flags = GLOBAL, .min = 1, .max = 100000, .def_num = 256,
+      .global_off = G(http_max_connections_per_address),
+      .unit = "connections",
+      .doc = "the same, from one client address" },
     { .name = "http.allowed_origins", .type = BERTH_SETTING_LIST,
       .flags = GLOBAL, .unset = "none", .global_off = G(http_origins),
       .parse = cfg_parse_origins,

@@ -162,7 +162,8 @@ apr_array_header_t *cfg_get_secret_map(cfg_ctx_t *v, json_t *j,
 
 /* ---- formats ----------------------------------------------------------- */
 
-static int parse_ipv4(const char *s, size_t n)
+/* A dotted quad (no leading zeros); its bytes into OUT when not NULL. */
+static int parse_ipv4(const char *s, size_t n, unsigned char *out)
 {
     int parts = 0;
     size_t i = 0;
@@ -174,6 +175,8 @@ static int parse_ipv4(const char *s, size_t n)
         if (i == start || i - start > 3 || val > 255 ||
             (i - start > 1 && s[start] == '0'))
             return 0;
+        if (out)
+            out[parts] = (unsigned char)val;
         parts++;
         if (i < n) {
             if (s[i] != '.' || parts == 4)
@@ -186,9 +189,11 @@ static int parse_ipv4(const char *s, size_t n)
     return parts == 4;
 }
 
-static int parse_ipv6(const char *s, size_t n)
+/* RFC 4291 text (a zone after '%' allowed); its 16 bytes into OUT. */
+static int parse_ipv6(const char *s, size_t n, unsigned char *out)
 {
-    int groups = 0, gap = 0;
+    unsigned char b[16] = { 0 };
+    int groups = 0, gap = -1; /* gap: the group index where "::" stands */
     size_t i = 0;
     const char *pct = memchr(s, '%', n);
     if (pct) {
@@ -197,25 +202,31 @@ static int parse_ipv6(const char *s, size_t n)
         n = (size_t)(pct - s);
     }
     if (n >= 2 && s[0] == ':' && s[1] == ':') {
-        gap = 1;
+        gap = 0;
         i = 2;
     } else if (n >= 1 && s[0] == ':') {
         return 0;
     }
     while (i < n) {
         size_t start = i;
-        while (i < n && isxdigit((unsigned char)s[i]))
-            i++;
+        unsigned val = 0;
+        for (; i < n && isxdigit((unsigned char)s[i]); i++)
+            val = val * 16 + (unsigned)(isdigit((unsigned char)s[i])
+                                            ? s[i] - '0'
+                                            : (s[i] | 0x20) - 'a' + 10);
         if (i < n && s[i] == '.') {
             /* an embedded IPv4 tail */
-            if (!parse_ipv4(s + start, n - start))
+            if (groups > 6 || !parse_ipv4(s + start, n - start,
+                                          b + 2 * groups))
                 return 0;
             groups += 2;
             i = n;
             break;
         }
-        if (i == start || i - start > 4)
+        if (i == start || i - start > 4 || groups == 8)
             return 0;
+        b[2 * groups] = (unsigned char)(val >> 8);
+        b[2 * groups + 1] = (unsigned char)val;
         groups++;
         if (i == n)
             break;
@@ -223,15 +234,41 @@ static int parse_ipv6(const char *s, size_t n)
             return 0;
         i++;
         if (i < n && s[i] == ':') {
-            if (gap)
+            if (gap >= 0)
                 return 0;
-            gap = 1;
+            gap = groups;
             i++;
         } else if (i == n) {
             return 0;
         }
     }
-    return gap ? groups < 8 : groups == 8;
+    if (gap < 0 ? groups != 8 : groups >= 8)
+        return 0;
+    if (out) {
+        /* the groups after "::" go to the end, zeros between */
+        int tail = groups - (gap < 0 ? groups : gap);
+        memset(out, 0, 16);
+        memcpy(out, b, (size_t)(2 * (groups - tail)));
+        memcpy(out + 16 - 2 * tail, b + 2 * (groups - tail),
+               (size_t)(2 * tail));
+    }
+    return 1;
+}
+
+int berth_config_loopback_host(const char *h, size_t n)
+{
+    unsigned char b[16];
+    static const unsigned char one[16] = { [15] = 1 };
+    static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+    if (n == 9 && apr_cstr_casecmpn(h, "localhost", 9) == 0)
+        return 1;
+    if (parse_ipv4(h, n, b))
+        return b[0] == 127;
+    if (!parse_ipv6(h, n, b))
+        return 0;
+    /* ::1, or an IPv4 loopback address mapped into IPv6 */
+    return memcmp(b, one, 16) == 0 ||
+           (memcmp(b, mapped, 12) == 0 && b[12] == 127);
 }
 
 const char *berth_config_parse_listen(const char *text, const char **host,
@@ -246,7 +283,7 @@ const char *berth_config_parse_listen(const char *text, const char **host,
             return "missing \"]\" after the IPv6 address";
         h = text + 1;
         hl = (size_t)(close - h);
-        if (!parse_ipv6(h, hl))
+        if (!parse_ipv6(h, hl, NULL))
             return apr_psprintf(pool, "\"%.*s\" is not an IPv6 address",
                                 (int)hl, h);
         if (close[1] != ':')
@@ -265,7 +302,7 @@ const char *berth_config_parse_listen(const char *text, const char **host,
             return "missing the address before \":PORT\"; use 127.0.0.1 for "
                    "this machine only";
         if (!(hl == 9 && apr_cstr_casecmpn(h, "localhost", 9) == 0) &&
-            !parse_ipv4(h, hl))
+            !parse_ipv4(h, hl, NULL))
             return apr_psprintf(pool, "\"%.*s\" is not an IPv4 address, a "
                                 "bracketed IPv6 address or localhost",
                                 (int)hl, h);
@@ -289,8 +326,7 @@ const char *berth_config_parse_listen(const char *text, const char **host,
     if (port)
         *port = (unsigned)val;
     if (loopback)
-        *loopback = strncmp(hc, "127.", 4) == 0 || strcmp(hc, "::1") == 0 ||
-                    apr_cstr_casecmp(hc, "localhost") == 0;
+        *loopback = berth_config_loopback_host(h, hl);
     return NULL;
 }
 

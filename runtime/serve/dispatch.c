@@ -183,7 +183,7 @@ static json_t *do_initialize(req_t *r)
     r->c->protocol = apr_pstrdup(r->c->pool, v);
     if (json_is_object(caps)) {
         json_decref(r->c->caps);
-        r->c->caps = json_deep_copy(caps);
+        r->c->caps = hub_client_caps(caps);
     }
     apr_thread_mutex_unlock(r->h->lock);
     json_t *result = json_pack(

@@ -1,7 +1,9 @@
 /* The Streamable HTTP front's glue: each request's body collected, the
  * header checks (Origin, Host, bearer tokens, Content-Type, Accept), the
  * session a request belongs to, plain responses, and the control API's
- * endpoint. Requests that may stream go to http_stream.c. */
+ * endpoint. What runs a request is http_work.c's (a request is a job on
+ * a suspended connection), streams are http_stream.c's, the connections'
+ * limits http_conns.c's (http_int.h). */
 #include "front_http.h"
 
 #include <stdlib.h>
@@ -27,13 +29,18 @@ struct berth_http_t {
     berth_http_opts_t opts;
     struct MHD_Daemon *mhd;
     unsigned port;
-    berth_http_workers_t *workers;
+    berth_http_conns_t *conns;
+    berth_http_work_t *work;
+    berth_http_streams_t *streams;
     volatile apr_uint32_t posts; /* POST requests in progress */
 };
 
 /* ---- what each request collects ----------------------------------------- */
 
 typedef struct {
+    berth_http_job_t job;        /* first: the job is the request */
+    berth_http_t *f;
+    const char *url, *method;    /* MHD's, as long as the request lasts */
     char *body;
     size_t len, cap;
     int too_big;
@@ -71,13 +78,15 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     berth_http_t *f = cls;
     req_t *r = *con_cls;
+    berth_http_conns_idle(f->conns, conn);
     if (!r)
         return;
     int last_post = r->post && apr_atomic_dec32(&f->posts) == 0;
     free(r->body);
     free(r);
     *con_cls = NULL;
-    if (last_post && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    if (last_post && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+        !berth_http_work_watch_next(f->work, conn))
         watch_for_next(f, conn);
 }
 
@@ -109,6 +118,17 @@ enum MHD_Result berth_http_send_body(struct MHD_Connection *conn,
     return rv;
 }
 
+enum MHD_Result berth_http_send_busy(struct MHD_Connection *conn)
+{
+    size_t len;
+    json_t *e = berth_rpc_error(json_null(), BERTH_RPC_INTERNAL_ERROR,
+                                "too many requests in progress", NULL);
+    char *text = berth_json_text(e, &len);
+    json_decref(e);
+    return berth_http_send_body(conn, 503, "application/json", text, len,
+                                NULL);
+}
+
 /* Sends MSG (stolen) as application/json. */
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
                                  json_t *msg, const char *session)
@@ -133,13 +153,6 @@ static enum MHD_Result http_error(struct MHD_Connection *conn,
 
 /* ---- header checks ------------------------------------------------------ */
 
-static int loopback_host(const char *h, size_t n)
-{
-    return (n == 9 && strncmp(h, "localhost", 9) == 0) ||
-           (n == 9 && strncmp(h, "127.0.0.1", 9) == 0) ||
-           (n == 5 && strncmp(h, "[::1]", 5) == 0);
-}
-
 int berth_http_host_allowed(const char *host)
 {
     if (!host)
@@ -151,7 +164,10 @@ int berth_http_host_allowed(const char *host)
         colon = colon[1] == ':' ? colon + 1 : colon[1] ? NULL : colon + 1;
     if (colon)
         n = (size_t)(colon - host);
-    return loopback_host(host, n);
+    /* "[::1]": the address between the brackets */
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
+        return berth_config_loopback_host(host + 1, n - 2);
+    return host[0] != '[' && berth_config_loopback_host(host, n);
 }
 
 int berth_http_origin_allowed(const char *origin,
@@ -357,13 +373,15 @@ static enum MHD_Result respond_initialize(berth_http_t *f,
 }
 
 /* MSG for session C, answered the way it needs: 202 for a notification or
- * a response; on a worker when it may stream and something may come
- * before its answer (the client asked for progress, or can be asked
- * something); else here. */
-static enum MHD_Result post_respond(berth_http_t *f,
-                                    struct MHD_Connection *conn,
-                                    berth_client_t *c, const post_t *p)
+ * a response; as a stream that may open when something may come before
+ * its answer (the client asked for progress, or can be asked something:
+ * the stream then resumes the connection itself, *HANDED); else as one
+ * response. */
+static enum MHD_Result post_respond(berth_http_t *f, req_t *r,
+                                    berth_client_t *c, const post_t *p,
+                                    int *handed)
 {
+    struct MHD_Connection *conn = r->job.conn;
     json_t *msg = p->msg;
     int sse = p->sse;
     if (p->kind != BERTH_RPC_REQUEST) {
@@ -379,20 +397,24 @@ static enum MHD_Result post_respond(berth_http_t *f,
     if (sse && berth_hub_may_stream(msg) &&
         (json_object_get(meta, "progressToken") ||
          berth_client_can_be_asked(c)))
-        return berth_http_stream_request(f->workers, conn, c, msg);
+    {
+        *handed = 1;
+        berth_http_stream_request(f->streams, &r->job, c, msg);
+        return MHD_YES;
+    }
     return respond_here(f, conn, c, msg, sse);
 }
 
 /* POST /mcp: check, find the session, respond. */
-static enum MHD_Result mcp_post(berth_http_t *f, struct MHD_Connection *conn,
-                                req_t *r)
+static enum MHD_Result mcp_post(berth_http_t *f, req_t *r, int *handed)
 {
     enum MHD_Result refused;
     post_t p;
+    struct MHD_Connection *conn = r->job.conn;
     if (!post_message(f, conn, r, &p, &refused))
         return refused;
     berth_client_t *c = post_session(f, conn, p.init, &refused);
-    enum MHD_Result rv = c ? post_respond(f, conn, c, &p) : refused;
+    enum MHD_Result rv = c ? post_respond(f, r, c, &p, handed) : refused;
     json_decref(p.msg);
     return rv;
 }
@@ -428,7 +450,7 @@ static enum MHD_Result mcp_get(berth_http_t *f, struct MHD_Connection *conn)
     berth_client_t *c = named_session(f, conn, &refused);
     if (!c)
         return refused;
-    return berth_http_stream_session(f->hub, conn, c);
+    return berth_http_stream_session(f->streams, conn, c);
 }
 
 static enum MHD_Result mcp_delete(berth_http_t *f,
@@ -463,6 +485,67 @@ static enum MHD_Result control(berth_http_t *f, struct MHD_Connection *conn,
 
 /* ---- dispatch --------------------------------------------------------------- */
 
+/* What the headers alone refuse, answered before any body is read (a
+ * response queued now makes MHD skip the body, and "100 Continue" is never
+ * sent): a foreign Origin or Host (DNS rebinding), an unknown path, no
+ * token off loopback, a Content-Length over http.max_body. 1 after queuing
+ * the refusal in *RV. */
+static int refuse_early(berth_http_t *f, struct MHD_Connection *conn,
+                        const char *url, enum MHD_Result *rv)
+{
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Origin");
+    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Content-Length");
+    char text[128];
+    int api = strncmp(url, "/api/v1/", 8) == 0;
+    if (origin && !berth_http_origin_allowed(origin, f->opts.origins))
+        *rv = http_error(conn, 403, BERTH_RPC_INVALID_REQUEST, NULL,
+                         "Forbidden: this Origin may not use berth");
+    else if (f->opts.loopback &&
+             !berth_http_host_allowed(MHD_lookup_connection_value(
+                 conn, MHD_HEADER_KIND, "Host")))
+        *rv = http_error(conn, 403, BERTH_RPC_INVALID_REQUEST, NULL,
+                         "Forbidden: berth answers to localhost only");
+    else if (!api && strcmp(url, "/mcp") != 0)
+        *rv = http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
+                         "Not found: the MCP endpoint is /mcp");
+    else if (!api && f->opts.mcp_token && !bearer_ok(conn, f->opts.mcp_token))
+        *rv = http_error(conn, 401, BERTH_RPC_INVALID_REQUEST, NULL,
+                         "Unauthorized: berth listens beyond this machine "
+                         "and needs Authorization: Bearer <token>");
+    else if (length && strtoull(length, NULL, 10) > f->opts.max_body) {
+        apr_snprintf(text, sizeof text, "Payload too large: the body is over "
+                     "%lu bytes", (unsigned long)f->opts.max_body);
+        *rv = http_error(conn, 413, BERTH_RPC_INVALID_REQUEST, NULL, text);
+    } else
+        return 0;
+    return 1;
+}
+
+/* A request, as a job: the connection is suspended; what was a handler's
+ * answer is queued on it, then it is resumed (a stream resumes it itself).
+ * Nothing of R may be used once it is: the request may end at once. */
+static void run_request(berth_http_job_t *job)
+{
+    req_t *r = (req_t *)(void *)job;
+    berth_http_t *f = r->f;
+    struct MHD_Connection *conn = job->conn;
+    int handed = 0;
+    if (strncmp(r->url, "/api/v1/", 8) == 0)
+        control(f, conn, r->url, r->method);
+    else if (strcmp(r->method, "POST") == 0)
+        mcp_post(f, r, &handed);
+    else if (strcmp(r->method, "DELETE") == 0)
+        mcp_delete(f, conn);
+    else
+        http_error(conn, 405, BERTH_RPC_INVALID_REQUEST, NULL,
+                   "Method not allowed: use POST, GET or DELETE");
+    /* a response MHD refused leaves none: the connection then closes */
+    if (!handed)
+        berth_http_job_done(f->work, job);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version,
@@ -473,6 +556,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     (void)version;
     req_t *r = *con_cls;
     if (!r) {
+        enum MHD_Result refused;
+        if (refuse_early(f, conn, url, &refused))
+            return refused;
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
@@ -509,34 +595,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         *upload_data_size = 0;
         return MHD_YES;
     }
-    /* DNS rebinding: a page elsewhere must not reach this server */
-    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     "Origin");
-    if (origin && !berth_http_origin_allowed(origin, f->opts.origins))
-        return http_error(conn, 403, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Forbidden: this Origin may not use berth");
-    if (f->opts.loopback &&
-        !berth_http_host_allowed(MHD_lookup_connection_value(
-            conn, MHD_HEADER_KIND, "Host")))
-        return http_error(conn, 403, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Forbidden: berth answers to localhost only");
-    if (strncmp(url, "/api/v1/", 8) == 0)
-        return control(f, conn, url, method);
-    if (strcmp(url, "/mcp") != 0)
-        return http_error(conn, 404, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Not found: the MCP endpoint is /mcp");
-    if (f->opts.mcp_token && !bearer_ok(conn, f->opts.mcp_token))
-        return http_error(conn, 401, BERTH_RPC_INVALID_REQUEST, NULL,
-                          "Unauthorized: berth listens beyond this machine "
-                          "and needs Authorization: Bearer <token>");
-    if (strcmp(method, "POST") == 0)
-        return mcp_post(f, conn, r);
-    if (strcmp(method, "GET") == 0)
-        return mcp_get(f, conn);
-    if (strcmp(method, "DELETE") == 0)
-        return mcp_delete(f, conn);
-    return http_error(conn, 405, BERTH_RPC_INVALID_REQUEST, NULL,
-                      "Method not allowed: use POST, GET or DELETE");
+    if (r->job.done) /* a job resumed its connection without an answer */
+        return MHD_NO;
+    berth_http_conns_busy(f->conns, conn);
+    if (strcmp(url, "/mcp") == 0 && strcmp(method, "GET") == 0)
+        return mcp_get(f, conn); /* a stream: it waits on nobody */
+    r->f = f;
+    r->url = url;
+    r->method = method;
+    r->job.conn = conn;
+    r->job.run = run_request;
+    berth_http_job_start(f->work, &r->job);
+    return MHD_YES;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -550,6 +620,54 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     berth_log(BERTH_LOG_DEBUG, "http: %s", text);
 }
 
+/* The connection limit in force: the configured one, within what this
+ * process may open (a connection is a descriptor where the OS counts
+ * them, and servers, logs and pipes need some too). */
+static unsigned connection_limit(unsigned want)
+{
+    const unsigned others = 256;
+    unsigned long have = berth_platform_fd_limit(want + others);
+    if (!have || have >= (unsigned long)want + others)
+        return want;
+    unsigned room = have > others + 16 ? (unsigned)have - others : 16;
+    berth_log(BERTH_LOG_WARN, "http.max_connections is %u, but this process "
+              "may open only %lu files: at most %u connections; raise the "
+              "limit (ulimit -n, or LimitNOFILE= in a systemd unit)", want,
+              have, room);
+    return room;
+}
+
+/* MHD's daemon: its loop run by berth's threads on epoll (or by its own
+ * thread elsewhere, or when OWN_LOOP is 0), suspending connections,
+ * telling of each connection and asking about each new one. */
+static struct MHD_Daemon *start_mhd(berth_http_t *f, apr_sockaddr_t *sa,
+                                    int own_loop, unsigned limit)
+{
+    unsigned flags = MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (own_loop)
+        flags |= MHD_USE_EPOLL;
+    else
+        flags |= MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+    if (sa->family == APR_INET6)
+        flags |= MHD_USE_IPv6;
+    return MHD_start_daemon(
+        flags, (uint16_t)f->opts.port, berth_http_conns_accept, f->conns,
+        on_request, f,
+        /* first, so MHD's own complaints about the others reach it */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa->sa,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, f,
+        MHD_OPTION_NOTIFY_CONNECTION, berth_http_conns_notify, f->conns,
+        /* berth drops the oldest idle connection at its limit: MHD's own
+         * only counts the dropped ones on their way out too */
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(limit * 2 + 16),
+        /* the read timeout is berth's (http_conns.c); this one ends a
+         * connection that stopped reading what berth writes */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+        MHD_OPTION_END);
+}
+
 apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
                               const berth_http_opts_t *opts,
                               const char **error, apr_pool_t *pool)
@@ -561,7 +679,6 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
     if (!f->opts.max_body)
         f->opts.max_body =
             (apr_size_t)berth_config_default_number("http.max_body");
-    f->workers = berth_http_workers_create(hub, f->pool);
 
     /* a numeric address (the config allows no other but localhost): APR
      * makes the socket address without asking any resolver */
@@ -574,26 +691,18 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
                               opts->host);
         return APR_EINVAL;
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
-    /* poll where MHD has it, not select: no limit at descriptor 1024 */
-    if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
-        flags |= MHD_USE_POLL;
-    if (sa->family == APR_INET6)
-        flags |= MHD_USE_IPv6;
-    f->mhd = MHD_start_daemon(
-        flags, (uint16_t)opts->port, NULL, NULL, on_request, f,
-        /* first, so MHD's own complaints about the others reach it */
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, f,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa->sa,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, f,
-        /* an idle keep-alive connection holds a thread: closed after 5
-         * minutes (streams send a comment every 15 s, so they stay) */
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
-        MHD_OPTION_END);
-    if (!f->mhd) {
+    berth_http_conns_opts_t co = { connection_limit(opts->max_connections),
+                                   opts->max_per_address,
+                                   opts->read_timeout };
+    f->conns = berth_http_conns_create(&co, f->pool);
+    f->work = berth_http_work_create(hub, f->conns, f->pool);
+    f->streams = berth_http_streams_create(hub, f->work, f->conns, f->pool);
+    berth_http_conns_set_timer(f->conns, f->streams);
+    int own_loop = !opts->mhd_loop &&
+                   MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES;
+    f->mhd = start_mhd(f, sa, own_loop, co.max);
+    if (!f->mhd || berth_http_work_run(f->work, f->mhd, own_loop) !=
+                       APR_SUCCESS) {
         *error = apr_psprintf(pool, "cannot listen on %s:%u (in use, or not "
                               "an address of this machine)", opts->host,
                               opts->port);
@@ -613,13 +722,16 @@ unsigned berth_http_port(berth_http_t *f)
 
 void berth_http_stop(berth_http_t *f)
 {
-    /* no new connections; then every session ends (streams finish, calls
-     * in flight are cancelled), the request threads drain, and MHD joins
-     * its connection threads */
+    /* no new connections, and the loop ends at its next turn (the quiesce
+     * wakes it); then every session ends (streams finish, calls in flight
+     * are cancelled), the jobs drain, and MHD closes what is left (none
+     * may be suspended then: MHD would abort) */
+    berth_http_work_quiesce(f->work);
     MHD_socket s = MHD_quiesce_daemon(f->mhd);
     berth_hub_close_all(f->hub);
-    /* the workers finish what is queued (cancelled calls end at once) */
-    berth_http_workers_stop(f->workers);
+    berth_http_work_stop(f->work);
+    berth_http_streams_stop(f->streams);
+    berth_http_conns_resume_all(f->conns);
     MHD_stop_daemon(f->mhd);
     if (s != MHD_INVALID_SOCKET)
         berth_platform_socket_close(s);

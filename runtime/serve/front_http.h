@@ -34,6 +34,11 @@ typedef struct {
     apr_array_header_t *origins; /* extra allowed Origin values */
     apr_size_t max_body;         /* 0: the config's default */
     berth_control_t *control;    /* answers /api/v1/ */
+    unsigned max_connections;    /* open at once */
+    unsigned max_per_address;    /* from one client address */
+    apr_interval_time_t read_timeout; /* to deliver a whole request */
+    int mhd_loop;                /* MHD's own thread runs the loop, as
+                                    where MHD has no epoll (for tests) */
 } berth_http_opts_t;
 
 /* Starts listening; *ERROR says why not (address in use ...). */

@@ -1,8 +1,16 @@
-/* The HTTP front's event streams. A POST whose request may have messages of
- * its own (progress, logs, the server asking the client) runs on a worker
- * thread that pushes them into a stream; MHD's connection thread writes
- * them as events as they come, then the answer. A GET stream pulls the
- * session's own queue. */
+/* The HTTP front's event streams, none of which waits on a thread of the
+ * loop. A POST whose request may have messages of its own (progress, logs,
+ * the server asking the client) runs in its job with a sink that queues
+ * them; the first of them, or a quiet second, opens the stream (else the
+ * answer goes out as one response). A GET stream reads the session's own
+ * queue. A stream with nothing to write suspends its connection, and a
+ * message, the answer, the session's end or its keep-alive time resumes
+ * it; one timer thread keeps those times (and the connections' sweep,
+ * http_conns.c).
+ *
+ * Locks, outermost first: the hub's (a sink is called under it), a
+ * stream's, the connection table's, MHD's own; the timer's is taken alone
+ * or innermost. */
 #include "http_int.h"
 
 #include <stdlib.h>
@@ -16,46 +24,60 @@
 #include "jsonrpc.h"
 #include "jsonwire.h"
 #include "platform.h"
-#include "spin.h"
 #include "wait.h"
 
 #define KEEPALIVE_EVERY (15 * APR_USEC_PER_SEC)
-#define MAX_WORKERS 256
 #define SSE_BLOCK 16384
 /* A streamed request whose server said nothing yet opens its stream after
  * this long anyway: the client sees the response begin. */
 #define STREAM_AFTER (1 * APR_USEC_PER_SEC)
 
-struct berth_http_workers_t {
-    apr_pool_t *pool;
+typedef struct stream_t stream_t;
+
+struct berth_http_streams_t {
     berth_hub_t *hub;
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *cv;    /* jobs queued, workers idle, stopping */
-    void **jobs;              /* stream_t *, a ring */
-    int job_head, job_count, job_cap;
-    apr_thread_t *workers[MAX_WORKERS];
-    int nworkers, idle, busy;
-    int stopping;
+    berth_http_work_t *work;
+    berth_http_conns_t *conns;
+    apr_thread_mutex_t *lock;     /* the timer's */
+    apr_thread_cond_t *cv;
+    stream_t *timers;             /* armed streams, a list */
+    apr_time_t wake_at;           /* the timer's next look; 0 none */
+    apr_time_t sweep_at;          /* the connections' next sweep; 0 none */
+    int stop;
+    apr_thread_t *thread;
 };
 
-typedef struct {
-    berth_hub_t *hub;
+struct stream_t {
+    berth_http_streams_t *st;
     apr_pool_t *pool;
     apr_thread_mutex_t *lock;
-    apr_thread_cond_t *cv;
-    json_t *queue;            /* messages not yet written */
-    int done;                 /* the request is answered */
-    char *answer;             /* its response (JSON text), after the queue */
+    volatile apr_uint32_t refs;   /* the job, the response, the timer */
+    json_t *queue;                /* messages not yet written */
+    int done;                     /* the request is answered */
+    char *answer;                 /* its response (JSON text), after the
+                                     queue */
     size_t answer_len;
-    volatile apr_uint32_t stirred; /* something queued, or done */
-    int refs;                 /* worker + MHD response */
-    int gone;                 /* the response was freed: drop new ones */
-    berth_client_t *client;   /* a reference (released by the last one) */
-    json_t *msg;              /* the request */
-    int get;                  /* a GET stream */
-    char *text;               /* the event being written */
+    int decided;                  /* a response is queued (POST) */
+    berth_http_job_t *job;        /* its job, until then */
+    int waiting;                  /* the connection is suspended in read */
+    int stirred;                  /* woken while not waiting (GET) */
+    int gone;                     /* the response was freed */
+    struct MHD_Connection *conn;
+    berth_client_t *client;       /* a reference (released by the last) */
+    berth_client_reader_t *reader; /* GET: the session's queue */
+    int get;
+    apr_time_t last_write;
+    char *text;                   /* the event being written */
     size_t len, off;
-} stream_t;
+    apr_time_t due;               /* armed in the timer's list */
+    stream_t *tnext, *tprev;
+    int armed;
+};
+
+static void stream_unref(stream_t *s);
+static void fire(stream_t *s);
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max);
+static void stream_free(void *cls);
 
 /* ---- events ------------------------------------------------------------- */
 
@@ -92,145 +114,347 @@ enum MHD_Result berth_http_send_events(struct MHD_Connection *conn,
                                 session);
 }
 
+/* ---- the timer ---------------------------------------------------------- */
+
+/* S looked at again at DUE (S's lock held, or S not yet shared). */
+static void timer_arm(stream_t *s, apr_time_t due)
+{
+    berth_http_streams_t *st = s->st;
+    apr_thread_mutex_lock(st->lock);
+    if (!s->armed) {
+        s->armed = 1;
+        s->tprev = NULL;
+        s->tnext = st->timers;
+        if (st->timers)
+            st->timers->tprev = s;
+        st->timers = s;
+    }
+    s->due = due;
+    if (!st->wake_at || due < st->wake_at)
+        apr_thread_cond_signal(st->cv);
+    apr_thread_mutex_unlock(st->lock);
+}
+
+/* Timer lock held. */
+static void timer_out(berth_http_streams_t *st, stream_t *s)
+{
+    if (!s->armed)
+        return;
+    if (s->tprev)
+        s->tprev->tnext = s->tnext;
+    else
+        st->timers = s->tnext;
+    if (s->tnext)
+        s->tnext->tprev = s->tprev;
+    s->armed = 0;
+}
+
+static void timer_disarm(stream_t *s)
+{
+    apr_thread_mutex_lock(s->st->lock);
+    timer_out(s->st, s);
+    apr_thread_mutex_unlock(s->st->lock);
+}
+
+void berth_http_streams_sweep_soon(berth_http_streams_t *st)
+{
+    apr_thread_mutex_lock(st->lock);
+    st->sweep_at = berth_platform_clock();
+    apr_thread_cond_signal(st->cv);
+    apr_thread_mutex_unlock(st->lock);
+}
+
+/* Timer lock held: the streams due by NOW, out of the list (linked by
+ * tnext), each with a reference; the earliest time after, into *NEXT
+ * (0: none). */
+static stream_t *take_due(berth_http_streams_t *st, apr_time_t now,
+                          apr_time_t *next)
+{
+    stream_t *due = NULL;
+    *next = 0;
+    for (stream_t *s = st->timers, *n; s; s = n) {
+        n = s->tnext;
+        if (s->due <= now) {
+            timer_out(st, s);
+            apr_atomic_inc32(&s->refs);
+            s->tnext = due;
+            due = s;
+        } else if (!*next || s->due < *next) {
+            *next = s->due;
+        }
+    }
+    return due;
+}
+
+/* Timer lock held: the sweep of the connections when it is due. */
+static void sweep_when_due(berth_http_streams_t *st, apr_time_t now)
+{
+    if (!st->sweep_at || st->sweep_at > now)
+        return;
+    apr_thread_mutex_unlock(st->lock);
+    apr_interval_time_t in = berth_http_conns_sweep(st->conns);
+    apr_thread_mutex_lock(st->lock);
+    st->sweep_at = in ? now + in : 0;
+}
+
+static void *APR_THREAD_FUNC timer_thread(apr_thread_t *t, void *arg)
+{
+    berth_http_streams_t *st = arg;
+    apr_thread_mutex_lock(st->lock);
+    while (!st->stop) {
+        apr_time_t now = berth_platform_clock(), next;
+        sweep_when_due(st, now);
+        stream_t *due = take_due(st, now, &next);
+        if (due) {
+            apr_thread_mutex_unlock(st->lock);
+            for (stream_t *n; due; due = n) {
+                n = due->tnext;
+                fire(due);
+                stream_unref(due);
+            }
+            apr_thread_mutex_lock(st->lock);
+            continue;
+        }
+        if (st->sweep_at && (!next || st->sweep_at < next))
+            next = st->sweep_at;
+        st->wake_at = next;
+        if (next)
+            berth_wait_until(st->cv, st->lock, next);
+        else
+            apr_thread_cond_wait(st->cv, st->lock);
+        st->wake_at = 0;
+    }
+    apr_thread_mutex_unlock(st->lock);
+    (void)t;
+    return NULL;
+}
+
+berth_http_streams_t *berth_http_streams_create(berth_hub_t *hub,
+                                                berth_http_work_t *work,
+                                                berth_http_conns_t *conns,
+                                                apr_pool_t *pool)
+{
+    berth_http_streams_t *st = apr_pcalloc(pool, sizeof *st);
+    st->hub = hub;
+    st->work = work;
+    st->conns = conns;
+    apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    apr_thread_cond_create(&st->cv, pool);
+    if (apr_thread_create(&st->thread, NULL, timer_thread, st, pool) !=
+        APR_SUCCESS)
+        st->thread = NULL;
+    return st;
+}
+
+void berth_http_streams_stop(berth_http_streams_t *st)
+{
+    apr_status_t ts;
+    apr_thread_mutex_lock(st->lock);
+    st->stop = 1;
+    apr_thread_cond_signal(st->cv);
+    apr_thread_mutex_unlock(st->lock);
+    if (st->thread)
+        apr_thread_join(&ts, st->thread);
+}
+
 /* ---- a stream ----------------------------------------------------------- */
 
-static stream_t *stream_new(berth_hub_t *hub, berth_client_t *c, json_t *msg,
-                            int get)
+static stream_t *stream_new(berth_http_streams_t *st, berth_client_t *c,
+                            struct MHD_Connection *conn, int get)
 {
     apr_pool_t *pool;
     apr_pool_create(&pool, NULL);
     stream_t *s = apr_pcalloc(pool, sizeof *s);
-    s->hub = hub;
+    s->st = st;
     s->pool = pool;
-    apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-    apr_thread_cond_create(&s->cv, pool);
+    /* nested: MHD frees a response it refused at once, and its free
+     * callback takes the lock open_stream holds */
+    apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_NESTED, pool);
     s->queue = json_array();
     s->client = c;
-    s->msg = msg ? json_incref(msg) : NULL;
+    s->conn = conn;
     s->get = get;
     s->refs = 1;
+    s->last_write = berth_platform_clock();
     return s;
 }
 
 static void stream_unref(stream_t *s)
 {
-    apr_thread_mutex_lock(s->lock);
-    int last = --s->refs == 0;
-    apr_thread_mutex_unlock(s->lock);
-    if (!last)
+    if (apr_atomic_dec32(&s->refs) != 0)
         return;
-    berth_hub_session_release(s->hub, s->client);
+    berth_hub_session_release(s->st->hub, s->client);
     json_decref(s->queue);
-    json_decref(s->msg);
     free(s->answer);
     free(s->text);
     apr_pool_destroy(s->pool);
 }
 
-/* The request's sink: its messages, until its answer. */
+/* S's lock held: its connection goes on (it waited in stream_read). */
+static void wake(stream_t *s)
+{
+    if (s->waiting) {
+        s->waiting = 0;
+        berth_http_conns_resume(s->st->conns, s->conn, 1);
+    } else {
+        s->stirred = 1;
+    }
+}
+
+/* S's lock held: the response is the stream from now on (the response
+ * holds a reference to S), and the job's connection is resumed; with no
+ * response taken, it closes. */
+static void open_stream(stream_t *s)
+{
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, SSE_BLOCK, stream_read, s, stream_free);
+    if (resp) {
+        apr_atomic_inc32(&s->refs);
+        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        MHD_queue_response(s->conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp); /* frees S's reference when not queued */
+    }
+    s->decided = 1;
+    if (s->job) {
+        berth_http_job_done(s->st->work, s->job);
+        s->job = NULL;
+    }
+}
+
+/* The timer: a POST that said nothing for a second opens its stream; a
+ * waiting stream writes its keep-alive comment. */
+static void fire(stream_t *s)
+{
+    apr_thread_mutex_lock(s->lock);
+    if (!s->gone && !s->decided)
+        open_stream(s);
+    else if (!s->gone)
+        wake(s);
+    apr_thread_mutex_unlock(s->lock);
+}
+
+/* The request's sink: its messages, until its answer. The first one opens
+ * the stream. Called with the hub's lock held, from any thread. */
 static void stream_send(void *baton, json_t *msg)
 {
     stream_t *s = baton;
     apr_thread_mutex_lock(s->lock);
-    if (s->gone || s->done)
+    if (s->gone || s->done) {
         json_decref(msg);
-    else
+    } else {
         json_array_append_new(s->queue, msg);
-    apr_atomic_set32(&s->stirred, 1);
-    apr_thread_cond_signal(s->cv);
+        if (!s->decided)
+            open_stream(s);
+        else
+            wake(s);
+    }
     apr_thread_mutex_unlock(s->lock);
 }
 
-static int stream_stirred(void *baton)
+/* A GET stream's session queued a message or closed (hub lock held). */
+static void get_wake(void *baton)
 {
-    return apr_atomic_read32(&((stream_t *)baton)->stirred) != 0;
-}
-
-/* On a worker: the request, then its answer into the stream. */
-static void run_stream(stream_t *s)
-{
-    berth_sink_t sink = { stream_send, s, 1 };
-    size_t len;
-    char *resp = berth_hub_handle_text(s->hub, s->client, s->msg, &sink,
-                                       &len);
+    stream_t *s = baton;
     apr_thread_mutex_lock(s->lock);
-    if (resp && !s->gone) {
-        s->answer = resp;
-        s->answer_len = len;
-    } else
-        free(resp);
-    s->done = 1;
-    apr_atomic_set32(&s->stirred, 1);
-    apr_thread_cond_signal(s->cv);
+    wake(s);
     apr_thread_mutex_unlock(s->lock);
-    stream_unref(s);
 }
 
-/* The next event of S into s->text: a message, the answer after the last
- * one, or a keep-alive comment after a quiet while. 0 at the end. */
-static int next_event(stream_t *s)
+/* S's lock held: the next event of S into s->text: a message (for a GET
+ * stream MSG, taken, read from its session's queue before the lock was
+ * taken; CLOSED: the session ended), the answer after the last one, or a
+ * keep-alive comment when one is due. 0 at the end; -1 when there is
+ * nothing yet. */
+static int next_event(stream_t *s, json_t *msg, int closed)
 {
-    json_t *msg = NULL;
     char *answer = NULL;
     size_t alen = 0;
     if (s->get) {
-        int closed = 0;
-        msg = berth_client_next(s->client, KEEPALIVE_EVERY, &closed);
         if (!msg && closed)
             return 0;
-    } else {
-        apr_thread_mutex_lock(s->lock);
-        apr_time_t until = berth_platform_clock() + KEEPALIVE_EVERY;
-        while (!json_array_size(s->queue) && !s->done &&
-               berth_wait_until(s->cv, s->lock, until))
-            ;
-        if (json_array_size(s->queue)) {
-            msg = json_incref(json_array_get(s->queue, 0));
-            json_array_remove(s->queue, 0);
-        } else if (s->done) {
-            answer = s->answer;
-            alen = s->answer_len;
-            s->answer = NULL;
-        }
-        int end = !msg && !answer && s->done;
-        apr_thread_mutex_unlock(s->lock);
-        if (end)
+    } else if (json_array_size(s->queue)) {
+        msg = json_incref(json_array_get(s->queue, 0));
+        json_array_remove(s->queue, 0);
+    } else if (s->done) {
+        answer = s->answer;
+        alen = s->answer_len;
+        s->answer = NULL;
+        if (!answer)
             return 0;
     }
+    apr_time_t now = berth_platform_clock();
     if (msg || answer) {
         berth_wbuf_t b = { 0 };
         add_event(&b, msg, answer, alen);
         json_decref(msg);
         free(answer);
         s->text = berth_wbuf_take(&b, &s->len);
-    } else {
+    } else if (now - s->last_write >= KEEPALIVE_EVERY) {
         /* nothing for a while: a comment, so a client that left is noticed
          * and proxies keep the stream open */
         s->text = strdup(": keep-alive\n\n");
         s->len = s->text ? strlen(s->text) : 0;
+    } else {
+        return -1;
     }
+    s->last_write = now;
     s->off = 0;
     return 1;
+}
+
+/* S's lock held, s->text empty: the next event; 0 at the end, -1 when the
+ * connection was suspended until there is one. */
+static int fill(stream_t *s)
+{
+    for (;;) {
+        json_t *msg = NULL;
+        int closed = 0;
+        if (s->get) {
+            /* the hub's lock comes before S's: S's is let go meanwhile,
+             * and a wake-up in between is seen as stirred */
+            s->stirred = 0;
+            apr_thread_mutex_unlock(s->lock);
+            msg = berth_client_next(s->client, 0, &closed);
+            apr_thread_mutex_lock(s->lock);
+        }
+        int got = next_event(s, msg, closed);
+        if (got >= 0)
+            return got;
+        if (s->get && s->stirred)
+            continue;
+        /* nothing yet: the connection waits, off the loop */
+        s->waiting = 1;
+        berth_http_conns_suspend(s->st->conns, s->conn);
+        timer_arm(s, s->last_write + KEEPALIVE_EVERY);
+        return -1;
+    }
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     stream_t *s = cls;
+    ssize_t n = 0;
     (void)pos;
+    apr_thread_mutex_lock(s->lock);
     if (!s->text) {
-        if (!next_event(s))
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        if (!s->text)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
+        int got = fill(s);
+        if (got <= 0) {
+            apr_thread_mutex_unlock(s->lock);
+            return got == 0 ? MHD_CONTENT_READER_END_OF_STREAM : 0;
+        }
     }
-    size_t n = s->len - s->off < max ? s->len - s->off : max;
-    memcpy(buf, s->text + s->off, n);
-    s->off += n;
-    if (s->off == s->len) {
-        free(s->text);
-        s->text = NULL;
+    if (s->text) {
+        n = (ssize_t)(s->len - s->off < max ? s->len - s->off : max);
+        memcpy(buf, s->text + s->off, (size_t)n);
+        s->off += (size_t)n;
+        if (s->off == s->len) {
+            free(s->text);
+            s->text = NULL;
+        }
     }
-    return (ssize_t)n;
+    apr_thread_mutex_unlock(s->lock);
+    return n ? n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 static void stream_free(void *cls)
@@ -239,14 +463,26 @@ static void stream_free(void *cls)
     apr_thread_mutex_lock(s->lock);
     s->gone = 1;
     apr_thread_mutex_unlock(s->lock);
+    timer_disarm(s);
+    if (s->reader) /* not under S's lock: the hub's comes first */
+        berth_client_reader_remove(s->client, s->reader);
+    s->reader = NULL;
     stream_unref(s);
 }
 
-static enum MHD_Result send_stream(struct MHD_Connection *conn, stream_t *s)
+enum MHD_Result berth_http_stream_session(berth_http_streams_t *st,
+                                          struct MHD_Connection *conn,
+                                          berth_client_t *c)
 {
+    /* several GET streams may be open: each message goes to one of them */
+    stream_t *s = stream_new(st, c, conn, 1);
+    s->decided = 1;
+    s->reader = berth_client_reader_add(c, get_wake, s);
     struct MHD_Response *resp = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, SSE_BLOCK, stream_read, s, stream_free);
-    if (!resp) {
+    if (!s->reader || !resp) {
+        if (resp)
+            MHD_destroy_response(resp);
         stream_free(s);
         return MHD_NO;
     }
@@ -257,159 +493,53 @@ static enum MHD_Result send_stream(struct MHD_Connection *conn, stream_t *s)
     return rv;
 }
 
-enum MHD_Result berth_http_stream_session(berth_hub_t *hub,
-                                          struct MHD_Connection *conn,
-                                          berth_client_t *c)
+/* The answer came (RESP, LEN bytes, taken) on the job's thread: one
+ * response when the stream is not open yet, else the stream's last
+ * event. */
+static void answered(stream_t *s, char *resp, size_t len)
 {
-    /* several GET streams may be open: each message goes to one of them */
-    return send_stream(conn, stream_new(hub, c, NULL, 1));
-}
-
-/* ---- the workers -------------------------------------------------------- */
-
-berth_http_workers_t *berth_http_workers_create(berth_hub_t *hub,
-                                                apr_pool_t *pool)
-{
-    berth_http_workers_t *w = apr_pcalloc(pool, sizeof *w);
-    apr_pool_create(&w->pool, pool);
-    w->hub = hub;
-    apr_thread_mutex_create(&w->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-    apr_thread_cond_create(&w->cv, pool);
-    return w;
-}
-
-static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *arg)
-{
-    berth_http_workers_t *w = arg;
-    apr_thread_mutex_lock(w->lock);
-    for (;;) {
-        while (!w->job_count && !w->stopping) {
-            w->idle++;
-            apr_thread_cond_wait(w->cv, w->lock);
-            w->idle--;
-        }
-        if (!w->job_count)
-            break;
-        stream_t *s = w->jobs[w->job_head];
-        w->job_head = (w->job_head + 1) % w->job_cap;
-        w->job_count--;
-        w->busy++;
-        apr_thread_mutex_unlock(w->lock);
-        run_stream(s);
-        apr_thread_mutex_lock(w->lock);
-        w->busy--;
-    }
-    apr_thread_mutex_unlock(w->lock);
-    (void)t;
-    return NULL;
-}
-
-/* Lock held: room for one more job in the ring. */
-static void grow_jobs(berth_http_workers_t *w)
-{
-    int cap = w->job_cap ? w->job_cap * 2 : 64;
-    void **j = calloc((size_t)cap, sizeof *j);
-    for (int i = 0; i < w->job_count; i++)
-        j[i] = w->jobs[(w->job_head + i) % w->job_cap];
-    free(w->jobs);
-    w->jobs = j;
-    w->job_cap = cap;
-    w->job_head = 0;
-}
-
-/* Queues S for a worker, starting one when none is idle. 0 when the pool
- * is at its limit and every worker is busy, or the front is stopping. */
-static int submit(berth_http_workers_t *w, stream_t *s)
-{
-    int ok = 1;
-    apr_thread_mutex_lock(w->lock);
-    if (w->stopping) {
-        /* a request on a connection kept alive while berth stops: no
-         * worker would ever take it */
-        apr_thread_mutex_unlock(w->lock);
-        return 0;
-    }
-    if (w->idle <= w->job_count && w->nworkers < MAX_WORKERS &&
-        apr_thread_create(&w->workers[w->nworkers], NULL, worker, w,
-                          w->pool) == APR_SUCCESS)
-        w->nworkers++;
-    if (w->idle <= w->job_count && w->nworkers == MAX_WORKERS &&
-        w->busy >= MAX_WORKERS) {
-        ok = 0;
-    } else {
-        if (w->job_count == w->job_cap)
-            grow_jobs(w);
-        w->jobs[(w->job_head + w->job_count) % w->job_cap] = s;
-        w->job_count++;
-        apr_thread_cond_signal(w->cv); /* one job, one worker */
-    }
-    apr_thread_mutex_unlock(w->lock);
-    return ok;
-}
-
-void berth_http_workers_stop(berth_http_workers_t *w)
-{
-    apr_status_t ts;
-    apr_thread_mutex_lock(w->lock);
-    w->stopping = 1;
-    apr_thread_cond_broadcast(w->cv);
-    apr_thread_mutex_unlock(w->lock);
-    for (int i = 0; i < w->nworkers; i++)
-        apr_thread_join(&ts, w->workers[i]);
-    free(w->jobs);
-    w->jobs = NULL;
-}
-
-static enum MHD_Result busy(struct MHD_Connection *conn)
-{
-    size_t len;
-    json_t *e = berth_rpc_error(json_null(), BERTH_RPC_INTERNAL_ERROR,
-                                "too many requests in progress", NULL);
-    char *text = berth_json_text(e, &len);
-    json_decref(e);
-    return berth_http_send_body(conn, 503, "application/json", text, len,
-                                NULL);
-}
-
-enum MHD_Result berth_http_stream_request(berth_http_workers_t *w,
-                                          struct MHD_Connection *conn,
-                                          berth_client_t *c, json_t *msg)
-{
-    stream_t *s = stream_new(w->hub, c, msg, 0);
-    s->refs = 2;
-    if (!submit(w, s)) {
-        s->refs = 1;
-        stream_free(s);
-        return busy(conn);
-    }
-    /* Most calls say nothing before their answer: when the answer comes
-     * first it goes out as one response (one write, one wake of the
-     * client), as a request answered on the connection's thread does. The
-     * stream opens at the first message that is not the answer, or after
-     * STREAM_AFTER. Watched a while first (spin.h): the worker's answer
-     * then needs no wake-up of this thread. */
     json_t *all = NULL;
-    char *answer = NULL;
-    size_t alen = 0;
-    apr_time_t until = berth_platform_clock() + STREAM_AFTER;
-    berth_spin_watch(stream_stirred, s);
     apr_thread_mutex_lock(s->lock);
-    while (!json_array_size(s->queue) && !s->done &&
-           berth_wait_until(s->cv, s->lock, until))
-        ;
-    if (s->done) {
+    s->done = 1;
+    if (!s->decided) {
+        s->decided = 1;
         all = s->queue;
         s->queue = json_array();
-        answer = s->answer;
-        alen = s->answer_len;
-        s->answer = NULL;
+    } else if (!s->gone) {
+        s->answer = resp;
+        s->answer_len = len;
+        resp = NULL;
+        wake(s);
     }
     apr_thread_mutex_unlock(s->lock);
-    if (!all)
-        return send_stream(conn, s);
-    /* the stream holds the session's reference */
-    enum MHD_Result rv = berth_http_send_events(conn, all, answer, alen,
-                                                NULL);
-    stream_free(s);
-    return rv;
+    if (!all) {
+        free(resp);
+        return;
+    }
+    timer_disarm(s);
+    if (resp)
+        berth_http_send_events(s->conn, all, resp, len, NULL);
+    else
+        json_decref(all);
+    berth_http_job_done(s->st->work, s->job);
+    s->job = NULL;
+}
+
+void berth_http_stream_request(berth_http_streams_t *st,
+                               berth_http_job_t *job, berth_client_t *c,
+                               json_t *msg)
+{
+    /* Most calls say nothing before their answer: when the answer comes
+     * first it goes out as one response (one write, one wake of the
+     * client), as a request without a stream is. The stream opens at
+     * the first message that is not the answer, or after STREAM_AFTER. */
+    stream_t *s = stream_new(st, c, job->conn, 0);
+    s->job = job;
+    timer_arm(s, berth_platform_clock() + STREAM_AFTER);
+    berth_sink_t sink = { stream_send, s, 1 };
+    size_t len = 0;
+    char *resp = berth_hub_handle_text(st->hub, c, msg, &sink, &len);
+    answered(s, resp, len);
+    timer_disarm(s);
+    stream_unref(s); /* the job's */
 }

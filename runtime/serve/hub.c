@@ -52,10 +52,7 @@ berth_hub_t *berth_hub_create(berth_router_t *router,
         h->opts.startup_wait = (apr_interval_time_t)(
             berth_config_default_number("timeouts.startup_wait") *
             APR_USEC_PER_SEC);
-    if (!h->opts.queue_max)
-        h->opts.queue_max = 256;
-    if (!h->opts.max_sessions)
-        h->opts.max_sessions = 10000;
+    hub_sessions_init(h);
     apr_thread_mutex_create(&h->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     apr_thread_cond_create(&h->cv, pool);
     h->sessions = apr_hash_make(pool);

@@ -40,7 +40,10 @@ typedef struct {
 typedef struct {
     apr_interval_time_t session_idle;  /* 0: the config's default */
     int queue_max;                     /* per session; 0: 256 messages */
-    int max_sessions;                  /* 0: 10,000 */
+    int max_sessions;                  /* 0: the config's default */
+    /* a session never found again after initialize: closed after this
+     * long idle (at most session_idle); 0: the config's default */
+    apr_interval_time_t session_idle_unused;
     /* how long a list, or a request whose name no server offers yet,
      * waits for servers still in the start berth began them with, counted
      * from that start; 0: the config's default, < 0: no wait */
@@ -63,17 +66,21 @@ void berth_hub_set_roots(berth_hub_t *h, const apr_array_header_t *uris);
 
 /* ---- sessions ------------------------------------------------------------ */
 
-/* A new session with a fresh random id (not yet initialized). NULL when
- * max_sessions are open. */
+/* A new session with a fresh random id (not yet initialized). When
+ * max_sessions are open, the oldest idle session that was never used
+ * after its initialize is closed to make room, else the least recently
+ * used idle one; NULL when every session has a request in flight. */
 berth_client_t *berth_hub_session_new(berth_hub_t *h);
 /* The session with ID, with a reference taken, or NULL (unknown, expired or
- * closed). Every found or new session must be released. */
+ * closed); it counts as used from then on. Every found or new session must
+ * be released. */
 berth_client_t *berth_hub_session_find(berth_hub_t *h, const char *id);
 void berth_hub_session_release(berth_hub_t *h, berth_client_t *c);
 /* Ends the session (DELETE, or the stdio client went away): its calls are
  * cancelled, its streams end. */
 void berth_hub_session_close(berth_hub_t *h, berth_client_t *c);
-/* Closes sessions idle longer than session_idle; returns how many. */
+/* Closes sessions idle longer than session_idle (session_idle_unused for
+ * one never used after initialize); returns how many. */
 int berth_hub_reap(berth_hub_t *h);
 int berth_hub_session_count(berth_hub_t *h);
 
@@ -88,9 +95,21 @@ int berth_client_can_be_asked(berth_client_t *c);
 void berth_hub_close_all(berth_hub_t *h);
 
 /* Takes the next queued message of the session (a new reference), waiting
- * up to TIMEOUT; NULL when none came or the session closed (*CLOSED). */
+ * up to TIMEOUT (0: not at all); NULL when none came or the session closed
+ * (*CLOSED). */
 json_t *berth_client_next(berth_client_t *c, apr_interval_time_t timeout,
                           int *closed);
+
+/* A reader of the session's queue that does not wait in
+ * berth_client_next (an HTTP GET stream on an event loop): WAKE(BATON) is
+ * called whenever a message is queued and when the session closes, with
+ * the hub's lock held, so it must not block nor call the hub. */
+typedef struct berth_client_reader_t berth_client_reader_t;
+berth_client_reader_t *berth_client_reader_add(berth_client_t *c,
+                                               void (*wake)(void *baton),
+                                               void *baton);
+/* After it returns, WAKE is not running and is not called again. */
+void berth_client_reader_remove(berth_client_t *c, berth_client_reader_t *r);
 
 /* ---- the request path --------------------------------------------------- */
 

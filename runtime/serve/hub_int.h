@@ -40,9 +40,14 @@ typedef struct pending_t {
 } pending_t;
 
 typedef struct {
-    json_t **items;
+    json_t **items;              /* made at the first message */
     int head, count, max;
 } queue_t;
+
+/* A place in one of the hub's two session lists, oldest first. */
+typedef struct lru_t {
+    struct lru_t *prev, *next;
+} lru_t;
 
 struct berth_client_t {
     berth_hub_t *hub;
@@ -59,6 +64,9 @@ struct berth_client_t {
     apr_hash_t *subs;            /* uri -> "" */
     char roots_ask[48];          /* berth's own roots/list to this client,
                                     while unanswered (roots.c) */
+    lru_t lru;                   /* in h->unused, or h->used once found */
+    berth_client_reader_t *readers; /* woken at each message, and the close */
+    int used;                    /* found again after initialize */
 };
 
 struct berth_hub_t {
@@ -75,6 +83,10 @@ struct berth_hub_t {
     json_t *roots_client;        /* the roots of the most recent client
                                     that gave them, or NULL (roots.c) */
     json_t *roots_config;        /* the configured ones, or NULL */
+    lru_t unused, used;          /* open sessions, least recently used
+                                    first (rings with these sentinels) */
+    unsigned long evicted;       /* sessions closed to make room */
+    apr_time_t evicted_said;     /* when the log last said so */
 };
 
 /* MCP's log levels, least severe first; the index of LEVEL, -1 unknown. */
@@ -100,6 +112,13 @@ void hub_roots_ask(berth_hub_t *h, berth_client_t *c);
 int hub_roots_take(berth_hub_t *h, berth_client_t *c, json_t *msg);
 
 /* ---- session.c --------------------------------------------------------- */
+
+/* The session layer's part of berth_hub_create: its defaults and lists. */
+void hub_sessions_init(berth_hub_t *h);
+/* What berth keeps of a client's declared capabilities CAPS (borrowed), a
+ * new value of bounded size: a copy when CAPS is small, else its top-level
+ * names with the small values (berth reads which are declared). */
+json_t *hub_client_caps(json_t *caps);
 
 /* Lock held. Steals MSG; drops the oldest when the queue is full. */
 void hub_enqueue(berth_hub_t *h, berth_client_t *c, json_t *msg);

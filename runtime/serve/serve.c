@@ -1,5 +1,6 @@
 #include "serve.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_file_io.h>
@@ -132,7 +133,13 @@ static void build_core(berth_serve_t *s)
     memset(&hopts, 0, sizeof hopts);
     hopts.session_idle = (apr_interval_time_t)(cfg->http_session_idle *
                                                APR_USEC_PER_SEC);
-    s->reap_every = reap_interval(hopts.session_idle);
+    hopts.session_idle_unused = (apr_interval_time_t)(
+        cfg->http_session_idle_unused * APR_USEC_PER_SEC);
+    hopts.max_sessions = (int)cfg->http_max_sessions;
+    s->reap_every = reap_interval(hopts.session_idle_unused <
+                                          hopts.session_idle
+                                      ? hopts.session_idle_unused
+                                      : hopts.session_idle);
     hopts.startup_wait = cfg->startup_wait > 0
                              ? (apr_interval_time_t)(cfg->startup_wait *
                                                      APR_USEC_PER_SEC)
@@ -191,6 +198,12 @@ static apr_status_t start_http(berth_serve_t *s)
     ho.port = cfg->listen_port;
     ho.loopback = cfg->listen_loopback;
     ho.max_body = (apr_size_t)cfg->http_max_body;
+    ho.read_timeout = (apr_interval_time_t)(cfg->http_read_timeout *
+                                            APR_USEC_PER_SEC);
+    ho.max_connections = (unsigned)cfg->http_max_connections;
+    ho.max_per_address = (unsigned)cfg->http_max_connections_per_address;
+    /* for tests: the loop as it runs where MHD has no epoll */
+    ho.mhd_loop = getenv("BERTH_HTTP_MHD_LOOP") != NULL;
     ho.origins = cfg->http_origins;
     ho.control = s->control;
     apr_status_t rv = make_tokens(s, &ho);

@@ -4,6 +4,7 @@
  * sent to a client, and the reaping of idle sessions. */
 #include "hub_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +13,55 @@
 #include <apr_strings.h>
 
 #include "jsonrpc.h"
+#include "log.h"
 #include "platform.h"
 #include "wait.h"
+
+/* What a session keeps of its client's capabilities (compact JSON), and of
+ * one capability's value when the whole is larger. */
+#define CAPS_MAX 4096
+#define CAP_VALUE_MAX 512
+
+struct berth_client_reader_t {
+    void (*wake)(void *baton);
+    void *baton;
+    berth_client_reader_t *next;
+};
+
+/* Lock held. */
+static void wake_readers(berth_client_t *c)
+{
+    for (berth_client_reader_t *r = c->readers; r; r = r->next)
+        r->wake(r->baton);
+}
+
+berth_client_reader_t *berth_client_reader_add(berth_client_t *c,
+                                               void (*wake)(void *baton),
+                                               void *baton)
+{
+    berth_client_reader_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->wake = wake;
+    r->baton = baton;
+    apr_thread_mutex_lock(c->hub->lock);
+    r->next = c->readers;
+    c->readers = r;
+    apr_thread_mutex_unlock(c->hub->lock);
+    return r;
+}
+
+void berth_client_reader_remove(berth_client_t *c, berth_client_reader_t *r)
+{
+    apr_thread_mutex_lock(c->hub->lock);
+    for (berth_client_reader_t **p = &c->readers; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    apr_thread_mutex_unlock(c->hub->lock);
+    free(r);
+}
 
 void hub_enqueue(berth_hub_t *h, berth_client_t *c, json_t *msg)
 {
@@ -22,6 +70,8 @@ void hub_enqueue(berth_hub_t *h, berth_client_t *c, json_t *msg)
         json_decref(msg);
         return;
     }
+    if (!q->items)
+        q->items = apr_pcalloc(c->pool, sizeof(json_t *) * (size_t)q->max);
     if (q->count == q->max) {
         json_decref(q->items[q->head]);
         q->head = (q->head + 1) % q->max;
@@ -30,6 +80,7 @@ void hub_enqueue(berth_hub_t *h, berth_client_t *c, json_t *msg)
     q->items[(q->head + q->count) % q->max] = msg;
     q->count++;
     apr_thread_cond_broadcast(h->cv);
+    wake_readers(c);
 }
 
 void hub_broadcast(berth_hub_t *h, json_t *msg)
@@ -46,23 +97,90 @@ void hub_broadcast(berth_hub_t *h, json_t *msg)
 
 /* ---- sessions ------------------------------------------------------------ */
 
-berth_client_t *berth_hub_session_new(berth_hub_t *h)
+void hub_sessions_init(berth_hub_t *h)
+{
+    if (!h->opts.queue_max)
+        h->opts.queue_max = 256;
+    if (!h->opts.max_sessions)
+        h->opts.max_sessions =
+            (int)berth_config_default_number("http.max_sessions");
+    if (!h->opts.session_idle_unused)
+        h->opts.session_idle_unused = (apr_interval_time_t)(
+            berth_config_default_number("http.session_idle_unused") *
+            APR_USEC_PER_SEC);
+    h->unused.prev = h->unused.next = &h->unused;
+    h->used.prev = h->used.next = &h->used;
+}
+
+static berth_client_t *of_lru(lru_t *l)
+{
+    return (berth_client_t *)(void *)((char *)l -
+                                      offsetof(berth_client_t, lru));
+}
+
+/* Lock held: C at the newest end of LIST (taken out of its own first). */
+static void lru_put(lru_t *list, berth_client_t *c)
+{
+    if (c->lru.next) {
+        c->lru.prev->next = c->lru.next;
+        c->lru.next->prev = c->lru.prev;
+    }
+    c->lru.prev = list->prev;
+    c->lru.next = list;
+    list->prev->next = &c->lru;
+    list->prev = &c->lru;
+}
+
+static void lru_out(berth_client_t *c)
+{
+    c->lru.prev->next = c->lru.next;
+    c->lru.next->prev = c->lru.prev;
+    c->lru.prev = c->lru.next = NULL;
+}
+
+/* Lock held: the session to close to make room, with a reference taken:
+ * the oldest with no request in flight (only the registry holds it) of
+ * those never used after initialize, else of the others. NULL when every
+ * one is busy. */
+static berth_client_t *room_victim(berth_hub_t *h)
+{
+    lru_t *lists[2] = { &h->unused, &h->used };
+    for (int i = 0; i < 2; i++)
+        for (lru_t *l = lists[i]->next; l != lists[i]; l = l->next)
+            if (of_lru(l)->refs == 1) {
+                of_lru(l)->refs++;
+                return of_lru(l);
+            }
+    return NULL;
+}
+
+/* The log says a full table closed sessions, once a minute at most: a
+ * flood of initialize requests would otherwise write a line each. */
+static void say_evicted(berth_hub_t *h, apr_time_t now)
+{
+    apr_thread_mutex_lock(h->lock);
+    unsigned long n = ++h->evicted;
+    int say = !h->evicted_said || now - h->evicted_said > apr_time_from_sec(60);
+    if (say)
+        h->evicted_said = now;
+    apr_thread_mutex_unlock(h->lock);
+    if (say)
+        berth_log(BERTH_LOG_WARN, "sessions: %d open (http.max_sessions): the "
+                  "least recently used idle session was closed for a new "
+                  "one (%lu so far)", h->opts.max_sessions, n);
+}
+
+/* Lock held: a session in the registry, or NULL without memory. */
+static berth_client_t *make_session(berth_hub_t *h)
 {
     apr_pool_t *pool;
     unsigned char r[16];
-    apr_thread_mutex_lock(h->lock);
-    if ((int)apr_hash_count(h->sessions) >= h->opts.max_sessions) {
-        apr_thread_mutex_unlock(h->lock);
-        return NULL;
-    }
     /* a session's memory goes back to the system when it ends (an
      * allocator of its own that keeps nothing), so 10,000 abandoned
      * sessions do not stay in berth's footprint */
     apr_allocator_t *alloc;
-    if (apr_allocator_create(&alloc) != APR_SUCCESS) {
-        apr_thread_mutex_unlock(h->lock);
+    if (apr_allocator_create(&alloc) != APR_SUCCESS)
         return NULL;
-    }
     apr_allocator_max_free_set(alloc, 1);
     apr_pool_create_ex(&pool, NULL, NULL, alloc);
     apr_allocator_owner_set(alloc, pool);
@@ -73,8 +191,6 @@ berth_client_t *berth_hub_session_new(berth_hub_t *h)
     c->log_level = -1;
     c->last_used = berth_platform_clock();
     c->queue.max = h->opts.queue_max;
-    c->queue.items = apr_pcalloc(pool, sizeof(json_t *) *
-                                           (size_t)c->queue.max);
     c->subs = apr_hash_make(pool);
     c->caps = json_object();
     if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS)
@@ -82,8 +198,28 @@ berth_client_t *berth_hub_session_new(berth_hub_t *h)
     for (int i = 0; i < 16; i++)
         apr_snprintf(c->id + 2 * i, 3, "%02x", r[i]);
     apr_hash_set(h->sessions, c->id, APR_HASH_KEY_STRING, c);
-    apr_thread_mutex_unlock(h->lock);
+    lru_put(&h->unused, c);
     return c;
+}
+
+berth_client_t *berth_hub_session_new(berth_hub_t *h)
+{
+    for (;;) {
+        apr_thread_mutex_lock(h->lock);
+        if ((int)apr_hash_count(h->sessions) < h->opts.max_sessions) {
+            berth_client_t *c = make_session(h);
+            apr_thread_mutex_unlock(h->lock);
+            return c;
+        }
+        /* full: a new client is served before an idle one is kept */
+        berth_client_t *victim = room_victim(h);
+        apr_thread_mutex_unlock(h->lock);
+        if (!victim)
+            return NULL;
+        berth_hub_session_close(h, victim);
+        berth_hub_session_release(h, victim);
+        say_evicted(h, berth_platform_clock());
+    }
 }
 
 berth_client_t *berth_hub_session_find(berth_hub_t *h, const char *id)
@@ -95,6 +231,8 @@ berth_client_t *berth_hub_session_find(berth_hub_t *h, const char *id)
     if (c && !c->closed) {
         c->refs++;
         c->last_used = berth_platform_clock();
+        c->used = 1;
+        lru_put(&h->used, c);
     } else {
         c = NULL;
     }
@@ -221,6 +359,7 @@ void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
         closed_here = 1;
         c->closed = 1;
         apr_hash_set(h->sessions, c->id, APR_HASH_KEY_STRING, NULL);
+        lru_out(c);
         for (call_t *k = h->calls.next; k != &h->calls; k = k->next)
             if (k->client == c && !k->cancelled) {
                 /* one not started yet is cancelled as soon as it is; more
@@ -234,6 +373,7 @@ void berth_hub_session_close(berth_hub_t *h, berth_client_t *c)
         dropped = hub_take_pending(h, c, NULL);
         unsubscribed = unsubscribe_all(h, c);
         apr_thread_cond_broadcast(h->cv);
+        wake_readers(c);
         c->refs++; /* until the work below is done */
         drop_ref(h, c); /* the registry's */
     }
@@ -266,7 +406,10 @@ int berth_hub_reap(berth_hub_t *h)
             apr_hash_this(hi, NULL, NULL, &v);
             berth_client_t *c = v;
             /* refs 1: only the registry holds it (no request, no stream) */
-            if (c->refs == 1 && now - c->last_used > h->opts.session_idle) {
+            apr_interval_time_t limit = h->opts.session_idle;
+            if (!c->used && h->opts.session_idle_unused < limit)
+                limit = h->opts.session_idle_unused;
+            if (c->refs == 1 && now - c->last_used > limit) {
                 idle = c;
                 c->refs++;
                 break;
@@ -279,6 +422,35 @@ int berth_hub_reap(berth_hub_t *h)
         berth_hub_session_release(h, idle);
         n++;
     }
+}
+
+/* The size of V as compact JSON, counted without writing it. */
+static size_t json_size(json_t *v)
+{
+    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+json_t *hub_client_caps(json_t *caps)
+{
+    if (json_size(caps) <= CAPS_MAX)
+        return json_deep_copy(caps);
+    /* a client may declare anything: what a session keeps stays small
+     * however much it sent (with a budget for the names too) */
+    json_t *kept = json_object();
+    size_t used = 2;
+    const char *key;
+    json_t *v;
+    json_object_foreach(caps, key, v) {
+        size_t kl = strlen(key) + 4;
+        if (used + kl > CAPS_MAX)
+            break;
+        int small = json_size(v) <= CAP_VALUE_MAX && used + kl +
+                    CAP_VALUE_MAX <= CAPS_MAX;
+        json_object_set_new(kept, key, small ? json_deep_copy(v)
+                                             : json_object());
+        used += kl + (small ? json_size(v) : 2);
+    }
+    return kept;
 }
 
 int berth_hub_session_count(berth_hub_t *h)

@@ -1922,6 +1922,110 @@ static void test_max_sessions(void **state)
     assert_int_equal(berth_hub_session_count(h), 0);
 }
 
+/* A full table makes room for a new session: the oldest idle one never
+ * used after initialize goes first, then the least recently used idle
+ * one; a session with a request in flight (a reference held) never. */
+static void test_full_table_makes_room(void **state)
+{
+    (void)state;
+    berth_hub_opts_t o = { .max_sessions = 3 };
+    berth_hub_t *h = test_hub(&o);
+    const char *id[3];
+    for (int i = 0; i < 3; i++) {
+        berth_client_t *c = new_session_on(h);
+        id[i] = apr_pstrdup(t.tp, berth_client_id(c));
+        untrack(c);
+        berth_hub_session_release(h, c);
+    }
+    /* 0 used and held (a request in flight), the least recently used; 2
+     * used and idle; 1 never used */
+    berth_client_t *held = berth_hub_session_find(h, id[0]);
+    berth_client_t *f = berth_hub_session_find(h, id[2]);
+    berth_hub_session_release(h, f);
+    berth_client_t *n1 = new_session_on(h);
+    assert_int_equal(berth_hub_session_count(h), 3);
+    assert_null(berth_hub_session_find(h, id[1]));
+    /* n1, idle and never used, goes before 2 */
+    const char *n1_id = apr_pstrdup(t.tp, berth_client_id(n1));
+    untrack(n1);
+    berth_hub_session_release(h, n1);
+    berth_client_t *n2 = new_session_on(h);
+    assert_null(berth_hub_session_find(h, n1_id));
+    /* n2 is held, 0 is held: 2 goes */
+    berth_client_t *n3 = new_session_on(h);
+    assert_null(berth_hub_session_find(h, id[2]));
+    f = berth_hub_session_find(h, id[0]);
+    assert_ptr_equal(f, held);
+    berth_hub_session_release(h, f);
+    /* every one busy: no room */
+    assert_null(berth_hub_session_new(h));
+    assert_int_equal(berth_hub_session_count(h), 3);
+    berth_hub_session_close(h, held);
+    berth_hub_session_release(h, held);
+    end_session_on(h, n2);
+    end_session_on(h, n3);
+}
+
+/* A session never used after initialize idles out after
+ * session_idle_unused; a used one keeps session_idle. */
+static void test_reap_unused(void **state)
+{
+    (void)state;
+    berth_hub_opts_t o = { .session_idle = SEC(60),
+                           .session_idle_unused = MSEC(200) };
+    berth_hub_t *h = test_hub(&o);
+    berth_client_t *unused = new_session_on(h);
+    berth_client_t *used = new_session_on(h);
+    const char *unused_id = apr_pstrdup(t.tp, berth_client_id(unused));
+    const char *used_id = apr_pstrdup(t.tp, berth_client_id(used));
+    untrack(unused);
+    berth_hub_session_release(h, unused);
+    untrack(used);
+    berth_hub_session_release(h, used);
+    berth_client_t *f = berth_hub_session_find(h, used_id);
+    berth_hub_session_release(h, f);
+    apr_time_t deadline = berth_platform_clock() + SEC(10);
+    int reaped = 0;
+    while (berth_hub_session_count(h) > 1) {
+        if (berth_platform_clock() > deadline)
+            fail_msg("the unused session was not reaped within 10 s");
+        apr_sleep(MSEC(20));
+        reaped += berth_hub_reap(h);
+    }
+    assert_int_equal(reaped, 1);
+    assert_null(berth_hub_session_find(h, unused_id));
+    f = berth_hub_session_find(h, used_id);
+    assert_non_null(f);
+    berth_hub_session_close(h, f);
+    berth_hub_session_release(h, f);
+}
+
+/* A client's capabilities are kept up to a bound (session.c keeps a huge
+ * object as its names and small values): what berth reads of them stays. */
+static void test_caps_bounded(void **state)
+{
+    (void)state;
+    berth_hub_opts_t o = { .session_idle = 0 };
+    berth_hub_t *h = test_hub(&o);
+    size_t n = 1 << 20;
+    char *blob = malloc(n + 1);
+    assert_non_null(blob);
+    memset(blob, 'x', n);
+    blob[n] = '\0';
+    const char *big = apr_pstrcat(t.tp, "{\"roots\":{\"listChanged\":true},"
+                                  "\"sampling\":{},\"experimental\":{\"b\":\"",
+                                  blob, "\"}}", NULL);
+    const char *none = apr_pstrcat(t.tp, "{\"experimental\":{\"b\":\"", blob,
+                                   "\"}}", NULL);
+    free(blob);
+    berth_client_t *c = open_session_on(h, big, 1);
+    assert_true(berth_client_can_be_asked(c));
+    end_session_on(h, c);
+    c = open_session_on(h, none, 1);
+    assert_false(berth_client_can_be_asked(c));
+    end_session_on(h, c);
+}
+
 /* ==== list_changed and a server that is down ============================ */
 
 static void test_list_changed(void **state)
@@ -2367,6 +2471,9 @@ int main(int argc, char **argv)
         T(test_close_all),
         T(test_reap),
         T(test_max_sessions),
+        T(test_full_table_makes_room),
+        T(test_reap_unused),
+        T(test_caps_bounded),
         T(test_list_changed),
         T(test_server_down),
         T(test_names_kept_while_down),

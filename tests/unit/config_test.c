@@ -85,6 +85,12 @@ static void test_listen(void **state)
         { "[fe80::1%eth0]:9", "fe80::1%eth0", 9, 0 },
         { "[2001:db8::192.0.2.1]:9", "2001:db8::192.0.2.1", 9, 0 },
         { "192.168.1.20:8750", "192.168.1.20", 8750, 0 },
+        { "127.0.0.2:8750", "127.0.0.2", 8750, 1 },
+        { "127.255.255.254:1", "127.255.255.254", 1, 1 },
+        { "128.0.0.1:1", "128.0.0.1", 1, 0 },
+        { "LOCALHOST:1", "LOCALHOST", 1, 1 },
+        { "[0:0:0:0:0:0:0:1]:1", "0:0:0:0:0:0:0:1", 1, 1 },
+        { "[::ffff:127.0.0.1]:1", "::ffff:127.0.0.1", 1, 1 },
     };
     const char *bad[] = {
         "127.0.0.1", ":8750", "127.0.0.1:", "127.0.0.1:0",
@@ -108,6 +114,35 @@ static void test_listen(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (!berth_config_parse_listen(bad[i], NULL, NULL, NULL, test_pool))
             fail_msg("%s accepted", bad[i]);
+}
+
+/* One definition of loopback, for the listen address and the Host check
+ * alike. */
+static void test_loopback_host(void **state)
+{
+    (void)state;
+    const char *yes[] = {
+        "localhost", "LocalHost", "127.0.0.1", "127.0.0.2", "127.1.2.3",
+        "127.255.255.255", "::1", "0::1", "0:0:0:0:0:0:0:1", "::0:0:1",
+        "0000:0000:0000:0000:0000:0000:0000:0001", "::ffff:127.0.0.1",
+        "::FFFF:127.9.9.9", "::1%lo",
+    };
+    const char *no[] = {
+        "", "localhost.", "localhost.evil.example", "127.0.0.1.evil.example",
+        "evil.example", "128.0.0.1", "126.255.255.255", "0.0.0.0", "10.0.0.1",
+        "0x7f.0.0.1", "127.1", "127.0.0.01", "::", "::2", "1::", "::1:0",
+        "fe80::1", "::ffff:128.0.0.1", "::127.0.0.1", "[::1]", "::1::",
+        "1:2:3:4:5:6:7:8:9", "0:0:0:0:0:0:0:0:1",
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (!berth_config_loopback_host(yes[i], strlen(yes[i])))
+            fail_msg("%s is loopback", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (berth_config_loopback_host(no[i], strlen(no[i])))
+            fail_msg("%s is not loopback", no[i]);
+    /* the length bounds it: "127.0.0.1" inside a longer text */
+    assert_true(berth_config_loopback_host("127.0.0.1:80", 9));
+    assert_false(berth_config_loopback_host("127.0.0.1:80", 12));
 }
 
 static void test_redact_url(void **state)
@@ -535,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_loopback_host),
         cmocka_unit_test(test_redact_url),
         cmocka_unit_test(test_defaults_and_inheritance),
         cmocka_unit_test(test_every_error_reported_in_order),

@@ -81,10 +81,63 @@ static void test_readable_and_close(void **state)
     apr_pool_destroy(pool);
 }
 
+/* A shutdown, from another owner of the socket: its peer reads the end,
+ * and on Unix the socket itself reads as ended too, still open, so the
+ * event loop that owns it closes it at once. Windows (Wine at least) does
+ * not show a socket its own shutdown: libmicrohttpd closes it there at
+ * its connection timeout (docs/http.md). */
+static void test_shutdown(void **state)
+{
+    (void)state;
+    apr_pool_t *pool;
+    apr_sockaddr_t *sa, *bound;
+    apr_socket_t *listener, *server;
+    apr_pool_create(&pool, test_pool);
+    assert_int_equal(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0,
+                                           pool),
+                     APR_SUCCESS);
+    assert_int_equal(apr_socket_create(&listener, APR_INET, SOCK_STREAM,
+                                       APR_PROTO_TCP, pool),
+                     APR_SUCCESS);
+    assert_int_equal(apr_socket_bind(listener, sa), APR_SUCCESS);
+    assert_int_equal(apr_socket_listen(listener, 4), APR_SUCCESS);
+    assert_int_equal(apr_socket_addr_get(&bound, APR_LOCAL, listener),
+                     APR_SUCCESS);
+    apr_os_sock_t client = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(client, (const struct sockaddr *)&bound->sa,
+                             (berth_socklen_t)bound->salen),
+                     0);
+    assert_int_equal(apr_socket_accept(&server, listener, pool), APR_SUCCESS);
+    apr_os_sock_t srv;
+    assert_int_equal(apr_os_sock_get(&srv, server), APR_SUCCESS);
+    assert_int_equal(berth_platform_socket_readable(srv), 0);
+    berth_platform_socket_shutdown(srv);
+    assert_true(readable_within(client, 1));
+    char c;
+    assert_int_equal(recv(client, &c, 1, 0), 0);
+#ifndef _WIN32
+    assert_true(readable_within(srv, 1));
+#endif
+    berth_platform_socket_close(client);
+    apr_pool_destroy(pool);
+}
+
+/* The limit is a fact the front sizes its connection limit by: raising it
+ * to what it already is changes nothing. */
+static void test_fd_limit(void **state)
+{
+    (void)state;
+    unsigned long now = berth_platform_fd_limit(0);
+    assert_int_equal(berth_platform_fd_limit(now), now);
+    assert_true(berth_platform_fd_limit(64) >= (now && now < 64 ? now : 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readable_and_close),
+        cmocka_unit_test(test_shutdown),
+        cmocka_unit_test(test_fd_limit),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }
