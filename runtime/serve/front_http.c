@@ -33,6 +33,7 @@ struct berth_http_t {
     berth_http_work_t *work;
     berth_http_streams_t *streams;
     volatile apr_uint32_t posts; /* POST requests in progress */
+    volatile apr_uint32_t stopping; /* new requests get 503 */
 };
 
 /* ---- what each request collects ----------------------------------------- */
@@ -122,7 +123,7 @@ enum MHD_Result berth_http_send_busy(struct MHD_Connection *conn)
 {
     size_t len;
     json_t *e = berth_rpc_error(json_null(), BERTH_RPC_INTERNAL_ERROR,
-                                "too many requests in progress", NULL);
+                                "berth is stopping", NULL);
     char *text = berth_json_text(e, &len);
     json_decref(e);
     return berth_http_send_body(conn, 503, "application/json", text, len,
@@ -543,7 +544,7 @@ static void run_request(berth_http_job_t *job)
                    "Method not allowed: use POST, GET or DELETE");
     /* a response MHD refused leaves none: the connection then closes */
     if (!handed)
-        berth_http_job_done(f->work, job);
+        berth_http_job_done(f->work, job, 0);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -557,6 +558,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     req_t *r = *con_cls;
     if (!r) {
         enum MHD_Result refused;
+        if (apr_atomic_read32(&f->stopping))
+            return berth_http_send_busy(conn); /* no session made now */
         if (refuse_early(f, conn, url, &refused))
             return refused;
         r = calloc(1, sizeof *r);
@@ -726,8 +729,9 @@ void berth_http_stop(berth_http_t *f)
      * wakes it); then every session ends (streams finish, calls in flight
      * are cancelled), the jobs drain, and MHD closes what is left (none
      * may be suspended then: MHD would abort) */
-    berth_http_work_quiesce(f->work);
-    MHD_socket s = MHD_quiesce_daemon(f->mhd);
+    apr_atomic_set32(&f->stopping, 1);
+    berth_http_streams_quiesce(f->streams);
+    MHD_socket s = berth_http_work_quiesce(f->work);
     berth_hub_close_all(f->hub);
     berth_http_work_stop(f->work);
     berth_http_streams_stop(f->streams);

@@ -39,7 +39,7 @@ enum MHD_Result berth_http_send_events(struct MHD_Connection *conn,
                                        json_t *msgs, char *answer,
                                        size_t len, const char *session);
 
-/* 503 with a JSON-RPC error: every worker is busy, or berth is stopping. */
+/* 503 with a JSON-RPC error: berth is stopping. */
 enum MHD_Result berth_http_send_busy(struct MHD_Connection *conn);
 
 /* ---- jobs (http_work.c) ---------------------------------------------------- */
@@ -80,16 +80,19 @@ apr_status_t berth_http_work_run(berth_http_work_t *w, struct MHD_Daemon *mhd,
 void berth_http_job_start(berth_http_work_t *w, berth_http_job_t *job);
 /* Resumes the job's connection (after its response was queued, or with
  * none: the connection then closes). Nothing of the job may be used
- * after: the connection may end at once. */
-void berth_http_job_done(berth_http_work_t *w, berth_http_job_t *job);
+ * after: the connection may end at once. ELSEWHERE: called on another
+ * thread than the job's (a stream opened by the timer or a server's
+ * message), which will not run MHD's loop next: the loop is woken. */
+void berth_http_job_done(berth_http_work_t *w, berth_http_job_t *job,
+                         int elsewhere);
 /* A POST's answer went out: 1 when the loop watches for the next event a
  * while before it sleeps (spin.h); 0 when the caller, on MHD's thread,
  * watches the connection itself. */
 int berth_http_work_watch_next(berth_http_work_t *w,
                                struct MHD_Connection *conn);
-/* Berth stops: the loop ends at its next turn (MHD is quiesced by the
- * caller, which wakes it). */
-void berth_http_work_quiesce(berth_http_work_t *w);
+/* Berth stops: the loop ends at its next turn and MHD accepts no more
+ * connections; the listening socket, for the caller to close. */
+MHD_socket berth_http_work_quiesce(berth_http_work_t *w);
 /* Joins the loop's threads, lets the workers finish what is queued
  * (cancelled calls end at once) and joins them. */
 void berth_http_work_stop(berth_http_work_t *w);
@@ -105,6 +108,8 @@ berth_http_streams_t *berth_http_streams_create(berth_hub_t *hub,
                                                 berth_http_work_t *work,
                                                 berth_http_conns_t *conns,
                                                 apr_pool_t *pool);
+/* Berth stops: a stream with nothing to send ends instead of waiting. */
+void berth_http_streams_quiesce(berth_http_streams_t *st);
 /* Ends the timer; every stream has ended (the sessions were closed). */
 void berth_http_streams_stop(berth_http_streams_t *st);
 /* A sweep of the connections is due now (one became idle while none was

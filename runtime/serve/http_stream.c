@@ -43,6 +43,7 @@ struct berth_http_streams_t {
     stream_t *timers;             /* armed streams, a list */
     apr_time_t wake_at;           /* the timer's next look; 0 none */
     apr_time_t sweep_at;          /* the connections' next sweep; 0 none */
+    volatile apr_uint32_t quiesced; /* berth stops: no stream waits */
     int stop;
     apr_thread_t *thread;
 };
@@ -191,10 +192,15 @@ static void sweep_when_due(berth_http_streams_t *st, apr_time_t now)
 {
     if (!st->sweep_at || st->sweep_at > now)
         return;
+    apr_time_t asked = st->sweep_at;
     apr_thread_mutex_unlock(st->lock);
     apr_interval_time_t in = berth_http_conns_sweep(st->conns);
     apr_thread_mutex_lock(st->lock);
-    st->sweep_at = in ? now + in : 0;
+    /* a sweep asked for meanwhile (berth_http_streams_sweep_soon) stays */
+    if (st->sweep_at == asked)
+        st->sweep_at = in ? now + in : 0;
+    else if (in && now + in < st->sweep_at)
+        st->sweep_at = now + in;
 }
 
 static void *APR_THREAD_FUNC timer_thread(apr_thread_t *t, void *arg)
@@ -244,6 +250,11 @@ berth_http_streams_t *berth_http_streams_create(berth_hub_t *hub,
         APR_SUCCESS)
         st->thread = NULL;
     return st;
+}
+
+void berth_http_streams_quiesce(berth_http_streams_t *st)
+{
+    apr_atomic_set32(&st->quiesced, 1);
 }
 
 void berth_http_streams_stop(berth_http_streams_t *st)
@@ -317,7 +328,7 @@ static void open_stream(stream_t *s)
     }
     s->decided = 1;
     if (s->job) {
-        berth_http_job_done(s->st->work, s->job);
+        berth_http_job_done(s->st->work, s->job, 1);
         s->job = NULL;
     }
 }
@@ -423,6 +434,8 @@ static int fill(stream_t *s)
             return got;
         if (s->get && s->stirred)
             continue;
+        if (apr_atomic_read32(&s->st->quiesced))
+            return 0; /* berth stops: the stream ends, nothing waits */
         /* nothing yet: the connection waits, off the loop */
         s->waiting = 1;
         berth_http_conns_suspend(s->st->conns, s->conn);
@@ -521,7 +534,7 @@ static void answered(stream_t *s, char *resp, size_t len)
         berth_http_send_events(s->conn, all, resp, len, NULL);
     else
         json_decref(all);
-    berth_http_job_done(s->st->work, s->job);
+    berth_http_job_done(s->st->work, s->job, 0);
     s->job = NULL;
 }
 

@@ -71,8 +71,11 @@ struct berth_http_work_t {
     apr_file_t *kick_r, *kick_w;  /* wakes the leader */
     apr_thread_mutex_t *run_lock; /* held while MHD runs; and for: */
     berth_http_job_t *pending;    /* jobs the run started */
-    int watch;                    /* the run answered a POST ... */
-    MHD_socket watch_fd;          /* ... on this connection */
+    volatile apr_uint32_t watch;  /* a run answered a POST ... */
+    volatile apr_uint32_t rewatch; /* watch again after this run */
+    int rewatched;                /* the leader's: the watch went on once */
+    MHD_socket watch_fd;          /* ... on this connection (a hint: a
+                                     wrong one only ends a watch early) */
     volatile apr_uint32_t sleeping; /* the leader waits for events */
     volatile apr_uint32_t resumed;  /* a connection was resumed since MHD
                                        last ran */
@@ -100,6 +103,15 @@ struct berth_http_work_t {
 
 static void after_job(berth_http_work_t *w, berth_http_job_t *job);
 static berth_http_job_t *help_loop(berth_http_work_t *w);
+
+/* Runs JOB on this thread. IN_PROGRESS counts it until its run returns,
+ * not until its connection is resumed: a stream resumes it at its first
+ * message, while the call still holds this thread. */
+static void run_job(berth_http_work_t *w, berth_http_job_t *job)
+{
+    job->run(job);
+    apr_atomic_dec32(&w->in_progress);
+}
 
 /* ---- the workers ---------------------------------------------------------- */
 
@@ -156,7 +168,7 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *arg)
         /* the jobs MHD started while this one sent its answer: the first
          * is this worker's next, the others go to other workers */
         while (job) {
-            job->run(job);
+            run_job(w, job);
             job = help_loop(w);
             if (job)
                 after_job(w, job);
@@ -223,7 +235,8 @@ static void to_worker(berth_http_work_t *w, berth_http_job_t *job)
     if (submit(w, job))
         return;
     berth_http_send_busy(job->conn);
-    berth_http_job_done(w, job);
+    berth_http_job_done(w, job, 0);
+    apr_atomic_dec32(&w->in_progress);
 }
 
 /* The jobs after the first of a list (linked by next) to workers; the
@@ -252,17 +265,18 @@ void berth_http_job_start(berth_http_work_t *w, berth_http_job_t *job)
     }
 }
 
-void berth_http_job_done(berth_http_work_t *w, berth_http_job_t *job)
+void berth_http_job_done(berth_http_work_t *w, berth_http_job_t *job,
+                         int elsewhere)
 {
     struct MHD_Connection *conn = job->conn;
     job->done = 1;
-    apr_atomic_dec32(&w->in_progress);
-    if (w->own_loop) {
+    if (w->own_loop && !elsewhere) {
         /* the job's thread runs MHD next (help_loop), or whoever runs it
          * now sees this and runs it again: no kick */
         berth_http_conns_resume(w->conns, conn, 0);
         apr_atomic_xchg32(&w->resumed, 1);
     } else {
+        /* nobody here runs MHD next: the loop is woken */
         berth_http_conns_resume(w->conns, conn, 1);
     }
 }
@@ -290,17 +304,17 @@ int berth_http_work_watch_next(berth_http_work_t *w,
         return 0;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    /* MHD runs: run_lock is held */
-    w->watch = 1;
+    /* MHD runs: run_lock is held; the fd before the flag (a full
+     * barrier), which the leader takes */
     w->watch_fd = ci ? ci->connect_fd : MHD_INVALID_SOCKET;
+    apr_atomic_xchg32(&w->watch, 1);
     return 1;
 }
 
 /* run_lock held: MHD handles what is ready and what was resumed; the jobs
- * it started (a list), and whether it answered a POST (*WATCH, on the
- * socket *FD). */
-static berth_http_job_t *run_mhd(berth_http_work_t *w, int *watch,
-                                 MHD_socket *fd)
+ * it started (a list). A POST it answered is left in WATCH for the
+ * leader's next wait, whichever thread ran it. */
+static berth_http_job_t *run_mhd(berth_http_work_t *w)
 {
     /* what is resumed from now on, the next run takes (MHD marks it
      * before the flag is set) */
@@ -312,10 +326,26 @@ static berth_http_job_t *run_mhd(berth_http_work_t *w, int *watch,
                      : -1;
     berth_http_job_t *jobs = w->pending;
     w->pending = NULL;
-    *watch = w->watch;
-    *fd = w->watch_fd;
-    w->watch = 0;
     return jobs;
+}
+
+/* After a job (any thread): runs MHD when nobody does (the job's answer
+ * goes out now), again while connections were resumed meanwhile; the jobs
+ * the runs started. */
+/* After a run by another thread than the leader: MHD has more to do at
+ * once (a connection answered with "Connection: close" is closed at its
+ * next run: *AGAIN), or sooner than the sleeping leader would wake for it
+ * (its wait was planned on an earlier run: it is kicked). The leader sets
+ * SLEEPING, then reads the timeout; this reads SLEEPING after the run set
+ * the timeout, through a full barrier (the cas): one of them sees the
+ * other's. */
+static void after_run(berth_http_work_t *w, int *again)
+{
+    apr_interval_time_t t = w->timeout;
+    *again = t == 0;
+    if (t > 0 && apr_atomic_cas32(&w->sleeping, 1, 1) == 1 &&
+        berth_platform_clock() + t < w->wake_at)
+        kick(w);
 }
 
 /* After a job (any thread): runs MHD when nobody does (the job's answer
@@ -323,31 +353,22 @@ static berth_http_job_t *run_mhd(berth_http_work_t *w, int *watch,
  * the runs started. */
 static berth_http_job_t *help_loop(berth_http_work_t *w)
 {
-    int watch;
-    MHD_socket fd;
+    int again;
     if (!w->own_loop)
         return NULL;
     do {
         if (apr_thread_mutex_trylock(w->run_lock) != APR_SUCCESS)
             return NULL; /* it runs: it sees RESUMED after */
-        berth_http_job_t *jobs = run_mhd(w, &watch, &fd);
+        berth_http_job_t *jobs = run_mhd(w);
         apr_thread_mutex_unlock(w->run_lock);
+        after_run(w, &again);
         if (jobs) {
-            /* off to a job: what was resumed meanwhile is the leader's */
-            if (apr_atomic_read32(&w->resumed))
+            /* off to a job: what is left is the leader's */
+            if (again || apr_atomic_read32(&w->resumed))
                 kick(w);
             return jobs;
         }
-        /* MHD has more to do at once (a connection answered with
-         * "Connection: close" is closed at its next run), or sooner than
-         * the leader would wake for it: the leader's wait was planned on
-         * an earlier run */
-        if (w->timeout == 0)
-            apr_atomic_xchg32(&w->resumed, 1);
-        else if (w->timeout > 0 && apr_atomic_read32(&w->sleeping) &&
-                 berth_platform_clock() + w->timeout < w->wake_at)
-            kick(w);
-    } while (apr_atomic_read32(&w->resumed));
+    } while (again || apr_atomic_read32(&w->resumed));
     return NULL;
 }
 
@@ -373,21 +394,33 @@ static int loop_stirred(void *baton)
  * client's next request then finds this thread awake), then for an event,
  * MHD's next connection timeout or a kick. (MHD_run_wait would wait inside
  * MHD, but a resumption or MHD_quiesce_daemon does not wake it there.) */
-static void wait_events(berth_http_work_t *w, int watch, MHD_socket fd)
+static void wait_events(berth_http_work_t *w)
 {
     int kicked;
-    if (watch) {
-        watch_t v = { w, fd };
-        berth_spin_watch(loop_stirred, &v);
+    if (apr_atomic_xchg32(&w->watch, 0)) {
+        watch_t v = { w, w->watch_fd };
+        if (berth_spin_watch(loop_stirred, &v) && !w->rewatched &&
+            !(v.fd != MHD_INVALID_SOCKET &&
+              berth_platform_socket_readable(v.fd))) {
+            /* stirred by another event than the client's next request:
+             * most often the answer's own ACK (an EPOLLOUT edge of its
+             * connection). MHD runs, then the watch goes on once, unless
+             * the run started a job. */
+            w->rewatched = 1;
+            apr_atomic_set32(&w->rewatch, 1);
+            return;
+        }
     }
-    /* as the last run left it (a later run ends the wait: it consumes the
-     * events, or it was resumed, which sets RESUMED) */
+    w->rewatched = 0;
+    /* as the last run left it; a run meanwhile ends the wait (it consumes
+     * the events, or it was resumed, which sets RESUMED, or it changed the
+     * timeout: after_run) */
     apr_interval_time_t t = w->timeout;
     if (t == 0)
         return;
     w->wake_at = t < 0 ? APR_INT64_MAX : berth_platform_clock() + t;
     apr_atomic_xchg32(&w->sleeping, 1);
-    if (!apr_atomic_read32(&w->resumed))
+    if (w->timeout == t && !apr_atomic_read32(&w->resumed))
         berth_process_wait_readable(w->epoll_file, w->kick_r, t, &kicked);
     apr_atomic_set32(&w->sleeping, 0);
 }
@@ -408,7 +441,7 @@ static void after_turn(berth_http_work_t *w, berth_http_job_t *jobs)
         w->busy_until = now + BERTH_SPIN_QUIET;
     w->token = 0;
     while (jobs && n == 1 && in_progress == 1 && now >= w->busy_until &&
-           !w->lstop) {
+           !w->inline_job && !w->lstop) {
         w->inline_job = 1;
         w->inline_since = now;
         w->inline_count++;
@@ -417,7 +450,7 @@ static void after_turn(berth_http_work_t *w, berth_http_job_t *jobs)
             apr_thread_cond_signal(w->lcv);
         }
         apr_thread_mutex_unlock(w->llock);
-        jobs->run(jobs);
+        run_job(w, jobs);
         /* its answer out now; a request that came meanwhile is the next */
         jobs = help_loop(w);
         apr_thread_mutex_lock(w->llock);
@@ -458,8 +491,6 @@ static void standby(berth_http_work_t *w)
 static void *APR_THREAD_FUNC loop_thread(apr_thread_t *t, void *arg)
 {
     berth_http_work_t *w = arg;
-    int watch = 0;
-    MHD_socket fd = MHD_INVALID_SOCKET;
     apr_thread_mutex_lock(w->llock);
     while (!w->lstop) {
         apr_time_t now = berth_platform_clock();
@@ -470,10 +501,12 @@ static void *APR_THREAD_FUNC loop_thread(apr_thread_t *t, void *arg)
         }
         w->token = 1;
         apr_thread_mutex_unlock(w->llock);
-        wait_events(w, watch, fd);
+        wait_events(w);
         apr_thread_mutex_lock(w->run_lock);
-        berth_http_job_t *jobs = run_mhd(w, &watch, &fd);
+        berth_http_job_t *jobs = run_mhd(w);
         apr_thread_mutex_unlock(w->run_lock);
+        if (apr_atomic_xchg32(&w->rewatch, 0) && !jobs)
+            apr_atomic_set32(&w->watch, 1);
         apr_thread_mutex_lock(w->llock);
         after_turn(w, jobs);
     }
@@ -505,7 +538,8 @@ apr_status_t berth_http_work_run(berth_http_work_t *w, struct MHD_Daemon *mhd,
     return rv;
 }
 
-void berth_http_work_quiesce(berth_http_work_t *w)
+/* The loop's threads end at their next turn (woken). */
+static void stop_loops(berth_http_work_t *w)
 {
     char b = 'q';
     apr_size_t n = 1;
@@ -517,10 +551,22 @@ void berth_http_work_quiesce(berth_http_work_t *w)
         apr_file_write(w->kick_w, &b, &n);
 }
 
+MHD_socket berth_http_work_quiesce(berth_http_work_t *w)
+{
+    stop_loops(w);
+    /* not while a thread runs MHD: its epoll code takes the listening
+     * socket out of the set as quiescing does, and fails hard on a
+     * second removal */
+    apr_thread_mutex_lock(w->run_lock);
+    MHD_socket s = MHD_quiesce_daemon(w->mhd);
+    apr_thread_mutex_unlock(w->run_lock);
+    return s;
+}
+
 void berth_http_work_stop(berth_http_work_t *w)
 {
     apr_status_t ts;
-    berth_http_work_quiesce(w);
+    stop_loops(w);
     for (int k = 0; k < 2; k++)
         if (w->loops[k])
             apr_thread_join(&ts, w->loops[k]);
