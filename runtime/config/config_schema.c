@@ -118,7 +118,7 @@ static const berth_setting_t settings[] = {
       .global_off = G(http_max_body), .unit = "bytes",
       .doc = "the largest request body; a larger one is answered 413" },
     { .name = "http.read_timeout", .type = BERTH_SETTING_SECONDS,
-      .flags = GLOBAL | MIN_EXCLUSIVE, .min = 0, .max = 3600, .def_num = 10,
+      .flags = GLOBAL | MIN_EXCLUSIVE, .min = 0, .max = 3600, .def_num = 5,
       .global_off = G(http_read_timeout), .unit = "seconds",
       .noun = "timeout",
       .doc = "how long a connection has to deliver a whole request "
