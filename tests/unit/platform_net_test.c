@@ -32,15 +32,13 @@ static int readable_within(apr_os_sock_t fd, int want)
     return 0;
 }
 
-/* A loopback connection: a client socket made by the OS, an APR
- * listener's accepted end. */
-static void test_readable_and_close(void **state)
+/* A loopback connection in POOL: *CLIENT a socket made by the OS, *SERVER
+ * an APR listener's accepted end and *SRV its descriptor. */
+static void connected(apr_pool_t *pool, apr_os_sock_t *client,
+                      apr_socket_t **server, apr_os_sock_t *srv)
 {
-    (void)state;
-    apr_pool_t *pool;
-    apr_sockaddr_t *sa;
-    apr_socket_t *listener, *server;
-    apr_pool_create(&pool, test_pool);
+    apr_sockaddr_t *sa, *bound;
+    apr_socket_t *listener;
     assert_int_equal(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0,
                                            pool),
                      APR_SUCCESS);
@@ -49,17 +47,26 @@ static void test_readable_and_close(void **state)
                      APR_SUCCESS);
     assert_int_equal(apr_socket_bind(listener, sa), APR_SUCCESS);
     assert_int_equal(apr_socket_listen(listener, 4), APR_SUCCESS);
-    apr_sockaddr_t *bound;
     assert_int_equal(apr_socket_addr_get(&bound, APR_LOCAL, listener),
                      APR_SUCCESS);
-
-    apr_os_sock_t client = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(connect(client, (const struct sockaddr *)&bound->sa,
+    *client = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(*client, (const struct sockaddr *)&bound->sa,
                              (berth_socklen_t)bound->salen),
                      0);
-    assert_int_equal(apr_socket_accept(&server, listener, pool), APR_SUCCESS);
-    apr_os_sock_t srv;
-    assert_int_equal(apr_os_sock_get(&srv, server), APR_SUCCESS);
+    assert_int_equal(apr_socket_accept(server, listener, pool), APR_SUCCESS);
+    assert_int_equal(apr_os_sock_get(srv, *server), APR_SUCCESS);
+}
+
+/* A loopback connection: a client socket made by the OS, an APR
+ * listener's accepted end. */
+static void test_readable_and_close(void **state)
+{
+    (void)state;
+    apr_pool_t *pool;
+    apr_socket_t *server;
+    apr_os_sock_t client, srv;
+    apr_pool_create(&pool, test_pool);
+    connected(pool, &client, &server, &srv);
 
     /* nothing yet; then a byte; then nothing again once it is read */
     assert_int_equal(berth_platform_socket_readable(srv), 0);
@@ -90,26 +97,10 @@ static void test_shutdown(void **state)
 {
     (void)state;
     apr_pool_t *pool;
-    apr_sockaddr_t *sa, *bound;
-    apr_socket_t *listener, *server;
+    apr_socket_t *server;
+    apr_os_sock_t client, srv;
     apr_pool_create(&pool, test_pool);
-    assert_int_equal(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0,
-                                           pool),
-                     APR_SUCCESS);
-    assert_int_equal(apr_socket_create(&listener, APR_INET, SOCK_STREAM,
-                                       APR_PROTO_TCP, pool),
-                     APR_SUCCESS);
-    assert_int_equal(apr_socket_bind(listener, sa), APR_SUCCESS);
-    assert_int_equal(apr_socket_listen(listener, 4), APR_SUCCESS);
-    assert_int_equal(apr_socket_addr_get(&bound, APR_LOCAL, listener),
-                     APR_SUCCESS);
-    apr_os_sock_t client = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(connect(client, (const struct sockaddr *)&bound->sa,
-                             (berth_socklen_t)bound->salen),
-                     0);
-    assert_int_equal(apr_socket_accept(&server, listener, pool), APR_SUCCESS);
-    apr_os_sock_t srv;
-    assert_int_equal(apr_os_sock_get(&srv, server), APR_SUCCESS);
+    connected(pool, &client, &server, &srv);
     assert_int_equal(berth_platform_socket_readable(srv), 0);
     berth_platform_socket_shutdown(srv);
     assert_true(readable_within(client, 1));
