@@ -8,16 +8,7 @@
 # Usage: names_test.sh BERTH FIXTURE SOURCE_DIR
 set -u
 BERTH=$1 FIXTURE=$2 SRC=$3
-TMP=$(mktemp -d)
-spid=""
-trap '[ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-. "$SRC/tests/lib/checks.sh"
-. "$SRC/tests/lib/free_port.sh"
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT/mcp
-export HOME="$TMP/home"
-unset XDG_RUNTIME_DIR
-mkdir -p "$HOME"
+. "$SRC/tests/lib/serve_scratch.sh"
 config() { # FIRST_ENV_VALUE
   cat >"$TMP/c.json" <<JSON
 { "listen": "127.0.0.1:$PORT", "namespace": "none",

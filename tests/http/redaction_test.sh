@@ -11,15 +11,7 @@
 # Usage: redaction_test.sh BERTH FIXTURE SOURCE_DIR
 set -u
 BERTH=$1 FIXTURE=$2 SRC=$3
-TMP=$(mktemp -d)
-spid=""
-trap '[ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-. "$SRC/tests/lib/checks.sh"
-. "$SRC/tests/lib/free_port.sh"
-PORT=$(free_port)
-export HOME="$TMP/home"
-unset XDG_RUNTIME_DIR
-mkdir -p "$HOME"
+. "$SRC/tests/lib/serve_scratch.sh"
 LOG=$TMP/serve.log
 config() { # SERVERS_JSON
   printf '{ "listen": "127.0.0.1:%s",\n  "mcpServers": { %s } }\n' "$PORT" "$1" >"$TMP/c.json"

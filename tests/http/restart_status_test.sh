@@ -5,16 +5,7 @@
 # Usage: restart_status_test.sh BERTH FIXTURE SOURCE_DIR
 set -u
 BERTH=$1 FIXTURE=$2 SRC=$3
-TMP=$(mktemp -d)
-spid=""
-trap '[ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-. "$SRC/tests/lib/checks.sh"
-. "$SRC/tests/lib/free_port.sh"
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT/mcp
-export HOME="$TMP/home"
-unset XDG_RUNTIME_DIR
-mkdir -p "$HOME"
+. "$SRC/tests/lib/serve_scratch.sh"
 printf '{ "listen": "127.0.0.1:%s", "mcpServers": { "f": { "command": "%s" } } }\n' "$PORT" "$FIXTURE" >"$TMP/c.json"
 st() { "$BERTH" status --json --config "$TMP/c.json" 2>/dev/null | jq -c '.servers[] | select(.name == "f")'; }
 field() { st | jq -r ".$1"; }

@@ -11,16 +11,7 @@
 # Usage: serve_test.sh BERTH FIXTURE SOURCE_DIR
 set -u
 BERTH=$1 FIXTURE=$2 SRC=$3
-TMP=$(mktemp -d)
-spid=""
-trap '[ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-. "$SRC/tests/lib/checks.sh"
-. "$SRC/tests/lib/free_port.sh"
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT/mcp
-export HOME="$TMP/home"
-unset XDG_RUNTIME_DIR
-mkdir -p "$HOME"
+. "$SRC/tests/lib/serve_scratch.sh"
 config() { # SERVERS...: a config with those fixture servers
   local list="" s
   for s in "$@"; do list="$list${list:+, }\"$s\": { \"command\": \"$FIXTURE\" }"; done
