@@ -25,6 +25,14 @@ static const int level_prio[] = { 3, 4, 6, 7 };
 void berth_log_set_level(berth_log_level_t level) { g_level = level; }
 berth_log_level_t berth_log_get_level(void) { return g_level; }
 int berth_log_enabled(berth_log_level_t level) { return level <= g_level; }
+
+int berth_log_due(apr_time_t *said, apr_time_t now)
+{
+    if (*said && now - *said <= apr_time_from_sec(60))
+        return 0;
+    *said = now;
+    return 1;
+}
 void berth_log_set_style(berth_log_style_t style) { g_style = style; }
 
 void berth_log_set_sink(berth_log_sink_fn fn, void *baton)

@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <apr_time.h>
+
 typedef enum {
     BERTH_LOG_ERROR = 0,
     BERTH_LOG_WARN = 1,
@@ -27,6 +29,12 @@ void berth_logv(berth_log_level_t level, const char *fmt, va_list ap);
 void berth_log_set_level(berth_log_level_t level);
 berth_log_level_t berth_log_get_level(void);
 int berth_log_enabled(berth_log_level_t level);
+
+/* A line that a flood would repeat (a limit reached again and again) is
+ * written at most once a minute: 1 when it may be now, recording NOW
+ * (berth_platform_clock) in *SAID (0 at first). The caller
+ * guards *SAID. */
+int berth_log_due(apr_time_t *said, apr_time_t now);
 
 /* Parses "error", "warn"/"warning", "info", "debug"; returns 0 on success. */
 int berth_log_parse_level(const char *text, berth_log_level_t *level);

@@ -140,10 +140,8 @@ static void say_limits(berth_http_conns_t *t)
 {
     apr_time_t now = berth_platform_clock();
     apr_thread_mutex_lock(t->lock);
-    int say = !t->said || now - t->said > apr_time_from_sec(60);
+    int say = berth_log_due(&t->said, now);
     unsigned long dropped = t->dropped, refused = t->refused;
-    if (say)
-        t->said = now;
     apr_thread_mutex_unlock(t->lock);
     if (say)
         berth_log(BERTH_LOG_WARN, "http: at a connection limit "

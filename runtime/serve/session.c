@@ -160,9 +160,7 @@ static void say_evicted(berth_hub_t *h, apr_time_t now)
 {
     apr_thread_mutex_lock(h->lock);
     unsigned long n = ++h->evicted;
-    int say = !h->evicted_said || now - h->evicted_said > apr_time_from_sec(60);
-    if (say)
-        h->evicted_said = now;
+    int say = berth_log_due(&h->evicted_said, now);
     apr_thread_mutex_unlock(h->lock);
     if (say)
         berth_log(BERTH_LOG_WARN, "sessions: %d open (http.max_sessions): the "

@@ -76,12 +76,25 @@ static void test_threshold_and_single_line(void **state)
     berth_log_set_level(BERTH_LOG_INFO);
 }
 
+/* A repeated line: the first time, then not within a minute, then again. */
+static void test_due_once_a_minute(void **state)
+{
+    (void)state;
+    apr_time_t said = 0, t0 = apr_time_from_sec(1000);
+    assert_true(berth_log_due(&said, t0));
+    assert_false(berth_log_due(&said, t0 + apr_time_from_sec(1)));
+    assert_false(berth_log_due(&said, t0 + apr_time_from_sec(60)));
+    assert_true(berth_log_due(&said, t0 + apr_time_from_sec(61)));
+    assert_false(berth_log_due(&said, t0 + apr_time_from_sec(62)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_level),
         cmocka_unit_test(test_format_human_and_journal),
         cmocka_unit_test(test_threshold_and_single_line),
+        cmocka_unit_test(test_due_once_a_minute),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }
