@@ -698,7 +698,7 @@ apr_status_t berth_http_start(berth_http_t **out, berth_hub_t *hub,
                                    opts->max_per_address,
                                    opts->read_timeout };
     f->conns = berth_http_conns_create(&co, f->pool);
-    f->work = berth_http_work_create(hub, f->conns, f->pool);
+    f->work = berth_http_work_create(f->conns, f->pool);
     f->streams = berth_http_streams_create(hub, f->work, f->conns, f->pool);
     berth_http_conns_set_timer(f->conns, f->streams);
     int own_loop = !opts->mhd_loop &&

@@ -274,14 +274,6 @@ apr_interval_time_t berth_http_conns_sweep(berth_http_conns_t *t)
     return next;
 }
 
-unsigned berth_http_conns_count(berth_http_conns_t *t)
-{
-    apr_thread_mutex_lock(t->lock);
-    unsigned n = t->open;
-    apr_thread_mutex_unlock(t->lock);
-    return n;
-}
-
 /* The suspended flag is an atomic, not under the lock: a resumption is on
  * the path of every answer a worker gives, and the loop holds the lock
  * meanwhile for its own bookkeeping. Only the loop's thread suspends (in

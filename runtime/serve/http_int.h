@@ -65,8 +65,7 @@ typedef struct berth_http_conns_t berth_http_conns_t;
 /* The workers: a pool that grows while all are busy (a call may wait long
  * for a server, or for the client's own answer to the server's question)
  * up to a limit, and lives until the front stops. */
-berth_http_work_t *berth_http_work_create(berth_hub_t *hub,
-                                          berth_http_conns_t *conns,
+berth_http_work_t *berth_http_work_create(berth_http_conns_t *conns,
                                           apr_pool_t *pool);
 /* MHD_USE_EPOLL without an internal thread: berth's two threads run MHD's
  * loop. A job then runs on the loop's thread when it is the only one in
@@ -161,8 +160,6 @@ void berth_http_conns_idle(berth_http_conns_t *t, struct MHD_Connection *conn);
  * the read timeout of their opening or their last answer; how long until
  * the next one is due (0: none is idle). For the timer. */
 apr_interval_time_t berth_http_conns_sweep(berth_http_conns_t *t);
-/* Connections open now. */
-unsigned berth_http_conns_count(berth_http_conns_t *t);
 /* Every suspension and resumption of a connection goes through these (MHD
  * must not resume one twice, nor stop with one suspended): resume does
  * nothing to a connection that is not suspended. Suspend from MHD's

@@ -51,9 +51,8 @@ struct worker_t {
 
 struct berth_http_work_t {
     apr_pool_t *pool;
-    berth_hub_t *hub;
     berth_http_conns_t *conns;
-    volatile apr_uint32_t in_progress; /* jobs started, not done */
+    volatile apr_uint32_t in_progress; /* jobs whose run has not returned */
 
     /* the workers */
     apr_thread_mutex_t *lock;
@@ -115,13 +114,11 @@ static void run_job(berth_http_work_t *w, berth_http_job_t *job)
 
 /* ---- the workers ---------------------------------------------------------- */
 
-berth_http_work_t *berth_http_work_create(berth_hub_t *hub,
-                                          berth_http_conns_t *conns,
+berth_http_work_t *berth_http_work_create(berth_http_conns_t *conns,
                                           apr_pool_t *pool)
 {
     berth_http_work_t *w = apr_pcalloc(pool, sizeof *w);
     apr_pool_create(&w->pool, pool);
-    w->hub = hub;
     w->conns = conns;
     w->epoll_fd = -1;
     w->watch_fd = MHD_INVALID_SOCKET;
